@@ -1,0 +1,15 @@
+DROP TABLE audit_log;
+DROP TABLE incident_updates;
+DROP TABLE incident_components;
+DROP TABLE incidents;
+DROP TABLE component_status_events;
+DROP TABLE components;
+DROP TABLE component_groups;
+DROP TABLE services;
+DROP TABLE regions;
+DROP TABLE settings;
+DROP TABLE login_attempts;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE organisations;

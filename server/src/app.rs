@@ -1,0 +1,108 @@
+//! Building and running the HTTP server.
+
+use crate::auth::jwt::JwtKeys;
+use crate::cache::PublicCache;
+use crate::config::Config;
+use crate::db::Db;
+use crate::extract;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use actix_web::dev::{Server, Service};
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A bound, not yet running server: `port()` is known before `run()`, so tests bind port 0.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, binds and prepares the server.
+    pub fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+        let secret = match &config.jwt_secret {
+            Some(s) => s.expose().to_string(),
+            None => db.write_blocking(crate::services::accounts::jwt_secret)?,
+        };
+        let state = AppState {
+            jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
+            cache: PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms)),
+            metrics: Metrics::new(),
+            db,
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.addr)?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+                .app_data(web::PathConfig::default().error_handler(extract::path_error))
+                .wrap_fn(|req, srv| {
+                    let metrics = req
+                        .app_data::<web::Data<AppState>>()
+                        .map(|s| s.metrics.clone());
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let method = req.method().to_string();
+                    let started = Instant::now();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        if let Some(m) = metrics {
+                            let status = res.status().as_u16().to_string();
+                            m.http_requests
+                                .with_label_values(&[&route, &method, &status])
+                                .inc();
+                            m.http_duration
+                                .with_label_values(&[&route])
+                                .observe(started.elapsed().as_secs_f64());
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(crate::routes::configure)
+                .default_service(web::to(crate::routes::ops::not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Installs the tracing subscriber (JSON lines, or human-readable with
+/// `CIRHUB_LOG_FORMAT=pretty`); `RUST_LOG` filters, default `info`.
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,215 @@
+//! The audit log: append-only and hash-chained, written in the same transaction as the change
+//! it records. Two kinds of entries answer "who knew what and when": state changes (actor,
+//! action, object, hash of the new version) and disclosures (who was shown or sent which
+//! version of a non-public record, when, through which channel).
+
+use crate::auth::Actor;
+use crate::config::Backend;
+use crate::db::rows::{now_ms, AuditRow};
+use crate::db::schema::audit_log;
+use crate::db::DbConn;
+use crate::error::AppError;
+use cirhub_shared::Channel;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Action name of disclosure entries.
+pub const DISCLOSE: &str = "disclose";
+
+/// What one entry records.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub actor: &'a Actor,
+    pub organisation_id: Option<&'a str>,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: &'a str,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub channel: Option<Channel>,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl<'a> Event<'a> {
+    /// A state change by `actor` in `org` on an object.
+    pub fn change(
+        actor: &'a Actor,
+        org: &'a str,
+        action: &'a str,
+        object_type: &'a str,
+        object_id: &'a str,
+    ) -> Self {
+        Event {
+            actor,
+            organisation_id: Some(org),
+            action,
+            object_type,
+            object_id,
+            object_version: None,
+            object_hash: None,
+            channel: None,
+            detail: None,
+        }
+    }
+
+    /// Attaches the version and the hash of the object's new content.
+    pub fn version<T: Serialize>(mut self, version: Option<i32>, object: &T) -> Self {
+        self.object_version = version;
+        self.object_hash = Some(object_hash(object));
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// SHA-256 of an object's canonical JSON (field order is fixed by the struct).
+pub fn object_hash<T: Serialize>(object: &T) -> String {
+    let bytes = serde_json::to_vec(object).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+/// The hash of an entry: SHA-256 over every field but `hash`, as a JSON array.
+pub fn entry_hash(row: &AuditRow) -> String {
+    let canonical = serde_json::json!([
+        row.seq,
+        row.at,
+        row.actor_type,
+        row.actor_id,
+        row.organisation_id,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.object_version,
+        row.object_hash,
+        row.channel,
+        row.detail,
+        row.prev_hash,
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Serialises appenders: PostgreSQL takes a transaction-scoped advisory lock (shared by all
+/// instances); SQLite already holds its single write lock (transactions begin IMMEDIATE).
+fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
+    if backend(conn) == Backend::Postgres {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7305001)").execute(conn)?;
+    }
+    Ok(())
+}
+
+fn backend(conn: &DbConn) -> Backend {
+    match conn {
+        DbConn::Postgres(_) => Backend::Postgres,
+        DbConn::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
+/// Appends one entry; call inside the transaction of the change it records.
+pub fn append(conn: &mut DbConn, event: Event<'_>) -> Result<i64, AppError> {
+    append_many(conn, std::slice::from_ref(&event)).map(|seqs| seqs[0])
+}
+
+/// Appends several entries in order, under one lock.
+pub fn append_many(conn: &mut DbConn, events: &[Event<'_>]) -> Result<Vec<i64>, AppError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    lock_chain(conn)?;
+    let last: Option<(i64, String)> = audit_log::table
+        .order(audit_log::seq.desc())
+        .select((audit_log::seq, audit_log::hash))
+        .first(conn)
+        .optional()?;
+    let (mut seq, mut prev) = last.unwrap_or((0, GENESIS.to_string()));
+    let at = now_ms();
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        seq += 1;
+        let mut row = AuditRow {
+            seq,
+            at,
+            actor_type: e.actor.kind().to_string(),
+            actor_id: e.actor.id().map(str::to_owned),
+            organisation_id: e.organisation_id.map(str::to_owned),
+            action: e.action.to_string(),
+            object_type: e.object_type.to_string(),
+            object_id: e.object_id.to_string(),
+            object_version: e.object_version,
+            object_hash: e.object_hash.clone(),
+            channel: e.channel.map(|c| c.as_str().to_string()),
+            detail: e.detail.as_ref().map(|d| d.to_string()),
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        row.hash = entry_hash(&row);
+        prev = row.hash.clone();
+        rows.push(row);
+    }
+    let seqs = rows.iter().map(|r| r.seq).collect();
+    for row in &rows {
+        diesel::insert_into(audit_log::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(seqs)
+}
+
+/// Outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Verification {
+    pub entries: i64,
+    pub ok: bool,
+    /// The first entry that does not match, and why.
+    pub first_bad_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Walks the whole chain in order, recomputing every hash.
+pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
+    let mut prev_hash = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut count = 0i64;
+    loop {
+        let batch: Vec<AuditRow> = audit_log::table
+            .filter(audit_log::seq.ge(expected_seq))
+            .order(audit_log::seq.asc())
+            .limit(1000)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(Verification {
+                entries: count,
+                ok: true,
+                first_bad_seq: None,
+                reason: None,
+            });
+        }
+        for row in batch {
+            let bad = |reason: String| Verification {
+                entries: count,
+                ok: false,
+                first_bad_seq: Some(row.seq),
+                reason: Some(reason),
+            };
+            if row.seq != expected_seq {
+                return Ok(bad(format!("entry {expected_seq} is missing")));
+            }
+            if row.prev_hash != prev_hash {
+                return Ok(bad("prev_hash does not match the previous entry".into()));
+            }
+            if entry_hash(&row) != row.hash {
+                return Ok(bad("content does not match its hash".into()));
+            }
+            prev_hash = row.hash;
+            expected_seq += 1;
+            count += 1;
+        }
+    }
+}

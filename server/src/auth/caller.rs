@@ -1,0 +1,179 @@
+//! The authenticated caller: the one place that turns a bearer credential into a tenant and
+//! a role. Every tenant-scoped handler takes a `Caller`, and every query takes its org id.
+
+use super::{sha256_hex, API_TOKEN_PREFIX};
+use crate::db::rows::{now_ms, parse_stored, ApiTokenRow, SessionRow, UserRow};
+use crate::db::schema::{api_tokens, sessions, users};
+use crate::error::AppError;
+use crate::state::AppState;
+use actix_web::{web, FromRequest, HttpRequest};
+use cirhub_shared::Role;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+
+/// Who acts: recorded in every audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User { id: String, name: String },
+    ApiToken { id: String, name: String },
+    System,
+}
+
+impl Actor {
+    /// `user`, `api_token` or `system`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User { .. } => "user",
+            Actor::ApiToken { .. } => "api_token",
+            Actor::System => "system",
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::User { id, .. } | Actor::ApiToken { id, .. } => Some(id),
+            Actor::System => None,
+        }
+    }
+    /// Name shown as author of updates.
+    pub fn display_name(&self) -> &str {
+        match self {
+            Actor::User { name, .. } | Actor::ApiToken { name, .. } => name,
+            Actor::System => "system",
+        }
+    }
+}
+
+/// An authenticated request's identity.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub org_id: String,
+    pub role: Role,
+    pub actor: Actor,
+    /// The session of a JWT caller (for logout).
+    pub session_id: Option<String>,
+}
+
+impl Caller {
+    /// 403 unless the caller's role reaches `required`.
+    pub fn require(&self, required: Role) -> Result<(), AppError> {
+        if self.role.at_least(required) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "Your role ({}) cannot do this; it needs the {} role{}.",
+                self.role,
+                required,
+                if required == Role::Auditor {
+                    " or admin"
+                } else {
+                    " or higher"
+                }
+            )))
+        }
+    }
+
+    /// The user id, when a person (not an API token) is calling.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+fn unauthorized(detail: &str) -> AppError {
+    AppError::Unauthorized(detail.to_string())
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+            let header = header.ok_or_else(|| {
+                unauthorized("Send an Authorization: Bearer header with an access or API token.")
+            })?;
+            let token = header
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| unauthorized("The Authorization header must be 'Bearer <token>'."))?
+                .to_owned();
+            authenticate(&state, token).await
+        })
+    }
+}
+
+/// Resolves a bearer token, checking the database every time so that revocation, role
+/// changes and deleted users take effect at once.
+pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, AppError> {
+    if token.starts_with(API_TOKEN_PREFIX) {
+        let hash = sha256_hex(token.as_bytes());
+        return state
+            .db
+            .write(move |conn| {
+                let row: Option<ApiTokenRow> = api_tokens::table
+                    .filter(api_tokens::secret_hash.eq(&hash))
+                    .filter(api_tokens::revoked_at.is_null())
+                    .select(ApiTokenRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                let row =
+                    row.ok_or_else(|| unauthorized("The API token is unknown or revoked."))?;
+                diesel::update(api_tokens::table.find(&row.id))
+                    .set(api_tokens::last_used_at.eq(now_ms()))
+                    .execute(conn)?;
+                Ok(Caller {
+                    org_id: row.organisation_id,
+                    role: parse_stored(&row.role, "role")?,
+                    actor: Actor::ApiToken {
+                        id: row.id,
+                        name: row.name,
+                    },
+                    session_id: None,
+                })
+            })
+            .await;
+    }
+    let claims = state.jwt.verify(&token)?;
+    state
+        .db
+        .read(move |conn| {
+            let session: Option<SessionRow> = sessions::table
+                .find(&claims.sid)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()?;
+            let live = session.as_ref().is_some_and(|s| {
+                s.revoked_at.is_none() && s.expires_at > now_ms() && s.user_id == claims.sub
+            });
+            if !live {
+                return Err(unauthorized("The session has ended; log in again."));
+            }
+            let user: Option<UserRow> = users::table
+                .find(&claims.sub)
+                .filter(users::deleted_at.is_null())
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            let user = user.ok_or_else(|| unauthorized("The user no longer exists."))?;
+            Ok(Caller {
+                org_id: user.organisation_id,
+                role: parse_stored(&user.role, "role")?,
+                actor: Actor::User {
+                    id: user.id,
+                    name: user.name,
+                },
+                session_id: Some(claims.sid),
+            })
+        })
+        .await
+}

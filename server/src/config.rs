@@ -1,0 +1,145 @@
+//! Configuration: one struct, built from defaults and `CIRHUB_*` / `DATABASE_URL` environment
+//! variables, validated once at start-up and passed in (never read from globals).
+
+use anyhow::{bail, Context};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A secret string that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Which database the URL names; chosen from the scheme, never by trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `CIRHUB_ADDR`, default `127.0.0.1:8080`; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: `postgres://…` for PostgreSQL, else a SQLite file path
+    /// (default `<data dir>/cirhub.db`).
+    pub database_url: String,
+    pub backend: Backend,
+    /// `CIRHUB_DATA_DIR`, default `./data`.
+    pub data_dir: PathBuf,
+    /// `CIRHUB_DB_POOL`, connections in the pool (default 8).
+    pub db_pool: u32,
+    /// `CIRHUB_JWT_SECRET`; when absent one is generated and kept in the database, so all
+    /// instances sharing it agree.
+    pub jwt_secret: Option<Secret>,
+    /// `CIRHUB_ACCESS_TTL_SECS`, access-token lifetime (default 900).
+    pub access_ttl_secs: u64,
+    /// `CIRHUB_REFRESH_TTL_SECS`, session lifetime (default 14 days).
+    pub refresh_ttl_secs: u64,
+    /// `CIRHUB_PUBLIC_URL`, the base URL used in feeds and Statuspage `page.url`.
+    pub public_url: String,
+    /// `CIRHUB_FRONTEND_DIR`, the built frontend (default `frontend/dist`).
+    pub frontend_dir: PathBuf,
+    /// `CIRHUB_LOG_FORMAT`: `json` (default) or `pretty`.
+    pub log_json: bool,
+    /// `CIRHUB_LOGIN_MAX_FAILURES`: failed logins per e-mail in 15 minutes before 429 (default 5).
+    pub login_max_failures: i64,
+    /// `CIRHUB_MAX_BODY_BYTES`: request body limit (default 262144).
+    pub max_body_bytes: usize,
+    /// `CIRHUB_PUBLIC_CACHE_TTL_MS`: how long another instance's change may take to show on
+    /// this instance's public pages (default 2000); local changes show at once.
+    pub public_cache_ttl_ms: u64,
+}
+
+impl Config {
+    /// Reads the environment; fails with a message naming the variable on bad values.
+    pub fn from_env() -> anyhow::Result<Config> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the configuration from any key lookup (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let num = |k: &str, default: u64| -> anyhow::Result<u64> {
+            match var(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{k} must be a whole number, got {v:?}")),
+            }
+        };
+        let addr: SocketAddr = var("CIRHUB_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("CIRHUB_ADDR must be host:port, e.g. 127.0.0.1:8080")?;
+        let data_dir = PathBuf::from(var("CIRHUB_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| data_dir.join("cirhub.db").to_string_lossy().into_owned());
+        let public_url = var("CIRHUB_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let log_json = match var("CIRHUB_LOG_FORMAT").as_deref() {
+            None | Some("json") => true,
+            Some("pretty") => false,
+            Some(other) => bail!("CIRHUB_LOG_FORMAT must be json or pretty, got {other:?}"),
+        };
+        let mut config = Config {
+            addr,
+            backend: Backend::Sqlite,
+            database_url,
+            data_dir,
+            db_pool: num("CIRHUB_DB_POOL", 8)? as u32,
+            jwt_secret: var("CIRHUB_JWT_SECRET").map(Secret::new),
+            access_ttl_secs: num("CIRHUB_ACCESS_TTL_SECS", 900)?,
+            refresh_ttl_secs: num("CIRHUB_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
+            public_url,
+            frontend_dir: PathBuf::from(
+                var("CIRHUB_FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into()),
+            ),
+            log_json,
+            login_max_failures: num("CIRHUB_LOGIN_MAX_FAILURES", 5)? as i64,
+            max_body_bytes: num("CIRHUB_MAX_BODY_BYTES", 256 * 1024)? as usize,
+            public_cache_ttl_ms: num("CIRHUB_PUBLIC_CACHE_TTL_MS", 2000)?,
+        };
+        config.finish()?;
+        Ok(config)
+    }
+
+    /// Derives the backend from the URL and checks cross-field rules.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        self.backend = backend_of(&self.database_url);
+        if let Some(s) = &self.jwt_secret {
+            if s.expose().len() < 32 {
+                bail!("CIRHUB_JWT_SECRET must be at least 32 characters");
+            }
+        }
+        if self.db_pool == 0 {
+            bail!("CIRHUB_DB_POOL must be at least 1");
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+        Ok(())
+    }
+}
+
+/// PostgreSQL for `postgres://` and `postgresql://` URLs, SQLite for anything else.
+pub fn backend_of(url: &str) -> Backend {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}

@@ -1,0 +1,190 @@
+//! Storage: one diesel codebase over SQLite (embedded default) and PostgreSQL (production,
+//! several instances). The backend is picked from the URL scheme; queries are written once
+//! against [`DbConn`], a diesel `MultiConnection`.
+
+pub mod rows;
+pub mod schema;
+
+use crate::config::{Backend, Config};
+use crate::error::AppError;
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Migrations per backend, with identical names, compiled into the binary.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Opens connections of the configured backend only, so a PostgreSQL error is reported as
+/// such instead of being hidden behind a failed SQLite attempt.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let mut c =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; busy_timeout makes a second
+                // process (the CLI) wait for the lock instead of failing.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// The connection pool plus what writers need to serialise.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    pub backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here avoids busy-waiting in SQLite.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Connects (creating the SQLite data directory if needed) without migrating.
+    pub fn connect(config: &Config) -> anyhow::Result<Db> {
+        if config.backend == Backend::Sqlite {
+            let path = std::path::Path::new(config.database_url.trim_start_matches("sqlite://"));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            }
+        }
+        let manager = Manager {
+            url: config.database_url.clone(),
+            backend: config.backend,
+        };
+        if config.backend == Backend::Sqlite {
+            // WAL is a property of the file: set it once, before the pool opens connections
+            // in parallel (switching needs an exclusive lock).
+            let mut first = manager.connect().context("cannot open SQLite database")?;
+            first
+                .batch_execute("PRAGMA journal_mode = WAL;")
+                .context("cannot enable WAL")?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(config.db_pool)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .with_context(|| match config.backend {
+                Backend::Postgres => "cannot connect to PostgreSQL (DATABASE_URL)".to_string(),
+                Backend::Sqlite => format!("cannot open SQLite database {}", config.database_url),
+            })?;
+        Ok(Db {
+            pool,
+            backend: config.backend,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Applies pending migrations; returns the names applied.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.iter().map(|m| m.to_string()).collect())
+    }
+
+    /// A pooled connection for blocking code (CLI, start-up).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+        self.pool.get().map_err(AppError::from)
+    }
+
+    /// Runs read-only work on the blocking thread pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` in one transaction on the blocking thread pool: the change, its audit record
+    /// and any outbox rows commit together or not at all.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// [`Db::write`] for blocking callers.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+    {
+        let mut conn = self.conn()?;
+        match self.backend {
+            Backend::Postgres => (*conn).transaction(f),
+            Backend::Sqlite => {
+                let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+                // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
+                // before it writes (the audit chain does) never fails to upgrade its lock.
+                conn.batch_execute("BEGIN IMMEDIATE")?;
+                match f(&mut conn) {
+                    Ok(v) => {
+                        conn.batch_execute("COMMIT")?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}

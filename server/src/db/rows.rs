@@ -1,0 +1,195 @@
+//! Row structs, one per table, in storage form (ids as text, times as epoch milliseconds).
+//! Conversion to the API types of `cirhub_shared::api` happens in the services.
+
+use super::schema::*;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = organisations)]
+pub struct OrgRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub is_provider: bool,
+    pub is_customer: bool,
+    pub priority_policy: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub refresh_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub created_by: Option<String>,
+    pub name: String,
+    pub role: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = regions)]
+pub struct RegionRow {
+    pub id: String,
+    pub provider_id: String,
+    pub code: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = services)]
+pub struct ServiceRow {
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = component_groups)]
+pub struct GroupRow {
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub position: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = components, treat_none_as_null = true)]
+pub struct ComponentRow {
+    pub id: String,
+    pub provider_id: String,
+    pub service_id: String,
+    pub region_id: Option<String>,
+    pub group_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub position: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = component_status_events)]
+pub struct StatusEventRow {
+    pub id: String,
+    pub component_id: String,
+    pub status: String,
+    pub at: i64,
+    pub incident_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = incidents, treat_none_as_null = true)]
+pub struct IncidentRow {
+    pub id: String,
+    pub provider_id: String,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    pub impact: String,
+    pub urgency: String,
+    pub priority: String,
+    pub category: String,
+    pub visibility: String,
+    pub version: i32,
+    pub occurred_at: Option<i64>,
+    pub detected_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    pub contained_at: Option<i64>,
+    pub recovered_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub monitoring_at: Option<i64>,
+    pub scheduled_for: Option<i64>,
+    pub scheduled_until: Option<i64>,
+    pub response_due_at: Option<i64>,
+    pub resolution_due_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = incident_updates)]
+pub struct UpdateRow {
+    pub id: String,
+    pub incident_id: String,
+    pub status: String,
+    pub body: String,
+    pub author_id: Option<String>,
+    pub author_name: String,
+    pub component_changes: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub channel: Option<String>,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A new random id (UUID v7: time-ordered, so recent rows cluster in indexes).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, in storage form.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Parses a stored enum; a bad stored value is a server bug, not a client error.
+pub fn parse_stored<T: std::str::FromStr<Err = String>>(
+    value: &str,
+    what: &str,
+) -> Result<T, crate::error::AppError> {
+    value.parse().map_err(|e| {
+        crate::error::AppError::Internal(anyhow::anyhow!("stored {what} {value:?}: {e}"))
+    })
+}

@@ -1,0 +1,285 @@
+//! Login, sessions, users and API tokens.
+
+use crate::auth::{password, Caller};
+use crate::error::AppError;
+use crate::extract::{ApiJson, Pagination};
+use crate::services::accounts as svc;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cirhub_shared::api::*;
+use cirhub_shared::Role;
+
+type State = web::Data<AppState>;
+
+fn tokens(
+    state: &AppState,
+    user: &crate::db::rows::UserRow,
+    sid: &str,
+    refresh: String,
+    me: Me,
+) -> Result<TokenPair, AppError> {
+    Ok(TokenPair {
+        access_token: state.jwt.issue(&user.id, sid, &user.organisation_id)?,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_secs,
+        refresh_token: refresh,
+        me,
+    })
+}
+
+fn me_for(conn: &mut crate::db::DbConn, user: &crate::db::rows::UserRow) -> Result<Me, AppError> {
+    let caller = Caller {
+        org_id: user.organisation_id.clone(),
+        role: crate::db::rows::parse_stored(&user.role, "role")?,
+        actor: crate::auth::Actor::User {
+            id: user.id.clone(),
+            name: user.name.clone(),
+        },
+        session_id: None,
+    };
+    svc::me(conn, &caller)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = cirhub_shared::Problem), (status = 429, body = cirhub_shared::Problem)))]
+/// Logs in with e-mail and password. Rate-limited per e-mail and per client address.
+pub async fn login(
+    state: State,
+    req: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    let input = body.0;
+    let email = input.email.trim().to_lowercase();
+    if email.is_empty() || input.password.is_empty() {
+        return Err(AppError::field(
+            if email.is_empty() {
+                "email"
+            } else {
+                "password"
+            },
+            "must not be empty",
+        ));
+    }
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let max = state.config.login_max_failures;
+    let (e, i) = (email.clone(), ip.clone());
+    let user = state
+        .db
+        .read(move |c| {
+            let (by_email, by_ip) = svc::recent_failures(c, &e, &i)?;
+            if by_email >= max || by_ip >= max * 4 {
+                return Err(AppError::TooManyRequests {
+                    retry_after_secs: (svc::LOGIN_WINDOW_MS / 1000) as u64,
+                    detail: "Too many failed logins; wait 15 minutes and try again.".into(),
+                });
+            }
+            let user = svc::user_by_email(c, &e)?;
+            let ok = password::verify(
+                &input.password,
+                user.as_ref()
+                    .map(|u| u.password_hash.as_str())
+                    .unwrap_or(password::dummy_hash()),
+            );
+            Ok(user.filter(|_| ok))
+        })
+        .await?;
+    let Some(user) = user else {
+        state
+            .db
+            .write(move |c| svc::record_failure(c, &email, &ip))
+            .await?;
+        return Err(AppError::Unauthorized(
+            "The e-mail or password is wrong.".into(),
+        ));
+    };
+    let ttl = state.config.refresh_ttl_secs;
+    let u = user.clone();
+    let (sid, refresh, me) = state
+        .db
+        .write(move |c| {
+            let (sid, refresh) = svc::open_session(c, &u, ttl)?;
+            Ok((sid, refresh, me_for(c, &u)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, &sid, refresh, me)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = cirhub_shared::Problem)))]
+/// Exchanges a refresh token for new tokens; the old refresh token stops working.
+pub async fn refresh(
+    state: State,
+    body: ApiJson<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (user, sid, refresh, me) = state
+        .db
+        .write(move |c| {
+            let (user, sid, refresh) = svc::rotate_session(c, &body.0.refresh_token)?;
+            let me = me_for(c, &user)?;
+            Ok((user, sid, refresh, me))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tokens(&state, &user, &sid, refresh, me)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
+/// Ends the session: its access and refresh tokens are rejected from now on.
+pub async fn logout(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
+    state.db.write(move |c| svc::logout(c, &caller)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me)), security(("bearer" = [])))]
+/// The caller's user, organisation and effective role.
+pub async fn me(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(state.db.read(move |c| svc::me(c, &caller)).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    responses((status = 200, body = Paged<User>)), security(("bearer" = [])))]
+/// Users of the caller's organisation.
+pub async fn list_users(
+    state: State,
+    caller: Caller,
+    page: web::Query<Pagination>,
+) -> Result<HttpResponse, AppError> {
+    let page = page.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| svc::list_users(c, &caller, page))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = User), (status = 422, body = cirhub_shared::Problem)), security(("bearer" = [])))]
+/// Adds a user to the caller's organisation (admin).
+pub async fn create_user(
+    state: State,
+    caller: Caller,
+    body: ApiJson<CreateUser>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let input = body.0;
+    svc::validate_new_user(&input)?;
+    let pw = input.password.clone();
+    let hash = web::block(move || password::hash(&pw))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let org = caller.org_id.clone();
+    let user = state
+        .db
+        .write(move |c| svc::create_user(c, &caller.actor, &org, &input, hash))
+        .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", responses((status = 200, body = User), (status = 404, body = cirhub_shared::Problem)), security(("bearer" = [])))]
+pub async fn get_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| svc::get_user(c, &caller, &id))
+            .await?,
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser, responses((status = 200, body = User)), security(("bearer" = [])))]
+/// Changes a user's name, role or password (admin). A new password ends the user's sessions.
+pub async fn update_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+    body: ApiJson<UpdateUser>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let input = body.0;
+    let hash = match input.password.clone() {
+        Some(pw) => {
+            svc::validate_password("password", &pw)?;
+            Some(
+                web::block(move || password::hash(&pw))
+                    .await
+                    .map_err(anyhow::Error::from)??,
+            )
+        }
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", responses((status = 204)), security(("bearer" = [])))]
+pub async fn delete_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    state
+        .db
+        .write(move |c| svc::delete_user(c, &caller, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    responses((status = 200, body = Paged<ApiToken>)), security(("bearer" = [])))]
+pub async fn list_tokens(
+    state: State,
+    caller: Caller,
+    page: web::Query<Pagination>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let page = page.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| svc::list_tokens(c, &caller, page))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-tokens", tag = "api-tokens", request_body = CreateApiToken,
+    responses((status = 201, body = CreatedApiToken)), security(("bearer" = [])))]
+/// Mints an API token (admin); the secret is in this response only.
+pub async fn create_token(
+    state: State,
+    caller: Caller,
+    body: ApiJson<CreateApiToken>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    Ok(HttpResponse::Created().json(
+        state
+            .db
+            .write(move |c| svc::create_token(c, &caller, &body.0))
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", tag = "api-tokens", responses((status = 204)), security(("bearer" = [])))]
+/// Revokes an API token at once.
+pub async fn revoke_token(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    state
+        .db
+        .write(move |c| svc::revoke_token(c, &caller, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

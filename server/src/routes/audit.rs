@@ -1,0 +1,99 @@
+//! The audit log, for auditors and admins of the organisation it concerns.
+
+use crate::audit;
+use crate::auth::Caller;
+use crate::db::rows::AuditRow;
+use crate::db::schema::audit_log;
+use crate::error::AppError;
+use crate::extract::Pagination;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use cirhub_shared::api::{AuditEntry, Paged};
+use cirhub_shared::time::from_millis;
+use cirhub_shared::Role;
+use diesel::prelude::*;
+
+fn to_api(r: AuditRow) -> AuditEntry {
+    AuditEntry {
+        seq: r.seq,
+        at: from_millis(r.at),
+        actor_type: r.actor_type,
+        actor_id: r.actor_id,
+        organisation_id: r.organisation_id,
+        action: r.action,
+        object_type: r.object_type,
+        object_id: r.object_id,
+        object_version: r.object_version,
+        object_hash: r.object_hash,
+        channel: r.channel.and_then(|c| c.parse().ok()),
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    }
+}
+
+/// Filters of the audit list.
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditFilter {
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub action: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query), ("object_type" = Option<String>, Query),
+           ("object_id" = Option<String>, Query), ("action" = Option<String>, Query)),
+    responses((status = 200, body = Paged<AuditEntry>)), security(("bearer" = [])))]
+/// The organisation's audit entries, newest first (auditor or admin).
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<Pagination>,
+    filter: web::Query<AuditFilter>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Auditor)?;
+    let page = page.into_inner().validate()?;
+    let f = filter.into_inner();
+    let out = state
+        .db
+        .read(move |c| {
+            let build = || {
+                let mut q = audit_log::table
+                    .filter(audit_log::organisation_id.eq(&caller.org_id))
+                    .into_boxed();
+                if let Some(t) = &f.object_type {
+                    q = q.filter(audit_log::object_type.eq(t));
+                }
+                if let Some(id) = &f.object_id {
+                    q = q.filter(audit_log::object_id.eq(id));
+                }
+                if let Some(a) = &f.action {
+                    q = q.filter(audit_log::action.eq(a));
+                }
+                q
+            };
+            let total: i64 = build().count().get_result(c)?;
+            let rows: Vec<AuditRow> = build()
+                .order(audit_log::seq.desc())
+                .offset(page.offset())
+                .limit(page.limit())
+                .select(AuditRow::as_select())
+                .load(c)?;
+            Ok(crate::services::paged(
+                rows.into_iter().map(to_api).collect(),
+                page,
+                total,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "Result of walking the hash chain")), security(("bearer" = [])))]
+/// Walks the whole hash chain (auditor or admin).
+pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Auditor)?;
+    let v = state.db.read(audit::verify).await?;
+    Ok(HttpResponse::Ok().json(
+        serde_json::json!({"ok": v.ok, "first_bad_seq": v.first_bad_seq, "reason": v.reason}),
+    ))
+}

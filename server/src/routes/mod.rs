@@ -1,0 +1,79 @@
+//! Every URL of the server, in one table.
+
+pub mod accounts;
+pub mod audit;
+pub mod catalogue;
+pub mod frontend;
+pub mod incidents;
+pub mod openapi;
+pub mod ops;
+pub mod public;
+
+use actix_web::web;
+
+/// Registers all routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/api/v1/openapi.json", web::get().to(openapi::document))
+        .service(openapi::swagger_ui())
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/login", web::post().to(accounts::login))
+                .route("/auth/refresh", web::post().to(accounts::refresh))
+                .route("/auth/logout", web::post().to(accounts::logout))
+                .route("/me", web::get().to(accounts::me))
+                .route("/users", web::get().to(accounts::list_users))
+                .route("/users", web::post().to(accounts::create_user))
+                .route("/users/{id}", web::get().to(accounts::get_user))
+                .route("/users/{id}", web::patch().to(accounts::update_user))
+                .route("/users/{id}", web::delete().to(accounts::delete_user))
+                .route("/api-tokens", web::get().to(accounts::list_tokens))
+                .route("/api-tokens", web::post().to(accounts::create_token))
+                .route("/api-tokens/{id}", web::delete().to(accounts::revoke_token))
+                .route("/regions", web::get().to(catalogue::list_regions))
+                .route("/regions", web::post().to(catalogue::create_region))
+                .route("/services", web::get().to(catalogue::list_services))
+                .route("/services", web::post().to(catalogue::create_service))
+                .route("/component-groups", web::get().to(catalogue::list_groups))
+                .route("/component-groups", web::post().to(catalogue::create_group))
+                .route("/components", web::get().to(catalogue::list_components))
+                .route("/components", web::post().to(catalogue::create_component))
+                .route("/components/{id}", web::get().to(catalogue::get_component))
+                .route(
+                    "/components/{id}",
+                    web::patch().to(catalogue::update_component),
+                )
+                .route("/priority-policy", web::get().to(catalogue::get_policy))
+                .route("/priority-policy", web::put().to(catalogue::put_policy))
+                .route("/incidents", web::get().to(incidents::list))
+                .route("/incidents", web::post().to(incidents::create))
+                .route("/incidents/{id}", web::get().to(incidents::get))
+                .route("/incidents/{id}", web::patch().to(incidents::patch))
+                .route(
+                    "/incidents/{id}/updates",
+                    web::post().to(incidents::post_update),
+                )
+                .route(
+                    "/maintenances",
+                    web::post().to(incidents::create_maintenance),
+                )
+                .route("/audit", web::get().to(audit::list))
+                .route("/audit/verify", web::get().to(audit::verify))
+                .default_service(web::to(ops::not_found)),
+        )
+        .route(
+            "/status/{slug}/api/v2/{doc:.*}",
+            web::get().to(public::statuspage),
+        )
+        .route("/status/{slug}/uptime.json", web::get().to(public::uptime))
+        .route("/status/{slug}/history.atom", web::get().to(public::atom))
+        .route("/status/{slug}/history.rss", web::get().to(public::rss))
+        .route("/status/{slug}", web::get().to(frontend::index))
+        .route("/console", web::get().to(frontend::index))
+        .route("/console/{tail:.*}", web::get().to(frontend::index))
+        .route("/", web::get().to(frontend::index))
+        .route("/style.css", web::get().to(frontend::asset))
+        .route("/pkg/{file}", web::get().to(frontend::asset));
+}

@@ -1,0 +1,187 @@
+//! Public status documents: Statuspage v2 JSON, uptime, Atom and RSS. Served from the
+//! [`crate::cache::PublicCache`]; a miss renders from the database once.
+
+use crate::cache::Cached;
+use crate::error::AppError;
+use crate::services::{feeds, public};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+
+const JSON: &str = "application/json; charset=utf-8";
+
+/// Renders one public document of a provider.
+fn render(
+    conn: &mut crate::db::DbConn,
+    slug: &str,
+    doc: &str,
+    base: &str,
+) -> Result<(String, Bytes, &'static str), AppError> {
+    let data = public::load(conn, slug, base)?;
+    let json = |v: serde_json::Result<Vec<u8>>| {
+        v.map(Bytes::from).map_err(|e| AppError::Internal(e.into()))
+    };
+    let page = data.page();
+    let body = match doc {
+        "summary.json" => (json(serde_json::to_vec(&data.summary()))?, JSON),
+        "status.json" => (
+            json(serde_json::to_vec(&cirhub_shared::statuspage::StatusDoc {
+                page,
+                status: data.status(),
+            }))?,
+            JSON,
+        ),
+        "components.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::ComponentsDoc {
+                    page,
+                    components: data.components(),
+                },
+            ))?,
+            JSON,
+        ),
+        "incidents.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::IncidentsDoc {
+                    page,
+                    incidents: data.incidents(),
+                },
+            ))?,
+            JSON,
+        ),
+        "incidents/unresolved.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::IncidentsDoc {
+                    page,
+                    incidents: data.unresolved(),
+                },
+            ))?,
+            JSON,
+        ),
+        "scheduled-maintenances.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::MaintenancesDoc {
+                    page,
+                    scheduled_maintenances: data.maintenances(),
+                },
+            ))?,
+            JSON,
+        ),
+        "scheduled-maintenances/upcoming.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::MaintenancesDoc {
+                    page,
+                    scheduled_maintenances: data.upcoming(),
+                },
+            ))?,
+            JSON,
+        ),
+        "scheduled-maintenances/active.json" => (
+            json(serde_json::to_vec(
+                &cirhub_shared::statuspage::MaintenancesDoc {
+                    page,
+                    scheduled_maintenances: data.active_maintenance(),
+                },
+            ))?,
+            JSON,
+        ),
+        "uptime.json" => (
+            json(serde_json::to_vec(&public::uptime(
+                conn,
+                &data,
+                crate::db::rows::now_ms(),
+            )?))?,
+            JSON,
+        ),
+        "history.atom" => (
+            Bytes::from(feeds::atom(&data)),
+            "application/atom+xml; charset=utf-8",
+        ),
+        "history.rss" => (
+            Bytes::from(feeds::rss(&data)),
+            "application/rss+xml; charset=utf-8",
+        ),
+        _ => return Err(AppError::NotFound("status document")),
+    };
+    Ok((data.org.id, body.0, body.1))
+}
+
+async fn serve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: String,
+    doc: String,
+) -> Result<HttpResponse, AppError> {
+    let cached = match state.cache.get(&slug, &doc) {
+        Some(c) => c,
+        None => {
+            let base = state.config.public_url.clone();
+            let (s, d) = (slug.clone(), doc.clone());
+            let (org_id, body, ct) = state.db.read(move |c| render(c, &s, &d, &base)).await?;
+            state.cache.put(&slug, &org_id, &doc, body, ct)
+        }
+    };
+    Ok(respond(&req, cached))
+}
+
+fn respond(req: &HttpRequest, c: Cached) -> HttpResponse {
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == c.etag));
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, c.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=0, must-revalidate"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    if fresh {
+        res.finish()
+    } else {
+        res.content_type(c.content_type).body(c.body)
+    }
+}
+
+/// `/status/{slug}/api/v2/{doc}`.
+pub async fn statuspage(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, doc) = path.into_inner();
+    if doc == "uptime.json" || doc.starts_with("history.") {
+        return Err(AppError::NotFound("status document"));
+    }
+    serve(state, req, slug, doc).await
+}
+
+/// `/status/{slug}/uptime.json`.
+pub async fn uptime(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    serve(state, req, slug.into_inner(), "uptime.json".into()).await
+}
+
+/// `/status/{slug}/history.atom`.
+pub async fn atom(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    serve(state, req, slug.into_inner(), "history.atom".into()).await
+}
+
+/// `/status/{slug}/history.rss`.
+pub async fn rss(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    serve(state, req, slug.into_inner(), "history.rss".into()).await
+}

@@ -1,0 +1,584 @@
+//! The provider catalogue: regions, services, component groups, components and their status
+//! history, plus the provider's priority policy.
+
+use super::{paged, provider_org};
+use crate::audit::{self, Event};
+use crate::auth::{Actor, Caller};
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::{AppError, Check};
+use crate::extract::Pagination;
+use cirhub_shared::api::{self, Paged, PriorityPolicy};
+use cirhub_shared::time::from_millis;
+use cirhub_shared::ComponentStatus;
+use diesel::prelude::*;
+
+pub fn region_to_api(r: &RegionRow) -> api::Region {
+    api::Region {
+        id: r.id.clone(),
+        code: r.code.clone(),
+        name: r.name.clone(),
+    }
+}
+
+pub fn service_to_api(s: &ServiceRow) -> api::Service {
+    api::Service {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        description: s.description.clone(),
+    }
+}
+
+pub fn group_to_api(g: &GroupRow) -> api::ComponentGroup {
+    api::ComponentGroup {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        position: g.position,
+    }
+}
+
+pub fn component_to_api(c: &ComponentRow) -> Result<api::Component, AppError> {
+    Ok(api::Component {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        service_id: c.service_id.clone(),
+        region_id: c.region_id.clone(),
+        group_id: c.group_id.clone(),
+        status: parse_stored(&c.status, "component status")?,
+        position: c.position,
+        created_at: from_millis(c.created_at),
+        updated_at: from_millis(c.updated_at),
+    })
+}
+
+/// Lists one of the provider's catalogue tables, page by page, in a stable order.
+macro_rules! list_of {
+    ($conn:expr, $caller:expr, $page:expr, $table:ident, $row:ty, $order:expr, $map:expr) => {{
+        let q = $table::table.filter($table::provider_id.eq(&$caller.org_id));
+        let total: i64 = q.count().get_result($conn)?;
+        let rows: Vec<$row> = q
+            .order($order)
+            .offset($page.offset())
+            .limit($page.limit())
+            .select(<$row>::as_select())
+            .load($conn)?;
+        let items = rows.iter().map($map).collect::<Vec<_>>();
+        Ok::<_, AppError>(paged(items, $page, total))
+    }};
+}
+
+pub fn list_regions(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: Pagination,
+) -> Result<Paged<api::Region>, AppError> {
+    list_of!(
+        conn,
+        caller,
+        page,
+        regions,
+        RegionRow,
+        regions::code.asc(),
+        region_to_api
+    )
+}
+
+pub fn list_services(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: Pagination,
+) -> Result<Paged<api::Service>, AppError> {
+    list_of!(
+        conn,
+        caller,
+        page,
+        services,
+        ServiceRow,
+        services::name.asc(),
+        service_to_api
+    )
+}
+
+pub fn list_groups(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: Pagination,
+) -> Result<Paged<api::ComponentGroup>, AppError> {
+    list_of!(
+        conn,
+        caller,
+        page,
+        component_groups,
+        GroupRow,
+        (
+            component_groups::position.asc(),
+            component_groups::name.asc()
+        ),
+        group_to_api
+    )
+}
+
+pub fn list_components(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: Pagination,
+) -> Result<Paged<api::Component>, AppError> {
+    let p = list_of!(
+        conn,
+        caller,
+        page,
+        components,
+        ComponentRow,
+        (components::position.asc(), components::name.asc()),
+        component_to_api
+    )?;
+    Ok(Paged {
+        items: p.items.into_iter().collect::<Result<_, _>>()?,
+        page: p.page,
+        per_page: p.per_page,
+        total: p.total,
+    })
+}
+
+pub fn create_region(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateRegion,
+) -> Result<api::Region, AppError> {
+    provider_org(conn, &caller.org_id)?;
+    Check::new()
+        .text(&input.code, "code", 64)
+        .ensure(
+            !input.code.trim().contains(char::is_whitespace),
+            "code",
+            "must not contain spaces (e.g. ap-northeast-1)",
+        )
+        .text(&input.name, "name", 200)
+        .done()?;
+    let row = RegionRow {
+        id: new_id(),
+        provider_id: caller.org_id.clone(),
+        code: input.code.trim().into(),
+        name: input.name.trim().into(),
+        created_at: now_ms(),
+    };
+    let dup: i64 = regions::table
+        .filter(regions::provider_id.eq(&row.provider_id))
+        .filter(regions::code.eq(&row.code))
+        .count()
+        .get_result(conn)?;
+    if dup > 0 {
+        return Err(AppError::field(
+            "code",
+            "a region with this code already exists",
+        ));
+    }
+    diesel::insert_into(regions::table)
+        .values(&row)
+        .execute(conn)?;
+    let out = region_to_api(&row);
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "region.create",
+            "region",
+            &row.id,
+        )
+        .version(Some(1), &out),
+    )?;
+    Ok(out)
+}
+
+pub fn create_service(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateService,
+) -> Result<api::Service, AppError> {
+    provider_org(conn, &caller.org_id)?;
+    Check::new()
+        .text(&input.name, "name", 200)
+        .ensure(
+            input.description.chars().count() <= 2000,
+            "description",
+            "must be at most 2000 characters",
+        )
+        .done()?;
+    let row = ServiceRow {
+        id: new_id(),
+        provider_id: caller.org_id.clone(),
+        name: input.name.trim().into(),
+        description: input.description.trim().into(),
+        created_at: now_ms(),
+    };
+    let dup: i64 = services::table
+        .filter(services::provider_id.eq(&row.provider_id))
+        .filter(services::name.eq(&row.name))
+        .count()
+        .get_result(conn)?;
+    if dup > 0 {
+        return Err(AppError::field(
+            "name",
+            "a service with this name already exists",
+        ));
+    }
+    diesel::insert_into(services::table)
+        .values(&row)
+        .execute(conn)?;
+    let out = service_to_api(&row);
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "service.create",
+            "service",
+            &row.id,
+        )
+        .version(Some(1), &out),
+    )?;
+    Ok(out)
+}
+
+pub fn create_group(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateComponentGroup,
+) -> Result<api::ComponentGroup, AppError> {
+    provider_org(conn, &caller.org_id)?;
+    Check::new().text(&input.name, "name", 200).done()?;
+    let now = now_ms();
+    let row = GroupRow {
+        id: new_id(),
+        provider_id: caller.org_id.clone(),
+        name: input.name.trim().into(),
+        position: input.position,
+        created_at: now,
+        updated_at: now,
+    };
+    let dup: i64 = component_groups::table
+        .filter(component_groups::provider_id.eq(&row.provider_id))
+        .filter(component_groups::name.eq(&row.name))
+        .count()
+        .get_result(conn)?;
+    if dup > 0 {
+        return Err(AppError::field(
+            "name",
+            "a group with this name already exists",
+        ));
+    }
+    diesel::insert_into(component_groups::table)
+        .values(&row)
+        .execute(conn)?;
+    let out = group_to_api(&row);
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "component_group.create",
+            "component_group",
+            &row.id,
+        )
+        .version(Some(1), &out),
+    )?;
+    Ok(out)
+}
+
+/// True when `id` names a row of `table` owned by `provider`.
+macro_rules! owned {
+    ($conn:expr, $table:ident, $id:expr, $provider:expr) => {{
+        let n: i64 = $table::table
+            .filter($table::id.eq($id))
+            .filter($table::provider_id.eq($provider))
+            .count()
+            .get_result($conn)?;
+        n > 0
+    }};
+}
+
+fn check_refs(
+    conn: &mut DbConn,
+    provider: &str,
+    service_id: Option<&str>,
+    region_id: Option<&str>,
+    group_id: Option<&str>,
+) -> Result<(), AppError> {
+    let mut check = Check::new();
+    if let Some(id) = service_id {
+        check.ensure(
+            owned!(conn, services, id, provider),
+            "service_id",
+            "no such service in your catalogue",
+        );
+    }
+    if let Some(id) = region_id {
+        check.ensure(
+            owned!(conn, regions, id, provider),
+            "region_id",
+            "no such region in your catalogue",
+        );
+    }
+    if let Some(id) = group_id {
+        check.ensure(
+            owned!(conn, component_groups, id, provider),
+            "group_id",
+            "no such component group in your catalogue",
+        );
+    }
+    check.done()
+}
+
+pub fn create_component(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateComponent,
+) -> Result<api::Component, AppError> {
+    provider_org(conn, &caller.org_id)?;
+    Check::new()
+        .text(&input.name, "name", 200)
+        .ensure(
+            input.description.chars().count() <= 2000,
+            "description",
+            "must be at most 2000 characters",
+        )
+        .done()?;
+    check_refs(
+        conn,
+        &caller.org_id,
+        Some(&input.service_id),
+        input.region_id.as_deref(),
+        input.group_id.as_deref(),
+    )?;
+    let now = now_ms();
+    let status = input.status.unwrap_or(ComponentStatus::Operational);
+    let row = ComponentRow {
+        id: new_id(),
+        provider_id: caller.org_id.clone(),
+        service_id: input.service_id.clone(),
+        region_id: input.region_id.clone(),
+        group_id: input.group_id.clone(),
+        name: input.name.trim().into(),
+        description: input.description.trim().into(),
+        status: status.as_str().into(),
+        position: input.position,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(components::table)
+        .values(&row)
+        .execute(conn)?;
+    record_status(conn, &row.id, status, now, None)?;
+    let out = component_to_api(&row)?;
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "component.create",
+            "component",
+            &row.id,
+        )
+        .version(None, &out),
+    )?;
+    Ok(out)
+}
+
+/// A component of `provider`, or 404.
+pub fn component_row(
+    conn: &mut DbConn,
+    provider: &str,
+    id: &str,
+) -> Result<ComponentRow, AppError> {
+    components::table
+        .find(id)
+        .filter(components::provider_id.eq(provider))
+        .select(ComponentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("component"))
+}
+
+pub fn get_component(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+) -> Result<api::Component, AppError> {
+    component_to_api(&component_row(conn, &caller.org_id, id)?)
+}
+
+pub fn update_component(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    input: &api::UpdateComponent,
+) -> Result<api::Component, AppError> {
+    provider_org(conn, &caller.org_id)?;
+    let mut row = component_row(conn, &caller.org_id, id)?;
+    let mut check = Check::new();
+    if let Some(name) = &input.name {
+        check.text(name, "name", 200);
+    }
+    if let Some(d) = &input.description {
+        check.ensure(
+            d.chars().count() <= 2000,
+            "description",
+            "must be at most 2000 characters",
+        );
+    }
+    check.done()?;
+    let group = input.group_id.as_deref().filter(|g| !g.is_empty());
+    check_refs(conn, &caller.org_id, None, None, group)?;
+    if let Some(name) = &input.name {
+        row.name = name.trim().into();
+    }
+    if let Some(d) = &input.description {
+        row.description = d.trim().into();
+    }
+    if input.group_id.is_some() {
+        row.group_id = group.map(str::to_owned);
+    }
+    if let Some(p) = input.position {
+        row.position = p;
+    }
+    let now = now_ms();
+    row.updated_at = now;
+    diesel::update(components::table.find(id))
+        .set(&row)
+        .execute(conn)?;
+    if let Some(status) = input.status {
+        set_status(conn, &caller.actor, &mut row, status, None)?;
+    }
+    let out = component_to_api(&row)?;
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "component.update",
+            "component",
+            id,
+        )
+        .version(None, &out),
+    )?;
+    Ok(out)
+}
+
+/// Appends a status-history event.
+fn record_status(
+    conn: &mut DbConn,
+    component_id: &str,
+    status: ComponentStatus,
+    at: i64,
+    incident_id: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::insert_into(component_status_events::table)
+        .values(&StatusEventRow {
+            id: new_id(),
+            component_id: component_id.into(),
+            status: status.as_str().into(),
+            at,
+            incident_id: incident_id.map(str::to_owned),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a component to `status`, keeping its history; returns the change if any.
+pub fn set_status(
+    conn: &mut DbConn,
+    _actor: &Actor,
+    row: &mut ComponentRow,
+    status: ComponentStatus,
+    incident_id: Option<&str>,
+) -> Result<Option<api::ComponentChange>, AppError> {
+    let old: ComponentStatus = parse_stored(&row.status, "component status")?;
+    if old == status {
+        return Ok(None);
+    }
+    let now = now_ms();
+    diesel::update(components::table.find(&row.id))
+        .set((
+            components::status.eq(status.as_str()),
+            components::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    record_status(conn, &row.id, status, now, incident_id)?;
+    row.status = status.as_str().into();
+    row.updated_at = now;
+    Ok(Some(api::ComponentChange {
+        component_id: row.id.clone(),
+        name: row.name.clone(),
+        old_status: old,
+        new_status: status,
+    }))
+}
+
+/// The provider's policy, or the CSA CIR defaults.
+pub fn priority_policy(org: &OrgRow) -> PriorityPolicy {
+    org.priority_policy
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_else(PriorityPolicy::default_policy)
+}
+
+pub fn get_policy(conn: &mut DbConn, caller: &Caller) -> Result<PriorityPolicy, AppError> {
+    Ok(priority_policy(&provider_org(conn, &caller.org_id)?))
+}
+
+/// Replaces the policy; every impact x urgency pair must be covered exactly once.
+pub fn put_policy(
+    conn: &mut DbConn,
+    caller: &Caller,
+    policy: &PriorityPolicy,
+) -> Result<PriorityPolicy, AppError> {
+    let org = provider_org(conn, &caller.org_id)?;
+    let mut check = Check::new();
+    for impact in cirhub_shared::Impact::ALL {
+        for urgency in cirhub_shared::Urgency::ALL {
+            let n = policy
+                .matrix
+                .iter()
+                .filter(|r| r.impact == *impact && r.urgency == *urgency)
+                .count();
+            check.ensure(
+                n == 1,
+                "matrix",
+                &format!(
+                    "needs exactly one cell for impact {impact} x urgency {urgency} (has {n})"
+                ),
+            );
+        }
+    }
+    for p in cirhub_shared::Priority::ALL {
+        let n = policy.targets.iter().filter(|t| t.priority == *p).count();
+        check.ensure(
+            n == 1,
+            "targets",
+            &format!("needs exactly one target for {p} (has {n})"),
+        );
+    }
+    check.done()?;
+    let text = serde_json::to_string(policy).map_err(anyhow::Error::from)?;
+    diesel::update(organisations::table.find(&org.id))
+        .set((
+            organisations::priority_policy.eq(&text),
+            organisations::updated_at.eq(now_ms()),
+        ))
+        .execute(conn)?;
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "priority_policy.update",
+            "organisation",
+            &org.id,
+        )
+        .version(None, policy),
+    )?;
+    Ok(policy.clone())
+}

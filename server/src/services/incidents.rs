@@ -1,0 +1,561 @@
+//! Incidents and scheduled maintenances: one table, one update timeline, one lifecycle.
+//! Every read of a non-public one by a caller is recorded as a disclosure.
+
+use super::catalogue::{component_row, priority_policy, set_status};
+use super::{paged, provider_org};
+use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::{AppError, Check};
+use crate::extract::Pagination;
+use cirhub_shared::api::{self, ComponentChange, ComponentStatusChange, Paged};
+use cirhub_shared::time::{from_millis, to_millis};
+use cirhub_shared::*;
+use diesel::prelude::*;
+
+/// Filters of the incident list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListFilter {
+    pub kind: Option<IncidentKind>,
+    /// Only those not yet resolved / completed.
+    pub open: Option<bool>,
+    pub visibility: Option<Visibility>,
+}
+
+/// Builds the API form of an incident with its components and timeline (newest first).
+pub fn to_api(conn: &mut DbConn, row: &IncidentRow) -> Result<api::Incident, AppError> {
+    let component_ids: Vec<String> = incident_components::table
+        .filter(incident_components::incident_id.eq(&row.id))
+        .select(incident_components::component_id)
+        .order(incident_components::component_id.asc())
+        .load(conn)?;
+    let updates: Vec<UpdateRow> = incident_updates::table
+        .filter(incident_updates::incident_id.eq(&row.id))
+        .order((
+            incident_updates::created_at.desc(),
+            incident_updates::id.desc(),
+        ))
+        .select(UpdateRow::as_select())
+        .load(conn)?;
+    let updates = updates
+        .iter()
+        .map(update_to_api)
+        .collect::<Result<_, _>>()?;
+    Ok(api::Incident {
+        id: row.id.clone(),
+        provider_id: row.provider_id.clone(),
+        kind: parse_stored(&row.kind, "kind")?,
+        title: row.title.clone(),
+        status: parse_stored(&row.status, "status")?,
+        impact: parse_stored(&row.impact, "impact")?,
+        urgency: parse_stored(&row.urgency, "urgency")?,
+        priority: parse_stored(&row.priority, "priority")?,
+        category: parse_stored(&row.category, "category")?,
+        visibility: parse_stored(&row.visibility, "visibility")?,
+        component_ids,
+        version: row.version,
+        occurred_at: row.occurred_at.map(from_millis),
+        detected_at: row.detected_at.map(from_millis),
+        acknowledged_at: row.acknowledged_at.map(from_millis),
+        contained_at: row.contained_at.map(from_millis),
+        recovered_at: row.recovered_at.map(from_millis),
+        resolved_at: row.resolved_at.map(from_millis),
+        scheduled_for: row.scheduled_for.map(from_millis),
+        scheduled_until: row.scheduled_until.map(from_millis),
+        response_due_at: row.response_due_at.map(from_millis),
+        resolution_due_at: row.resolution_due_at.map(from_millis),
+        created_at: from_millis(row.created_at),
+        updated_at: from_millis(row.updated_at),
+        updates,
+    })
+}
+
+pub fn update_to_api(u: &UpdateRow) -> Result<api::IncidentUpdate, AppError> {
+    Ok(api::IncidentUpdate {
+        id: u.id.clone(),
+        incident_id: u.incident_id.clone(),
+        status: parse_stored(&u.status, "status")?,
+        body: u.body.clone(),
+        author_id: u.author_id.clone(),
+        author_name: u.author_name.clone(),
+        component_changes: serde_json::from_str(&u.component_changes).unwrap_or_default(),
+        created_at: from_millis(u.created_at),
+    })
+}
+
+fn incident_row(conn: &mut DbConn, provider: &str, id: &str) -> Result<IncidentRow, AppError> {
+    incidents::table
+        .find(id)
+        .filter(incidents::provider_id.eq(provider))
+        .select(IncidentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("incident"))
+}
+
+/// Records that `caller` was shown this version of a non-public incident.
+pub fn disclose(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incidents: &[api::Incident],
+    channel: Channel,
+) -> Result<(), AppError> {
+    let events: Vec<Event<'_>> = incidents
+        .iter()
+        .filter(|i| i.visibility != Visibility::Public)
+        .map(|i| Event {
+            actor: &caller.actor,
+            organisation_id: Some(&caller.org_id),
+            action: audit::DISCLOSE,
+            object_type: "incident",
+            object_id: &i.id,
+            object_version: Some(i.version),
+            object_hash: Some(audit::object_hash(i)),
+            channel: Some(channel),
+            detail: None,
+        })
+        .collect();
+    audit::append_many(conn, &events)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<api::Incident, AppError> {
+    let row = incident_row(conn, &caller.org_id, id)?;
+    let incident = to_api(conn, &row)?;
+    disclose(conn, caller, std::slice::from_ref(&incident), Channel::Http)?;
+    Ok(incident)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &ListFilter,
+    page: Pagination,
+) -> Result<Paged<api::Incident>, AppError> {
+    let build = || {
+        let mut q = incidents::table
+            .filter(incidents::provider_id.eq(&caller.org_id))
+            .into_boxed();
+        if let Some(kind) = filter.kind {
+            q = q.filter(incidents::kind.eq(kind.as_str()));
+        }
+        if let Some(v) = filter.visibility {
+            q = q.filter(incidents::visibility.eq(v.as_str()));
+        }
+        match filter.open {
+            Some(true) => {
+                q = q.filter(incidents::status.ne_all(["resolved", "postmortem", "completed"]))
+            }
+            Some(false) => {
+                q = q.filter(incidents::status.eq_any(["resolved", "postmortem", "completed"]))
+            }
+            None => {}
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let rows: Vec<IncidentRow> = build()
+        .order((incidents::created_at.desc(), incidents::id.desc()))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(IncidentRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .iter()
+        .map(|r| to_api(conn, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    disclose(conn, caller, &items, Channel::Http)?;
+    Ok(paged(items, page, total))
+}
+
+fn check_components(
+    conn: &mut DbConn,
+    provider: &str,
+    field: &str,
+    ids: &[&str],
+) -> Result<Vec<ComponentRow>, AppError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut check = Check::new();
+    for (i, id) in ids.iter().enumerate() {
+        match component_row(conn, provider, id) {
+            Ok(r) => rows.push(r),
+            Err(AppError::NotFound(_)) => {
+                check.ensure(
+                    false,
+                    &format!("{field}[{i}]"),
+                    "no such component in your catalogue",
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    check.done()?;
+    Ok(rows)
+}
+
+/// Applies status changes, returning what changed (for the update's record).
+fn apply_changes(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+    rows: &mut [ComponentRow],
+    statuses: &[ComponentStatus],
+) -> Result<Vec<ComponentChange>, AppError> {
+    let mut changes = Vec::new();
+    for (row, status) in rows.iter_mut().zip(statuses) {
+        if let Some(c) = set_status(conn, &caller.actor, row, *status, Some(incident_id))? {
+            changes.push(c);
+        }
+    }
+    Ok(changes)
+}
+
+fn link_components(conn: &mut DbConn, incident_id: &str, ids: &[String]) -> Result<(), AppError> {
+    for id in ids {
+        let exists: i64 = incident_components::table
+            .filter(incident_components::incident_id.eq(incident_id))
+            .filter(incident_components::component_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            diesel::insert_into(incident_components::table)
+                .values((
+                    incident_components::incident_id.eq(incident_id),
+                    incident_components::component_id.eq(id),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+    status: IncidentStatus,
+    body: &str,
+    changes: &[ComponentChange],
+    at: i64,
+) -> Result<(), AppError> {
+    diesel::insert_into(incident_updates::table)
+        .values(&UpdateRow {
+            id: new_id(),
+            incident_id: incident_id.into(),
+            status: status.as_str().into(),
+            body: body.trim().into(),
+            author_id: caller.actor.id().map(str::to_owned),
+            author_name: caller.actor.display_name().into(),
+            component_changes: serde_json::to_string(changes).map_err(anyhow::Error::from)?,
+            created_at: at,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets priority and due times from the provider's policy, counted from detection.
+fn apply_policy(row: &mut IncidentRow, policy: &api::PriorityPolicy) -> Result<(), AppError> {
+    let impact: Impact = parse_stored(&row.impact, "impact")?;
+    let urgency: Urgency = parse_stored(&row.urgency, "urgency")?;
+    let priority = policy.priority(impact, urgency);
+    row.priority = priority.as_str().into();
+    let target = policy.target(priority);
+    let from = row.detected_at.unwrap_or(row.created_at);
+    let due = |m: Option<u32>| m.map(|m| from + i64::from(m) * 60_000);
+    row.response_due_at = target.and_then(|t| due(t.response_minutes));
+    row.resolution_due_at = target.and_then(|t| due(t.resolution_minutes));
+    Ok(())
+}
+
+/// Marks lifecycle timestamps that a status implies, once.
+fn stamp_status(row: &mut IncidentRow, status: IncidentStatus, now: i64) {
+    match status {
+        IncidentStatus::Monitoring => {
+            row.monitoring_at.get_or_insert(now);
+        }
+        IncidentStatus::Resolved | IncidentStatus::Postmortem | IncidentStatus::Completed => {
+            row.resolved_at.get_or_insert(now);
+        }
+        _ => {}
+    }
+}
+
+fn finish(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &IncidentRow,
+    action: &str,
+) -> Result<api::Incident, AppError> {
+    let incident = to_api(conn, row)?;
+    audit::append(
+        conn,
+        Event::change(&caller.actor, &caller.org_id, action, "incident", &row.id)
+            .version(Some(row.version), &incident),
+    )?;
+    Ok(incident)
+}
+
+/// Opens an incident with its first update and the affected components' new statuses.
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateIncident,
+) -> Result<api::Incident, AppError> {
+    let org = provider_org(conn, &caller.org_id)?;
+    let status = input.status.unwrap_or(IncidentStatus::Investigating);
+    Check::new()
+        .text(&input.title, "title", 200)
+        .text(&input.body, "body", 20_000)
+        .ensure(
+            status.valid_for(IncidentKind::Incident),
+            "status",
+            "must be investigating, identified, monitoring or resolved",
+        )
+        .done()?;
+    let ids: Vec<&str> = input
+        .components
+        .iter()
+        .map(|c| c.component_id.as_str())
+        .collect();
+    let mut comps = check_components(conn, &org.id, "components", &ids)?;
+    let now = now_ms();
+    let mut row = IncidentRow {
+        id: new_id(),
+        provider_id: org.id.clone(),
+        kind: IncidentKind::Incident.as_str().into(),
+        title: input.title.trim().into(),
+        status: status.as_str().into(),
+        impact: input.impact.as_str().into(),
+        urgency: input.urgency.as_str().into(),
+        priority: String::new(),
+        category: input.category.as_str().into(),
+        visibility: input.visibility.as_str().into(),
+        version: 1,
+        occurred_at: input.occurred_at.as_ref().map(to_millis),
+        detected_at: Some(input.detected_at.as_ref().map(to_millis).unwrap_or(now)),
+        acknowledged_at: None,
+        contained_at: None,
+        recovered_at: None,
+        resolved_at: None,
+        monitoring_at: None,
+        scheduled_for: None,
+        scheduled_until: None,
+        response_due_at: None,
+        resolution_due_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    apply_policy(&mut row, &priority_policy(&org))?;
+    stamp_status(&mut row, status, now);
+    diesel::insert_into(incidents::table)
+        .values(&row)
+        .execute(conn)?;
+    link_components(
+        conn,
+        &row.id,
+        &comps.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+    )?;
+    let statuses: Vec<ComponentStatus> = input.components.iter().map(|c| c.status).collect();
+    let changes = apply_changes(conn, caller, &row.id, &mut comps, &statuses)?;
+    insert_update(conn, caller, &row.id, status, &input.body, &changes, now)?;
+    finish(conn, caller, &row, "incident.create")
+}
+
+/// Schedules a maintenance.
+pub fn create_maintenance(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::CreateMaintenance,
+) -> Result<api::Incident, AppError> {
+    let org = provider_org(conn, &caller.org_id)?;
+    Check::new()
+        .text(&input.title, "title", 200)
+        .text(&input.body, "body", 20_000)
+        .ensure(
+            input.scheduled_until > input.scheduled_for,
+            "scheduled_until",
+            "must be after scheduled_for",
+        )
+        .done()?;
+    let ids: Vec<&str> = input.component_ids.iter().map(String::as_str).collect();
+    let comps = check_components(conn, &org.id, "component_ids", &ids)?;
+    let now = now_ms();
+    let row = IncidentRow {
+        id: new_id(),
+        provider_id: org.id.clone(),
+        kind: IncidentKind::Maintenance.as_str().into(),
+        title: input.title.trim().into(),
+        status: IncidentStatus::Scheduled.as_str().into(),
+        impact: Impact::Minor.as_str().into(),
+        urgency: Urgency::Low.as_str().into(),
+        priority: Priority::P5.as_str().into(),
+        category: Category::Unknown.as_str().into(),
+        visibility: input.visibility.as_str().into(),
+        version: 1,
+        occurred_at: None,
+        detected_at: None,
+        acknowledged_at: None,
+        contained_at: None,
+        recovered_at: None,
+        resolved_at: None,
+        monitoring_at: None,
+        scheduled_for: Some(to_millis(&input.scheduled_for)),
+        scheduled_until: Some(to_millis(&input.scheduled_until)),
+        response_due_at: None,
+        resolution_due_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(incidents::table)
+        .values(&row)
+        .execute(conn)?;
+    link_components(
+        conn,
+        &row.id,
+        &comps.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+    )?;
+    insert_update(
+        conn,
+        caller,
+        &row.id,
+        IncidentStatus::Scheduled,
+        &input.body,
+        &[],
+        now,
+    )?;
+    finish(conn, caller, &row, "maintenance.create")
+}
+
+/// Adds a timeline entry; moves status, component statuses, impact and urgency with it.
+/// A maintenance going in progress puts its components under maintenance, and completing
+/// it makes them operational again, unless the update names their statuses itself.
+pub fn post_update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    input: &api::PostUpdate,
+) -> Result<api::Incident, AppError> {
+    let org = provider_org(conn, &caller.org_id)?;
+    let mut row = incident_row(conn, &org.id, id)?;
+    let kind: IncidentKind = parse_stored(&row.kind, "kind")?;
+    Check::new()
+        .text(&input.body, "body", 20_000)
+        .ensure(
+            input.status.valid_for(kind),
+            "status",
+            match kind {
+                IncidentKind::Incident => {
+                    "must be investigating, identified, monitoring, resolved or postmortem"
+                }
+                IncidentKind::Maintenance => {
+                    "must be scheduled, in_progress, verifying or completed"
+                }
+            },
+        )
+        .done()?;
+    let mut changes_wanted: Vec<ComponentStatusChange> = input.components.clone();
+    if kind == IncidentKind::Maintenance && input.components.is_empty() {
+        let implied = match input.status {
+            IncidentStatus::InProgress => Some(ComponentStatus::UnderMaintenance),
+            IncidentStatus::Completed => Some(ComponentStatus::Operational),
+            _ => None,
+        };
+        if let Some(status) = implied {
+            let linked: Vec<String> = incident_components::table
+                .filter(incident_components::incident_id.eq(id))
+                .select(incident_components::component_id)
+                .load(conn)?;
+            changes_wanted = linked
+                .into_iter()
+                .map(|component_id| ComponentStatusChange {
+                    component_id,
+                    status,
+                })
+                .collect();
+        }
+    }
+    let ids: Vec<&str> = changes_wanted
+        .iter()
+        .map(|c| c.component_id.as_str())
+        .collect();
+    let mut comps = check_components(conn, &org.id, "components", &ids)?;
+    let now = now_ms();
+    link_components(
+        conn,
+        id,
+        &comps.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+    )?;
+    let statuses: Vec<ComponentStatus> = changes_wanted.iter().map(|c| c.status).collect();
+    let changes = apply_changes(conn, caller, id, &mut comps, &statuses)?;
+    insert_update(conn, caller, id, input.status, &input.body, &changes, now)?;
+    row.status = input.status.as_str().into();
+    if let Some(i) = input.impact {
+        row.impact = i.as_str().into();
+    }
+    if let Some(u) = input.urgency {
+        row.urgency = u.as_str().into();
+    }
+    if kind == IncidentKind::Incident && (input.impact.is_some() || input.urgency.is_some()) {
+        apply_policy(&mut row, &priority_policy(&org))?;
+    }
+    stamp_status(&mut row, input.status, now);
+    row.version += 1;
+    row.updated_at = now;
+    diesel::update(incidents::table.find(id))
+        .set(&row)
+        .execute(conn)?;
+    finish(conn, caller, &row, "incident.update")
+}
+
+/// Changes classification, visibility or lifecycle timestamps.
+pub fn patch(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    input: &api::PatchIncident,
+) -> Result<api::Incident, AppError> {
+    let org = provider_org(conn, &caller.org_id)?;
+    let mut row = incident_row(conn, &org.id, id)?;
+    if let Some(t) = &input.title {
+        Check::new().text(t, "title", 200).done()?;
+        row.title = t.trim().into();
+    }
+    if let Some(v) = input.impact {
+        row.impact = v.as_str().into();
+    }
+    if let Some(v) = input.urgency {
+        row.urgency = v.as_str().into();
+    }
+    if let Some(v) = input.category {
+        row.category = v.as_str().into();
+    }
+    if let Some(v) = input.visibility {
+        row.visibility = v.as_str().into();
+    }
+    let set = |slot: &mut Option<i64>, v: &Option<chrono::DateTime<chrono::Utc>>| {
+        if let Some(t) = v {
+            *slot = Some(to_millis(t));
+        }
+    };
+    set(&mut row.occurred_at, &input.occurred_at);
+    set(&mut row.detected_at, &input.detected_at);
+    set(&mut row.acknowledged_at, &input.acknowledged_at);
+    set(&mut row.contained_at, &input.contained_at);
+    set(&mut row.recovered_at, &input.recovered_at);
+    if let (Some(o), Some(d)) = (row.occurred_at, row.detected_at) {
+        Check::new()
+            .ensure(o <= d, "detected_at", "must not be before occurred_at")
+            .done()?;
+    }
+    if parse_stored::<IncidentKind>(&row.kind, "kind")? == IncidentKind::Incident {
+        apply_policy(&mut row, &priority_policy(&org))?;
+    }
+    row.version += 1;
+    row.updated_at = now_ms();
+    diesel::update(incidents::table.find(id))
+        .set(&row)
+        .execute(conn)?;
+    finish(conn, caller, &row, "incident.patch")
+}

@@ -1,0 +1,542 @@
+//! The public face of a provider: Statuspage v2 documents and the uptime document. Only
+//! `public` incidents and maintenances ever reach these functions' output.
+
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::AppError;
+use cirhub_shared::statuspage as sp;
+use cirhub_shared::time::{format, from_millis};
+use cirhub_shared::{ComponentStatus, Impact, IncidentKind, IncidentStatus, Visibility};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// How many incidents and maintenances the history documents carry (as Statuspage does).
+pub const HISTORY_LIMIT: i64 = 50;
+/// Days of uptime history.
+pub const UPTIME_DAYS: u32 = 90;
+
+/// One public incident with its timeline and components.
+pub struct PublicIncident {
+    pub row: IncidentRow,
+    pub updates: Vec<UpdateRow>,
+    pub component_ids: Vec<String>,
+}
+
+/// Everything the public documents of one provider are built from.
+pub struct PublicData {
+    pub org: OrgRow,
+    pub base_url: String,
+    pub components: Vec<ComponentRow>,
+    pub groups: Vec<GroupRow>,
+    pub services: HashMap<String, ServiceRow>,
+    pub regions: HashMap<String, RegionRow>,
+    /// Public incidents and maintenances, newest first: every open one plus the latest closed.
+    pub incidents: Vec<PublicIncident>,
+}
+
+/// The policy check of the public channel: a record is shown only when it is public.
+pub fn is_public(row: &IncidentRow) -> bool {
+    row.visibility == Visibility::Public.as_str()
+}
+
+/// Loads a provider's public data by slug; 404 for unknown or non-provider organisations.
+pub fn load(conn: &mut DbConn, slug: &str, base_url: &str) -> Result<PublicData, AppError> {
+    let org: OrgRow = organisations::table
+        .filter(organisations::slug.eq(slug))
+        .filter(organisations::is_provider.eq(true))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("status page"))?;
+    let components: Vec<ComponentRow> = components::table
+        .filter(components::provider_id.eq(&org.id))
+        .order((components::position.asc(), components::name.asc()))
+        .select(ComponentRow::as_select())
+        .load(conn)?;
+    let groups: Vec<GroupRow> = component_groups::table
+        .filter(component_groups::provider_id.eq(&org.id))
+        .order((
+            component_groups::position.asc(),
+            component_groups::name.asc(),
+        ))
+        .select(GroupRow::as_select())
+        .load(conn)?;
+    let services = services::table
+        .filter(services::provider_id.eq(&org.id))
+        .select(ServiceRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let regions = regions::table
+        .filter(regions::provider_id.eq(&org.id))
+        .select(RegionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let closed = ["resolved", "postmortem", "completed"];
+    let base = || {
+        incidents::table
+            .filter(incidents::provider_id.eq(&org.id))
+            .filter(incidents::visibility.eq(Visibility::Public.as_str()))
+    };
+    let mut rows: Vec<IncidentRow> = base()
+        .filter(incidents::status.ne_all(closed))
+        .order(incidents::created_at.desc())
+        .select(IncidentRow::as_select())
+        .load(conn)?;
+    for kind in [IncidentKind::Incident, IncidentKind::Maintenance] {
+        rows.extend(
+            base()
+                .filter(incidents::status.eq_any(closed))
+                .filter(incidents::kind.eq(kind.as_str()))
+                .order(incidents::created_at.desc())
+                .limit(HISTORY_LIMIT)
+                .select(IncidentRow::as_select())
+                .load(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut updates: HashMap<String, Vec<UpdateRow>> = HashMap::new();
+    for u in incident_updates::table
+        .filter(incident_updates::incident_id.eq_any(&ids))
+        .order((
+            incident_updates::created_at.desc(),
+            incident_updates::id.desc(),
+        ))
+        .select(UpdateRow::as_select())
+        .load(conn)?
+    {
+        updates.entry(u.incident_id.clone()).or_default().push(u);
+    }
+    let mut links: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, c) in incident_components::table
+        .filter(incident_components::incident_id.eq_any(&ids))
+        .select((
+            incident_components::incident_id,
+            incident_components::component_id,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        links.entry(i).or_default().push(c);
+    }
+    let incidents = rows
+        .into_iter()
+        .filter(is_public)
+        .map(|row| PublicIncident {
+            updates: updates.remove(&row.id).unwrap_or_default(),
+            component_ids: links.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect();
+    Ok(PublicData {
+        org,
+        base_url: base_url.to_string(),
+        components,
+        groups,
+        services,
+        regions,
+        incidents,
+    })
+}
+
+fn opt(t: Option<i64>) -> Option<String> {
+    t.map(|t| format(&from_millis(t)))
+}
+
+fn ts(t: i64) -> String {
+    format(&from_millis(t))
+}
+
+impl PublicData {
+    /// The status page's own URL.
+    pub fn page_url(&self) -> String {
+        format!("{}/status/{}", self.base_url, self.org.slug)
+    }
+
+    fn updated_at(&self) -> i64 {
+        let c = self.components.iter().map(|c| c.updated_at);
+        let i = self.incidents.iter().map(|i| i.row.updated_at);
+        c.chain(i).max().unwrap_or(self.org.updated_at)
+    }
+
+    pub fn page(&self) -> sp::Page {
+        sp::Page {
+            id: self.org.id.clone(),
+            name: self.org.name.clone(),
+            url: self.page_url(),
+            time_zone: "Etc/UTC".into(),
+            updated_at: ts(self.updated_at()),
+        }
+    }
+
+    fn component(&self, c: &ComponentRow) -> sp::Component {
+        sp::Component {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            status: c.status.clone(),
+            created_at: ts(c.created_at),
+            updated_at: ts(c.updated_at),
+            position: i64::from(c.position),
+            description: Some(c.description.clone()).filter(|d| !d.is_empty()),
+            showcase: true,
+            start_date: Some(from_millis(c.created_at).format("%Y-%m-%d").to_string()),
+            group_id: c.group_id.clone(),
+            page_id: self.org.id.clone(),
+            group: false,
+            only_show_if_degraded: false,
+            components: None,
+        }
+    }
+
+    fn worst_status<'a>(rows: impl Iterator<Item = &'a ComponentRow>) -> ComponentStatus {
+        rows.filter_map(|c| c.status.parse::<ComponentStatus>().ok())
+            .max_by_key(|s| s.severity())
+            .unwrap_or(ComponentStatus::Operational)
+    }
+
+    /// Components as Statuspage lists them: groups (with member ids) and members, by position.
+    pub fn components(&self) -> Vec<sp::Component> {
+        let mut out = Vec::with_capacity(self.components.len() + self.groups.len());
+        for g in &self.groups {
+            let members: Vec<&ComponentRow> = self
+                .components
+                .iter()
+                .filter(|c| c.group_id.as_deref() == Some(&g.id))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            out.push(sp::Component {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                status: Self::worst_status(members.iter().copied()).as_str().into(),
+                created_at: ts(g.created_at),
+                updated_at: ts(members
+                    .iter()
+                    .map(|c| c.updated_at)
+                    .max()
+                    .unwrap_or(g.updated_at)),
+                position: i64::from(g.position),
+                description: None,
+                showcase: false,
+                start_date: None,
+                group_id: None,
+                page_id: self.org.id.clone(),
+                group: true,
+                only_show_if_degraded: false,
+                components: Some(members.iter().map(|c| c.id.clone()).collect()),
+            });
+        }
+        out.extend(self.components.iter().map(|c| self.component(c)));
+        out
+    }
+
+    fn incident(&self, i: &PublicIncident) -> sp::Incident {
+        let names: HashMap<&str, &ComponentRow> =
+            self.components.iter().map(|c| (c.id.as_str(), c)).collect();
+        let updates = i
+            .updates
+            .iter()
+            .map(|u| {
+                let changes: Vec<cirhub_shared::api::ComponentChange> =
+                    serde_json::from_str(&u.component_changes).unwrap_or_default();
+                sp::IncidentUpdate {
+                    id: u.id.clone(),
+                    status: u.status.clone(),
+                    body: u.body.clone(),
+                    incident_id: i.row.id.clone(),
+                    created_at: ts(u.created_at),
+                    updated_at: ts(u.created_at),
+                    display_at: ts(u.created_at),
+                    affected_components: Some(changes).filter(|c| !c.is_empty()).map(|c| {
+                        c.into_iter()
+                            .map(|c| sp::AffectedComponent {
+                                code: c.component_id,
+                                name: c.name,
+                                old_status: c.old_status.as_str().into(),
+                                new_status: c.new_status.as_str().into(),
+                            })
+                            .collect()
+                    }),
+                    deliver_notifications: true,
+                    custom_tweet: None,
+                    tweet_id: None,
+                }
+            })
+            .collect();
+        let is_maintenance = i.row.kind == IncidentKind::Maintenance.as_str();
+        sp::Incident {
+            id: i.row.id.clone(),
+            name: i.row.title.clone(),
+            status: i.row.status.clone(),
+            created_at: ts(i.row.created_at),
+            updated_at: ts(i.row.updated_at),
+            monitoring_at: opt(i.row.monitoring_at),
+            resolved_at: opt(i.row.resolved_at),
+            impact: if is_maintenance {
+                "maintenance".into()
+            } else {
+                i.row.impact.clone()
+            },
+            shortlink: format!("{}#incident-{}", self.page_url(), i.row.id),
+            started_at: ts(i
+                .row
+                .occurred_at
+                .or(i.row.detected_at)
+                .unwrap_or(i.row.created_at)),
+            page_id: self.org.id.clone(),
+            incident_updates: updates,
+            components: i
+                .component_ids
+                .iter()
+                .filter_map(|id| names.get(id.as_str()).map(|c| self.component(c)))
+                .collect(),
+            scheduled_for: if is_maintenance {
+                opt(i.row.scheduled_for)
+            } else {
+                None
+            },
+            scheduled_until: if is_maintenance {
+                opt(i.row.scheduled_until)
+            } else {
+                None
+            },
+        }
+    }
+
+    fn select(
+        &self,
+        kind: IncidentKind,
+        keep: impl Fn(IncidentStatus) -> bool,
+    ) -> Vec<sp::Incident> {
+        self.incidents
+            .iter()
+            .filter(|i| i.row.kind == kind.as_str())
+            .filter(|i| i.row.status.parse().map(&keep).unwrap_or(false))
+            .map(|i| self.incident(i))
+            .collect()
+    }
+
+    pub fn incidents(&self) -> Vec<sp::Incident> {
+        self.select(IncidentKind::Incident, |_| true)
+    }
+
+    pub fn unresolved(&self) -> Vec<sp::Incident> {
+        self.select(IncidentKind::Incident, |s| !s.is_closed())
+    }
+
+    pub fn maintenances(&self) -> Vec<sp::Incident> {
+        self.select(IncidentKind::Maintenance, |_| true)
+    }
+
+    pub fn upcoming(&self) -> Vec<sp::Incident> {
+        self.select(IncidentKind::Maintenance, |s| {
+            s == IncidentStatus::Scheduled
+        })
+    }
+
+    pub fn active_maintenance(&self) -> Vec<sp::Incident> {
+        self.select(IncidentKind::Maintenance, |s| {
+            matches!(s, IncidentStatus::InProgress | IncidentStatus::Verifying)
+        })
+    }
+
+    /// Page roll-up: the worse of the worst component and the worst unresolved incident.
+    pub fn status(&self) -> sp::Status {
+        let component_level = match Self::worst_status(self.components.iter()) {
+            ComponentStatus::MajorOutage => 3,
+            ComponentStatus::PartialOutage => 2,
+            ComponentStatus::DegradedPerformance => 1,
+            _ => 0,
+        };
+        let incident_level = self
+            .incidents
+            .iter()
+            .filter(|i| i.row.kind == IncidentKind::Incident.as_str())
+            .filter(|i| {
+                i.row
+                    .status
+                    .parse::<IncidentStatus>()
+                    .map(|s| !s.is_closed())
+                    .unwrap_or(false)
+            })
+            .map(|i| match i.row.impact.parse::<Impact>() {
+                Ok(Impact::Critical) => 3,
+                Ok(Impact::Major) => 2,
+                Ok(Impact::Minor) => 1,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let (indicator, description) = match component_level.max(incident_level) {
+            3 => ("critical", "Major System Outage"),
+            2 => ("major", "Partial System Outage"),
+            1 => ("minor", "Minor Service Outage"),
+            _ if self
+                .components
+                .iter()
+                .any(|c| c.status == ComponentStatus::UnderMaintenance.as_str()) =>
+            {
+                ("maintenance", "Service Under Maintenance")
+            }
+            _ => ("none", "All Systems Operational"),
+        };
+        sp::Status {
+            indicator: indicator.into(),
+            description: description.into(),
+        }
+    }
+
+    pub fn summary(&self) -> sp::Summary {
+        let mut maint = self.active_maintenance();
+        maint.extend(self.upcoming());
+        sp::Summary {
+            page: self.page(),
+            components: self.components(),
+            incidents: self.unresolved(),
+            scheduled_maintenances: maint,
+            status: self.status(),
+        }
+    }
+}
+
+/// Share of a day a status counts as down: major outage fully, partial outage 30%
+/// (Statuspage's weighting); degraded performance and maintenance count as up.
+fn downtime_weight(status: &str) -> f64 {
+    match status {
+        "major_outage" => 1.0,
+        "partial_outage" => 0.3,
+        _ => 0.0,
+    }
+}
+
+/// Daily uptime of every component over the last [`UPTIME_DAYS`] UTC days, from the status
+/// history.
+pub fn uptime(
+    conn: &mut DbConn,
+    data: &PublicData,
+    now_ms: i64,
+) -> Result<sp::UptimeDoc, AppError> {
+    const DAY: i64 = 86_400_000;
+    let today_start = now_ms - now_ms.rem_euclid(DAY);
+    let window_start = today_start - DAY * (i64::from(UPTIME_DAYS) - 1);
+    let ids: Vec<String> = data.components.iter().map(|c| c.id.clone()).collect();
+    let mut events: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for (cid, at, status) in component_status_events::table
+        .filter(component_status_events::component_id.eq_any(&ids))
+        .filter(component_status_events::at.ge(window_start))
+        .order((
+            component_status_events::component_id.asc(),
+            component_status_events::at.asc(),
+        ))
+        .select((
+            component_status_events::component_id,
+            component_status_events::at,
+            component_status_events::status,
+        ))
+        .load::<(String, i64, String)>(conn)?
+    {
+        events.entry(cid).or_default().push((at, status));
+    }
+    let groups: HashMap<&str, &str> = data
+        .groups
+        .iter()
+        .map(|g| (g.id.as_str(), g.name.as_str()))
+        .collect();
+    let mut out = Vec::with_capacity(data.components.len());
+    for c in &data.components {
+        // The status in force when the window opened: the last event before it.
+        let before: Option<String> = component_status_events::table
+            .filter(component_status_events::component_id.eq(&c.id))
+            .filter(component_status_events::at.lt(window_start))
+            .order(component_status_events::at.desc())
+            .select(component_status_events::status)
+            .first(conn)
+            .optional()?;
+        let evs = events.remove(&c.id).unwrap_or_default();
+        let first_seen = evs.first().map(|e| e.0).unwrap_or(c.created_at);
+        let mut current = before.clone();
+        let mut idx = 0;
+        let mut days = Vec::with_capacity(UPTIME_DAYS as usize);
+        let (mut total_down, mut total_len) = (0.0f64, 0.0f64);
+        for d in 0..i64::from(UPTIME_DAYS) {
+            let start = window_start + d * DAY;
+            let end = (start + DAY).min(now_ms);
+            let mut t = start;
+            let (mut down, mut known, mut worst) = (0.0f64, 0.0f64, ComponentStatus::Operational);
+            let mut account =
+                |from: i64, to: i64, status: &Option<String>, worst: &mut ComponentStatus| {
+                    if let Some(s) = status {
+                        let len = (to - from).max(0) as f64;
+                        down += len * downtime_weight(s);
+                        known += len;
+                        if let Ok(st) = s.parse::<ComponentStatus>() {
+                            if st.severity() > worst.severity() {
+                                *worst = st;
+                            }
+                        }
+                    }
+                };
+            while idx < evs.len() && evs[idx].0 < end {
+                account(t, evs[idx].0, &current, &mut worst);
+                t = evs[idx].0.max(start);
+                current = Some(evs[idx].1.clone());
+                idx += 1;
+            }
+            account(t, end, &current, &mut worst);
+            let pct = if known > 0.0 {
+                100.0 * (1.0 - down / known)
+            } else {
+                100.0
+            };
+            total_down += down;
+            total_len += known;
+            let recorded = known > 0.0 || start >= first_seen;
+            days.push(sp::DayUptime {
+                date: from_millis(start).format("%Y-%m-%d").to_string(),
+                uptime_percent: (pct * 100.0).round() / 100.0,
+                worst: if recorded {
+                    worst.as_str().into()
+                } else {
+                    "no_data".into()
+                },
+            });
+        }
+        let pct = if total_len > 0.0 {
+            100.0 * (1.0 - total_down / total_len)
+        } else {
+            100.0
+        };
+        out.push(sp::ComponentUptime {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            service: data
+                .services
+                .get(&c.service_id)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            region: c
+                .region_id
+                .as_ref()
+                .and_then(|r| data.regions.get(r))
+                .map(|r| r.code.clone()),
+            group: c
+                .group_id
+                .as_deref()
+                .and_then(|g| groups.get(g))
+                .map(|g| g.to_string()),
+            status: c.status.clone(),
+            uptime_percent: (pct * 1000.0).round() / 1000.0,
+            history: days,
+        });
+    }
+    Ok(sp::UptimeDoc {
+        page: data.page(),
+        days: UPTIME_DAYS,
+        components: out,
+    })
+}

@@ -1,0 +1,18 @@
+//! Shared application state handed to every handler.
+
+use crate::auth::jwt::JwtKeys;
+use crate::cache::PublicCache;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub cache: PublicCache,
+    pub metrics: Metrics,
+}
