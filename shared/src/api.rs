@@ -286,7 +286,11 @@ impl PriorityPolicy {
         use Impact as I;
         use Priority as P;
         use Urgency as U;
-        let cell = |impact, urgency, priority| PriorityRule { impact, urgency, priority };
+        let cell = |impact, urgency, priority| PriorityRule {
+            impact,
+            urgency,
+            priority,
+        };
         let target = |priority, response_minutes, resolution_minutes| PriorityTarget {
             priority,
             response_minutes,

@@ -189,9 +189,14 @@ impl IncidentStatus {
         use IncidentStatus::*;
         match kind {
             IncidentKind::Incident => {
-                matches!(self, Investigating | Identified | Monitoring | Resolved | Postmortem)
+                matches!(
+                    self,
+                    Investigating | Identified | Monitoring | Resolved | Postmortem
+                )
             }
-            IncidentKind::Maintenance => matches!(self, Scheduled | InProgress | Verifying | Completed),
+            IncidentKind::Maintenance => {
+                matches!(self, Scheduled | InProgress | Verifying | Completed)
+            }
         }
     }
 
