@@ -22,7 +22,13 @@ pub struct Application {
 
 impl Application {
     /// Connects, migrates, binds and prepares the server.
-    pub fn build(config: Config) -> anyhow::Result<Application> {
+    pub fn build(mut config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.addr)?;
+        let port = listener.local_addr()?.port();
+        if config.addr.port() == 0 && config.public_url.ends_with(":0") {
+            // Port 0 picked a free port: public links must name the real one.
+            config.public_url = format!("{}{port}", config.public_url.trim_end_matches('0'));
+        }
         let db = Db::connect(&config)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
@@ -39,8 +45,6 @@ impl Application {
             db,
             config: Arc::new(config),
         };
-        let listener = TcpListener::bind(state.config.addr)?;
-        let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

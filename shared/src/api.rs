@@ -362,6 +362,8 @@ pub struct Incident {
     pub contained_at: Option<DateTime<Utc>>,
     pub recovered_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// First time the incident entered `monitoring`.
+    pub monitoring_at: Option<DateTime<Utc>>,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub scheduled_until: Option<DateTime<Utc>>,
     /// Response target from the provider's priority policy, counted from detection.

@@ -1,1 +1,11 @@
+//! Integration tests: each spawns the real server on port 0 over its own database.
 
+mod harness;
+
+mod audit;
+mod auth;
+mod catalogue;
+mod incidents;
+mod ops;
+mod public;
+mod tenancy;

@@ -49,9 +49,9 @@ fn token_to_api(t: &ApiTokenRow) -> Result<api::ApiToken, AppError> {
     })
 }
 
-/// Checks a slug: lowercase letters, digits and dashes, 2-64 characters.
+/// Checks a slug: lowercase letters, digits and dashes, 1-64 characters.
 pub fn valid_slug(slug: &str) -> bool {
-    (2..=64).contains(&slug.len())
+    (1..=64).contains(&slug.len())
         && slug
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -71,7 +71,7 @@ pub fn create_org(
         .ensure(
             valid_slug(slug),
             "slug",
-            "use 2-64 lowercase letters, digits and dashes",
+            "use 1-64 lowercase letters, digits and dashes",
         )
         .text(name, "name", 200)
         .done()?;

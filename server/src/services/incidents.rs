@@ -62,6 +62,7 @@ pub fn to_api(conn: &mut DbConn, row: &IncidentRow) -> Result<api::Incident, App
         contained_at: row.contained_at.map(from_millis),
         recovered_at: row.recovered_at.map(from_millis),
         resolved_at: row.resolved_at.map(from_millis),
+        monitoring_at: row.monitoring_at.map(from_millis),
         scheduled_for: row.scheduled_for.map(from_millis),
         scheduled_until: row.scheduled_until.map(from_millis),
         response_due_at: row.response_due_at.map(from_millis),

@@ -1,0 +1,350 @@
+//! Login, sessions, token rejection, API tokens and roles.
+
+use crate::harness::*;
+use cirhub_shared::Role;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn forge(secret: &str, claims: serde_json::Value, alg: jsonwebtoken::Algorithm) -> String {
+    encode(
+        &Header::new(alg),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+fn claims(s: &Session, exp_offset: i64) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    let sid = session_id(s);
+    json!({"sub": s.user_id, "sid": sid, "org": s.org_id, "iat": now, "exp": now + exp_offset, "iss": "cirhub"})
+}
+
+/// The session id inside a real access token.
+fn session_id(s: &Session) -> String {
+    use base64::Engine;
+    let payload = s.token.split('.').nth(1).expect("jwt payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("b64");
+    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    v["sid"].as_str().expect("sid").to_string()
+}
+
+#[tokio::test]
+async fn login_gives_tokens_that_work_and_me_describes_the_caller() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("acme-cloud", Role::Operator).await;
+    let (status, me) = app.get("/api/v1/me", &s).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["organisation"]["slug"], "acme-cloud");
+    assert_eq!(me["role"], "operator");
+    assert_eq!(me["user"]["email"], "operator@acme-cloud.test");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    let org = app.org("p", true, false);
+    app.user(&org, "a@p.test", Role::Admin);
+    let (s1, b1) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "a@p.test", "password": "wrong password!!"})),
+        )
+        .await;
+    let (s2, b2) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "nobody@p.test", "password": "wrong password!!"})),
+        )
+        .await;
+    assert_problem(s1, &b1, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_problem(s2, &b2, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(
+        b1, b2,
+        "responses must not reveal whether the account exists"
+    );
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_email() {
+    let app = TestApp::spawn().await;
+    let org = app.org("p", true, false);
+    app.user(&org, "a@p.test", Role::Admin);
+    for _ in 0..5 {
+        let (s, _) = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": "a@p.test", "password": "not the password"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused while the limit holds.
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "a@p.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get("retry-after").is_some());
+    // Another account is not affected.
+    app.user(&org, "b@p.test", Role::Admin);
+    app.login("b@p.test").await;
+}
+
+#[tokio::test]
+async fn forged_expired_and_malformed_tokens_are_rejected_with_401() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("p", Role::Admin).await;
+    let valid_hs256 = forge(JWT_SECRET, claims(&s, 600), jsonwebtoken::Algorithm::HS256);
+    let (ok, _) = app
+        .call(Method::GET, "/api/v1/me", Some(&valid_hs256), None)
+        .await;
+    assert_eq!(
+        ok,
+        StatusCode::OK,
+        "a correctly signed token must work (control)"
+    );
+
+    let none_alg = {
+        use base64::Engine;
+        let e = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.",
+            e(json!({"alg": "none", "typ": "JWT"})),
+            e(claims(&s, 600))
+        )
+    };
+    let cases = [
+        ("alg none", none_alg),
+        (
+            "wrong key",
+            forge(
+                "another-secret-another-secret-another-secret",
+                claims(&s, 600),
+                jsonwebtoken::Algorithm::HS256,
+            ),
+        ),
+        (
+            "HS512 with the right key",
+            forge(JWT_SECRET, claims(&s, 600), jsonwebtoken::Algorithm::HS512),
+        ),
+        (
+            "expired",
+            forge(JWT_SECRET, claims(&s, -5), jsonwebtoken::Algorithm::HS256),
+        ),
+        ("garbage", "not.a.jwt".to_string()),
+    ];
+    for (name, token) in cases {
+        let (status, body) = app
+            .call(Method::GET, "/api/v1/me", Some(&token), None)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        assert_eq!(body["code"], "unauthenticated", "{name}");
+    }
+    let res = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("Authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_revokes_access_and_refresh_tokens_at_once() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("p", Role::Viewer).await;
+    let (status, _) = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&s.token), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", &s).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "access token of a revoked session"
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": s.refresh})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "refresh token of a revoked session"
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_old_refresh_token_stops_working() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("p", Role::Viewer).await;
+    let (status, pair) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": s.refresh})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let new_access = pair["access_token"].as_str().unwrap();
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/me", Some(new_access), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": s.refresh})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_locked_out_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let victim_id = app.user(&admin.org_id, "victim@p.test", Role::Operator);
+    let victim = app.login("victim@p.test").await;
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{victim_id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", &victim).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A token forged with the right key for the deleted user fails too.
+    let forged = forge(
+        JWT_SECRET,
+        claims(&victim, 600),
+        jsonwebtoken::Algorithm::HS256,
+    );
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/me", Some(&forged), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_scoped_and_revocable() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let (status, created) = app
+        .post(
+            "/api/v1/api-tokens",
+            &admin,
+            json!({"name": "ci bot", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("cirhub_"));
+    let id = created["token"]["id"].as_str().unwrap().to_string();
+    // The secret is never listed again.
+    let (_, list) = app.get("/api/v1/api-tokens", &admin).await;
+    assert!(!list.to_string().contains(&secret));
+    // It works, with its own role: a viewer token cannot open incidents.
+    let (status, me) = app
+        .call(Method::GET, "/api/v1/me", Some(&secret), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["role"], "viewer");
+    assert!(me["user"].is_null());
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&secret),
+            Some(json!({"title": "x", "body": "y", "impact": "minor"})),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    // Revoked: 401 at once.
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/api-tokens/{id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/me", Some(&secret), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn roles_are_ordered_and_enforced() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    app.user(&admin.org_id, "viewer@p.test", Role::Viewer);
+    app.user(&admin.org_id, "analyst@p.test", Role::Analyst);
+    app.user(&admin.org_id, "auditor@p.test", Role::Auditor);
+    let viewer = app.login("viewer@p.test").await;
+    let analyst = app.login("analyst@p.test").await;
+    let auditor = app.login("auditor@p.test").await;
+    for s in [&viewer, &analyst, &auditor] {
+        let (status, body) = app
+            .post("/api/v1/regions", s, json!({"code": "x-1", "name": "X"}))
+            .await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let (status, _) = app.get("/api/v1/regions", s).await;
+        assert_eq!(status, StatusCode::OK, "every role reads the catalogue");
+    }
+    let (status, _) = app.get("/api/v1/audit", &viewer).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "viewers do not read the audit log"
+    );
+    let (status, _) = app.get("/api/v1/audit", &auditor).await;
+    assert_eq!(status, StatusCode::OK, "auditors do");
+    let (status, _) = app.post("/api/v1/users", &analyst, json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "long enough password"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "short"}),
+        )
+        .await;
+    let p = assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(p.errors[0].field, "password");
+}

@@ -1,0 +1,336 @@
+//! Test harness: every test gets its own database (a SQLite file, or a fresh PostgreSQL
+//! database when `CIRHUB_TEST_PG_URL` is set) and the real server bound to port 0.
+
+use cirhub::app::Application;
+use cirhub::auth::{password, Actor};
+use cirhub::config::Config;
+use cirhub::services::accounts;
+use cirhub::state::AppState;
+use cirhub_shared::api;
+use cirhub_shared::Role;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The JWT secret every test server uses, so tests can forge tokens signed with it.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+/// Password of every user the harness creates.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in user of an organisation.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token: String,
+    pub refresh: String,
+    pub org_id: String,
+    pub slug: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash(PASSWORD).expect("hash"))
+        .clone()
+}
+
+/// A fresh database URL for one test.
+fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("CIRHUB_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(admin_url) => {
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn =
+                diesel::PgConnection::establish(&admin_url).expect("connect to CIRHUB_TEST_PG_URL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let (prefix, _) = admin_url
+                .rsplit_once('/')
+                .expect("URL with a database name");
+            format!("{prefix}/{name}")
+        }
+        None => dir.join("cirhub.db").to_string_lossy().into_owned(),
+    }
+}
+
+/// True when the suite runs on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("CIRHUB_TEST_PG_URL").is_ok_and(|u| !u.is_empty())
+}
+
+impl TestApp {
+    /// Starts a server with default settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a server with extra configuration variables.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(dir.path());
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("CIRHUB_ADDR".into(), "127.0.0.1:0".into()),
+            ("DATABASE_URL".into(), database_url.clone()),
+            (
+                "CIRHUB_DATA_DIR".into(),
+                dir.path().to_string_lossy().into_owned(),
+            ),
+            ("CIRHUB_JWT_SECRET".into(), JWT_SECRET.into()),
+            ("CIRHUB_DB_POOL".into(), "4".into()),
+            (
+                "CIRHUB_FRONTEND_DIR".into(),
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist").into(),
+            ),
+        ]);
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
+        let app = Application::build(config).expect("build app");
+        let port = app.port();
+        let state = app.state.clone();
+        tokio::spawn(app.run());
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base,
+            client,
+            state,
+            database_url,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates an organisation (as the CLI does).
+    pub fn org(&self, slug: &str, provider: bool, customer: bool) -> String {
+        let name = format!("Org {slug}");
+        self.state
+            .db
+            .write_blocking(|c| {
+                accounts::create_org(c, &Actor::System, slug, &name, provider, customer)
+            })
+            .expect("create org")
+            .id
+    }
+
+    /// Creates a user in an organisation.
+    pub fn user(&self, org_id: &str, email: &str, role: Role) -> String {
+        let input = api::CreateUser {
+            email: email.into(),
+            name: format!("User {email}"),
+            role,
+            password: PASSWORD.into(),
+        };
+        self.state
+            .db
+            .write_blocking(|c| {
+                accounts::create_user(c, &Actor::System, org_id, &input, password_hash())
+            })
+            .expect("create user")
+            .id
+    }
+
+    /// Logs a user in over HTTP.
+    pub async fn login(&self, email: &str) -> Session {
+        let res = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "login of {email} failed: {}",
+            res.text().await.unwrap_or_default()
+        );
+        let pair: api::TokenPair = res.json().await.expect("token pair");
+        Session {
+            token: pair.access_token,
+            refresh: pair.refresh_token,
+            org_id: pair.me.organisation.id.clone(),
+            slug: pair.me.organisation.slug.clone(),
+            user_id: pair.me.user.map(|u| u.id).unwrap_or_default(),
+            email: email.into(),
+        }
+    }
+
+    /// A provider organisation `slug` with a user of `role`, logged in.
+    pub async fn provider(&self, slug: &str, role: Role) -> Session {
+        let org = self.org(slug, true, false);
+        let email = format!("{}@{slug}.test", role.as_str());
+        self.user(&org, &email, role);
+        self.login(&email).await
+    }
+
+    /// Sends a request with a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, s: &Session) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&s.token), None).await
+    }
+
+    pub async fn post(&self, path: &str, s: &Session, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&s.token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, s: &Session, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(&s.token), Some(body))
+            .await
+    }
+
+    /// POSTs and insists on 201, returning the body as `T`.
+    pub async fn create<T: DeserializeOwned>(&self, path: &str, s: &Session, body: Value) -> T {
+        let (status, value) = self.post(path, s, body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {value}");
+        serde_json::from_value(value).expect("typed body")
+    }
+
+    /// A public document as text.
+    pub async fn public(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        (res.status(), res.text().await.unwrap_or_default())
+    }
+}
+
+/// A small catalogue: one region, one service, one group, two components.
+pub struct Catalogue {
+    pub region: api::Region,
+    pub service: api::Service,
+    pub group: api::ComponentGroup,
+    pub components: Vec<api::Component>,
+}
+
+impl TestApp {
+    pub async fn catalogue(&self, s: &Session) -> Catalogue {
+        let region: api::Region = self
+            .create(
+                "/api/v1/regions",
+                s,
+                json!({"code": "ap-northeast-1", "name": "Tokyo"}),
+            )
+            .await;
+        let service: api::Service = self
+            .create(
+                "/api/v1/services",
+                s,
+                json!({"name": "Compute", "description": "VMs"}),
+            )
+            .await;
+        let group: api::ComponentGroup = self
+            .create(
+                "/api/v1/component-groups",
+                s,
+                json!({"name": "Compute", "position": 1}),
+            )
+            .await;
+        let mut components = Vec::new();
+        for (i, name) in ["Compute (ap-northeast-1)", "Compute API"]
+            .iter()
+            .enumerate()
+        {
+            components.push(
+                self.create(
+                    "/api/v1/components",
+                    s,
+                    json!({"name": name, "service_id": service.id, "region_id": region.id, "group_id": group.id, "position": i}),
+                )
+                .await,
+            );
+        }
+        Catalogue {
+            region,
+            service,
+            group,
+            components,
+        }
+    }
+
+    /// Opens an incident on the first component with the given visibility.
+    pub async fn incident(
+        &self,
+        s: &Session,
+        cat: &Catalogue,
+        title: &str,
+        visibility: &str,
+    ) -> api::Incident {
+        self.create(
+            "/api/v1/incidents",
+            s,
+            json!({
+                "title": title,
+                "body": format!("{title}: investigating"),
+                "impact": "major",
+                "urgency": "high",
+                "category": "software_bug",
+                "visibility": visibility,
+                "components": [{"component_id": cat.components[0].id, "status": "partial_outage"}]
+            }),
+        )
+        .await
+    }
+}
+
+/// Asserts a problem-details body with the given status and code; returns it.
+pub fn assert_problem(
+    status: StatusCode,
+    body: &Value,
+    want: StatusCode,
+    code: &str,
+) -> cirhub_shared::Problem {
+    assert_eq!(status, want, "unexpected status; body: {body}");
+    let p: cirhub_shared::Problem = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("not a problem document ({e}): {body}"));
+    assert_eq!(p.code, code, "problem code; body: {body}");
+    assert_eq!(p.status, want.as_u16());
+    assert!(!p.detail.is_empty() && !p.title.is_empty());
+    p
+}
