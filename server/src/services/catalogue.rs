@@ -69,6 +69,45 @@ macro_rules! list_of {
     }};
 }
 
+/// Inserts a catalogue row unless the provider already has one with the same `$col`
+/// (a 422 on that field), and records the creation in the audit log.
+macro_rules! insert_unique {
+    ($conn:expr, $caller:expr, $table:ident, $row:expr, $col:ident, $object:literal, $out:expr) => {{
+        let dup: i64 = $table::table
+            .filter($table::provider_id.eq(&$row.provider_id))
+            .filter($table::$col.eq(&$row.$col))
+            .count()
+            .get_result($conn)?;
+        if dup > 0 {
+            return Err(AppError::field(
+                stringify!($col),
+                concat!(
+                    "your catalogue already has a ",
+                    $object,
+                    " with this ",
+                    stringify!($col)
+                ),
+            ));
+        }
+        diesel::insert_into($table::table)
+            .values(&$row)
+            .execute($conn)?;
+        let out = $out;
+        audit::append(
+            $conn,
+            Event::change(
+                &$caller.actor,
+                &$caller.org_id,
+                concat!($object, ".create"),
+                $object,
+                &$row.id,
+            )
+            .version(Some(1), &out),
+        )?;
+        Ok(out)
+    }};
+}
+
 pub fn list_regions(
     conn: &mut DbConn,
     caller: &Caller,
@@ -164,33 +203,15 @@ pub fn create_region(
         name: input.name.trim().into(),
         created_at: now_ms(),
     };
-    let dup: i64 = regions::table
-        .filter(regions::provider_id.eq(&row.provider_id))
-        .filter(regions::code.eq(&row.code))
-        .count()
-        .get_result(conn)?;
-    if dup > 0 {
-        return Err(AppError::field(
-            "code",
-            "a region with this code already exists",
-        ));
-    }
-    diesel::insert_into(regions::table)
-        .values(&row)
-        .execute(conn)?;
-    let out = region_to_api(&row);
-    audit::append(
+    insert_unique!(
         conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "region.create",
-            "region",
-            &row.id,
-        )
-        .version(Some(1), &out),
-    )?;
-    Ok(out)
+        caller,
+        regions,
+        row,
+        code,
+        "region",
+        region_to_api(&row)
+    )
 }
 
 pub fn create_service(
@@ -214,33 +235,15 @@ pub fn create_service(
         description: input.description.trim().into(),
         created_at: now_ms(),
     };
-    let dup: i64 = services::table
-        .filter(services::provider_id.eq(&row.provider_id))
-        .filter(services::name.eq(&row.name))
-        .count()
-        .get_result(conn)?;
-    if dup > 0 {
-        return Err(AppError::field(
-            "name",
-            "a service with this name already exists",
-        ));
-    }
-    diesel::insert_into(services::table)
-        .values(&row)
-        .execute(conn)?;
-    let out = service_to_api(&row);
-    audit::append(
+    insert_unique!(
         conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "service.create",
-            "service",
-            &row.id,
-        )
-        .version(Some(1), &out),
-    )?;
-    Ok(out)
+        caller,
+        services,
+        row,
+        name,
+        "service",
+        service_to_api(&row)
+    )
 }
 
 pub fn create_group(
@@ -259,33 +262,15 @@ pub fn create_group(
         created_at: now,
         updated_at: now,
     };
-    let dup: i64 = component_groups::table
-        .filter(component_groups::provider_id.eq(&row.provider_id))
-        .filter(component_groups::name.eq(&row.name))
-        .count()
-        .get_result(conn)?;
-    if dup > 0 {
-        return Err(AppError::field(
-            "name",
-            "a group with this name already exists",
-        ));
-    }
-    diesel::insert_into(component_groups::table)
-        .values(&row)
-        .execute(conn)?;
-    let out = group_to_api(&row);
-    audit::append(
+    insert_unique!(
         conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "component_group.create",
-            "component_group",
-            &row.id,
-        )
-        .version(Some(1), &out),
-    )?;
-    Ok(out)
+        caller,
+        component_groups,
+        row,
+        name,
+        "component_group",
+        group_to_api(&row)
+    )
 }
 
 /// True when `id` names a row of `table` owned by `provider`.

@@ -298,6 +298,44 @@ fn finish(
     Ok(incident)
 }
 
+/// A new record at version 1 with no lifecycle timestamps; minor impact, low urgency, P5 and
+/// unknown category until the caller sets them.
+fn new_row(
+    provider: &str,
+    kind: IncidentKind,
+    title: &str,
+    status: IncidentStatus,
+    visibility: Visibility,
+    now: i64,
+) -> IncidentRow {
+    IncidentRow {
+        id: new_id(),
+        provider_id: provider.into(),
+        kind: kind.as_str().into(),
+        title: title.trim().into(),
+        status: status.as_str().into(),
+        impact: Impact::Minor.as_str().into(),
+        urgency: Urgency::Low.as_str().into(),
+        priority: Priority::P5.as_str().into(),
+        category: Category::Unknown.as_str().into(),
+        visibility: visibility.as_str().into(),
+        version: 1,
+        occurred_at: None,
+        detected_at: None,
+        acknowledged_at: None,
+        contained_at: None,
+        recovered_at: None,
+        resolved_at: None,
+        monitoring_at: None,
+        scheduled_for: None,
+        scheduled_until: None,
+        response_due_at: None,
+        resolution_due_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Opens an incident with its first update and the affected components' new statuses.
 pub fn create(
     conn: &mut DbConn,
@@ -322,32 +360,19 @@ pub fn create(
         .collect();
     let mut comps = check_components(conn, &org.id, "components", &ids)?;
     let now = now_ms();
-    let mut row = IncidentRow {
-        id: new_id(),
-        provider_id: org.id.clone(),
-        kind: IncidentKind::Incident.as_str().into(),
-        title: input.title.trim().into(),
-        status: status.as_str().into(),
-        impact: input.impact.as_str().into(),
-        urgency: input.urgency.as_str().into(),
-        priority: String::new(),
-        category: input.category.as_str().into(),
-        visibility: input.visibility.as_str().into(),
-        version: 1,
-        occurred_at: input.occurred_at.as_ref().map(to_millis),
-        detected_at: Some(input.detected_at.as_ref().map(to_millis).unwrap_or(now)),
-        acknowledged_at: None,
-        contained_at: None,
-        recovered_at: None,
-        resolved_at: None,
-        monitoring_at: None,
-        scheduled_for: None,
-        scheduled_until: None,
-        response_due_at: None,
-        resolution_due_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut row = new_row(
+        &org.id,
+        IncidentKind::Incident,
+        &input.title,
+        status,
+        input.visibility,
+        now,
+    );
+    row.impact = input.impact.as_str().into();
+    row.urgency = input.urgency.as_str().into();
+    row.category = input.category.as_str().into();
+    row.occurred_at = input.occurred_at.as_ref().map(to_millis);
+    row.detected_at = Some(input.detected_at.as_ref().map(to_millis).unwrap_or(now));
     apply_policy(&mut row, &priority_policy(&org))?;
     stamp_status(&mut row, status, now);
     diesel::insert_into(incidents::table)
@@ -383,32 +408,16 @@ pub fn create_maintenance(
     let ids: Vec<&str> = input.component_ids.iter().map(String::as_str).collect();
     let comps = check_components(conn, &org.id, "component_ids", &ids)?;
     let now = now_ms();
-    let row = IncidentRow {
-        id: new_id(),
-        provider_id: org.id.clone(),
-        kind: IncidentKind::Maintenance.as_str().into(),
-        title: input.title.trim().into(),
-        status: IncidentStatus::Scheduled.as_str().into(),
-        impact: Impact::Minor.as_str().into(),
-        urgency: Urgency::Low.as_str().into(),
-        priority: Priority::P5.as_str().into(),
-        category: Category::Unknown.as_str().into(),
-        visibility: input.visibility.as_str().into(),
-        version: 1,
-        occurred_at: None,
-        detected_at: None,
-        acknowledged_at: None,
-        contained_at: None,
-        recovered_at: None,
-        resolved_at: None,
-        monitoring_at: None,
-        scheduled_for: Some(to_millis(&input.scheduled_for)),
-        scheduled_until: Some(to_millis(&input.scheduled_until)),
-        response_due_at: None,
-        resolution_due_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut row = new_row(
+        &org.id,
+        IncidentKind::Maintenance,
+        &input.title,
+        IncidentStatus::Scheduled,
+        input.visibility,
+        now,
+    );
+    row.scheduled_for = Some(to_millis(&input.scheduled_for));
+    row.scheduled_until = Some(to_millis(&input.scheduled_until));
     diesel::insert_into(incidents::table)
         .values(&row)
         .execute(conn)?;
