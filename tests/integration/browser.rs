@@ -22,16 +22,26 @@ struct Browser {
 impl Browser {
     async fn start() -> Browser {
         let dist = concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist/index.html");
-        assert!(std::path::Path::new(dist).exists(), "frontend not built: run scripts/build-frontend.sh ({dist} missing)");
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(
+            std::path::Path::new(dist).exists(),
+            "frontend not built: run scripts/build-frontend.sh ({dist} missing)"
+        );
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (install chromium-driver)"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {chromedriver}: {e} (install chromium-driver)")
+            });
         let profile = tempfile::tempdir().unwrap();
         let caps = serde_json::json!({
             "goog:chromeOptions": {
@@ -48,8 +58,18 @@ impl Browser {
         };
         let mut last_err = None;
         for _ in 0..50 {
-            match ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
-                Ok(client) => return Browser { client, driver, _profile: profile },
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    }
+                }
                 Err(e) => last_err = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -88,43 +108,108 @@ async fn status_page_shows_api_incidents_and_console_updates_reach_it() {
     let app = TestApp::spawn().await;
     let ops = app.provider("nimbus", Role::Operator).await;
     let cat = app.catalogue(&ops).await;
-    let incident = app.incident(&ops, &cat, "Browser-visible storage outage", "public").await;
-    app.incident(&ops, &cat, "Hidden internal matter", "internal").await;
+    let incident = app
+        .incident(&ops, &cat, "Browser-visible storage outage", "public")
+        .await;
+    app.incident(&ops, &cat, "Hidden internal matter", "internal")
+        .await;
     let browser = Browser::start().await;
     let c = &browser.client;
 
     // 1. The WASM status page renders the incident created through the API.
-    c.goto(&app.url(&format!("/status/{}", ops.slug))).await.unwrap();
-    browser.wait_for_text(".incident-title", "Browser-visible storage outage").await;
-    browser.wait_for_text("#overall-status", "Partial System Outage").await;
+    c.goto(&app.url(&format!("/status/{}", ops.slug)))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".incident-title", "Browser-visible storage outage")
+        .await;
+    browser
+        .wait_for_text("#overall-status", "Partial System Outage")
+        .await;
     let page = c.source().await.unwrap();
-    assert!(!page.contains("Hidden internal matter"), "internal incident on the public page");
-    assert!(c.find(Locator::Css(".uptime-bar")).await.is_ok(), "uptime bars are drawn");
+    assert!(
+        !page.contains("Hidden internal matter"),
+        "internal incident on the public page"
+    );
+    assert!(
+        c.find(Locator::Css(".uptime-bar")).await.is_ok(),
+        "uptime bars are drawn"
+    );
 
     // 2. The console logs in and posts an update.
     c.goto(&app.url("/console")).await.unwrap();
-    c.wait().at_most(WAIT).for_element(Locator::Css("#login-email")).await.unwrap().send_keys(&ops.email).await.unwrap();
-    c.find(Locator::Css("#login-password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Css("#login-submit")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#login-email"))
+        .await
+        .unwrap()
+        .send_keys(&ops.email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let link = format!(".incident-link[data-id='{}']", incident.id);
-    c.wait().at_most(WAIT).for_element(Locator::Css(&link)).await.unwrap().click().await.unwrap();
-    let body = c.wait().at_most(WAIT).for_element(Locator::Css("#update-body")).await.unwrap();
-    body.send_keys("Fix rolled out from the console").await.unwrap();
-    c.find(Locator::Css("#update-status")).await.unwrap().select_by_value("monitoring").await.unwrap();
-    c.find(Locator::Css("#update-submit")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&link))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#update-body"))
+        .await
+        .unwrap();
+    body.send_keys("Fix rolled out from the console")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#update-status"))
+        .await
+        .unwrap()
+        .select_by_value("monitoring")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#update-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // The API has it (the console really posted)...
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let (_, v) = app.get(&format!("/api/v1/incidents/{}", incident.id), &ops).await;
+        let (_, v) = app
+            .get(&format!("/api/v1/incidents/{}", incident.id), &ops)
+            .await;
         if v["status"] == "monitoring" {
             assert_eq!(v["updates"][0]["body"], "Fix rolled out from the console");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the console's update never reached the API: {v}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the console's update never reached the API: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // ...and the public page follows.
-    c.goto(&app.url(&format!("/status/{}", ops.slug))).await.unwrap();
-    browser.wait_for_text(".incident-update-body", "Fix rolled out from the console").await;
+    c.goto(&app.url(&format!("/status/{}", ops.slug)))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".incident-update-body", "Fix rolled out from the console")
+        .await;
     browser.stop().await;
 }
