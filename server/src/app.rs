@@ -73,7 +73,7 @@ impl Application {
                         Ok(res)
                     }
                 })
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::ops::not_found))
         })
@@ -96,13 +96,37 @@ impl Application {
     }
 }
 
+/// The per-request log span: method, route, status and request id (from
+/// tracing-actix-web), plus the caller's tenant and actor once authenticated.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(
+            request,
+            tenant_id = tracing::field::Empty,
+            actor = tracing::field::Empty
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
 /// Installs the tracing subscriber (JSON lines, or human-readable with
 /// `CIRHUB_LOG_FORMAT=pretty`); `RUST_LOG` filters, default `info`.
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // One line per request when its span closes, carrying request id, route, status,
+    // tenant and actor.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()

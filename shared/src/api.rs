@@ -490,3 +490,36 @@ pub struct AuditEntry {
     pub prev_hash: String,
     pub hash: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_covers_every_cell_with_csa_targets() {
+        let p = PriorityPolicy::default_policy();
+        for i in Impact::ALL {
+            for u in Urgency::ALL {
+                assert_eq!(
+                    p.matrix
+                        .iter()
+                        .filter(|r| r.impact == *i && r.urgency == *u)
+                        .count(),
+                    1
+                );
+            }
+        }
+        assert_eq!(p.priority(Impact::Critical, Urgency::High), Priority::P1);
+        assert_eq!(p.priority(Impact::None, Urgency::Low), Priority::P5);
+        let p1 = p.target(Priority::P1).unwrap();
+        assert_eq!(
+            (p1.response_minutes, p1.resolution_minutes),
+            (Some(5), Some(60))
+        );
+        assert_eq!(
+            p.target(Priority::P4).unwrap().resolution_minutes,
+            Some(24 * 60)
+        );
+        assert_eq!(p.target(Priority::P5).unwrap().response_minutes, None);
+    }
+}

@@ -246,3 +246,44 @@ string_enum! {
     /// Cloud service model of a provider-customer relationship.
     ServiceModel { Iaas = "iaas", Paas = "paas", Saas = "saas" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_forms_round_trip_and_errors_list_the_choices() {
+        for s in ComponentStatus::ALL {
+            assert_eq!(s.as_str().parse::<ComponentStatus>(), Ok(*s));
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        let err = "broken".parse::<ComponentStatus>().unwrap_err();
+        assert!(
+            err.contains("operational") && err.contains("under_maintenance"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn roles_are_ordered_and_the_auditor_stands_apart() {
+        assert!(Role::Admin.at_least(Role::Operator));
+        assert!(Role::Operator.at_least(Role::Analyst));
+        assert!(!Role::Analyst.at_least(Role::Operator));
+        assert!(Role::Auditor.at_least(Role::Viewer));
+        assert!(!Role::Auditor.at_least(Role::Analyst));
+        assert!(Role::Auditor.at_least(Role::Auditor));
+        assert!(Role::Admin.at_least(Role::Auditor));
+        assert!(!Role::Operator.at_least(Role::Auditor));
+    }
+
+    #[test]
+    fn statuses_belong_to_their_kind() {
+        assert!(IncidentStatus::Resolved.valid_for(IncidentKind::Incident));
+        assert!(!IncidentStatus::Resolved.valid_for(IncidentKind::Maintenance));
+        assert!(IncidentStatus::Verifying.valid_for(IncidentKind::Maintenance));
+        assert!(!IncidentStatus::Scheduled.valid_for(IncidentKind::Incident));
+    }
+}

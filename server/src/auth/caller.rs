@@ -6,7 +6,7 @@ use crate::db::rows::{now_ms, parse_stored, ApiTokenRow, SessionRow, UserRow};
 use crate::db::schema::{api_tokens, sessions, users};
 use crate::error::AppError;
 use crate::state::AppState;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use cirhub_shared::Role;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
@@ -91,6 +91,10 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let span = req
+            .extensions()
+            .get::<tracing_actix_web::RootSpan>()
+            .cloned();
         let header = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -107,7 +111,12 @@ impl FromRequest for Caller {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| unauthorized("The Authorization header must be 'Bearer <token>'."))?
                 .to_owned();
-            authenticate(&state, token).await
+            let caller = authenticate(&state, token).await?;
+            if let Some(span) = span {
+                span.record("tenant_id", caller.org_id.as_str());
+                span.record("actor", caller.actor.id().unwrap_or("system"));
+            }
+            Ok(caller)
         })
     }
 }

@@ -159,3 +159,14 @@ pub fn rss(data: &PublicData) -> String {
     x.push_str("  </channel>\n</rss>\n");
     x
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup_and_drops_forbidden_control_characters() {
+        assert_eq!(
+            super::xml_escape("a<b>&\"c'\u{1}\n"),
+            "a&lt;b&gt;&amp;&quot;c&apos;\n"
+        );
+    }
+}
