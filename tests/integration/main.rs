@@ -9,4 +9,5 @@ mod catalogue;
 mod incidents;
 mod ops;
 mod public;
+mod statuspage_shape;
 mod tenancy;

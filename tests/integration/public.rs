@@ -86,10 +86,10 @@ async fn statuspage_documents_have_statuspage_fields_and_values() {
         let v = doc(&app, "nimbus", name).await;
         assert_eq!(v["page"]["name"], "Org nimbus", "{name}");
         assert_eq!(v["page"]["url"], format!("{}/status/nimbus", app.base));
-        // SHAPE crate::statuspage_shape::check_enums(&v);
-        let _fixture_name = name.replace('/', "-");
-        // SHAPE let fixture: Value = serde_json::from_str(&fixture(&fixture_name)).unwrap();
-        // SHAPE crate::statuspage_shape::assert_same_shape(&fixture, &v, name);
+        crate::statuspage_shape::check_enums(&v);
+        let fixture_name = name.replace('/', "-");
+        let fixture: Value = serde_json::from_str(&fixture(&fixture_name)).unwrap();
+        crate::statuspage_shape::assert_same_shape(&fixture, &v, name);
     }
     let summary: sp::Summary =
         serde_json::from_value(doc(&app, "nimbus", "summary.json").await).unwrap();

@@ -1,0 +1,35 @@
+use crate::api;
+use crate::session::SessionState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// The console's top bar: sections, the public page, the caller and logout.
+#[component]
+pub fn Nav() -> impl IntoView {
+    let session = SessionState::get();
+    let logout = move |_| {
+        spawn_local(async move {
+            let _ = api::call::<(), ()>(api::Verb::Post, "/api/v1/auth/logout", None).await;
+            session.logged_out();
+        });
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/console">"cirhub"</a>
+            <nav>
+                <a href="/console">"Incidents"</a>
+                <a href="/console/maintenance">"Maintenance"</a>
+                <a href="/console/catalogue">"Catalogue"</a>
+                {move || session.0.get().map(|me| {
+                    let href = format!("/status/{}", me.organisation.slug);
+                    view! { <a href=href id="public-page-link">"View public page"</a> }
+                })}
+            </nav>
+            <span class="who">
+                {move || session.0.get().map(|me| format!("{} · {} ({})",
+                    me.user.map(|u| u.name).unwrap_or_default(), me.organisation.name, me.role))}
+            </span>
+            <button class="secondary" id="logout" on:click=logout>"Log out"</button>
+        </header>
+    }
+}

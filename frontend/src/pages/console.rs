@@ -1,0 +1,173 @@
+//! Console home: open incidents and maintenances, recent closed ones, and the form that
+//! opens a new incident. Stable selectors: `.incident-link[data-id]`, `#new-incident-title`,
+//! `#new-incident-body`, `#new-incident-submit`.
+
+use super::login::RequireLogin;
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorBox;
+use crate::components::nav::Nav;
+use crate::format::local;
+use cirhub_shared::api::{Component, ComponentStatusChange, CreateIncident, Incident, Paged};
+use cirhub_shared::*;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+#[component]
+pub fn ConsoleHome() -> impl IntoView {
+    view! {
+        <RequireLogin>
+            <Nav />
+            <main class="page">
+                <IncidentLists />
+                <NewIncident />
+            </main>
+        </RequireLogin>
+    }
+}
+
+/// A list of incidents fetched from `path`, with links to their pages.
+#[component]
+pub fn IncidentList(title: &'static str, path: String) -> impl IntoView {
+    let (items, set_items) = signal(None::<Result<Paged<Incident>, ApiError>>);
+    let p = path.clone();
+    spawn_local(async move { set_items.set(Some(api::get(&p).await)) });
+    view! {
+        <section>
+            <h2>{title}</h2>
+            {move || match items.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                Some(Ok(page)) if page.items.is_empty() => view! { <p class="muted">"None."</p> }.into_any(),
+                Some(Ok(page)) => view! {
+                    <table class="list">
+                        <thead><tr><th>"Title"</th><th>"Status"</th><th>"Priority"</th><th>"Visibility"</th><th>"Updated"</th></tr></thead>
+                        <tbody>
+                            {page.items.into_iter().map(|i| view! {
+                                <tr>
+                                    <td><a class="incident-link" data-id=i.id.clone() href=format!("/console/incidents/{}", i.id)>{i.title.clone()}</a></td>
+                                    <td>{i.status.label()}</td>
+                                    <td>{if i.kind == IncidentKind::Incident { i.priority.as_str() } else { "—" }}</td>
+                                    <td>{i.visibility.as_str()}</td>
+                                    <td>{local(&i.updated_at)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn IncidentLists() -> impl IntoView {
+    view! {
+        <IncidentList title="Open incidents and maintenance" path="/api/v1/incidents?open=true&per_page=100".to_string() />
+        <IncidentList title="Recently closed" path="/api/v1/incidents?open=false&per_page=10".to_string() />
+    }
+}
+
+/// Options of a `<select>` for a string enum.
+pub fn options<T: Copy + PartialEq + 'static>(
+    all: &'static [T],
+    text: fn(T) -> &'static str,
+    selected: Option<T>,
+) -> impl IntoView {
+    all.iter()
+        .map(|v| view! { <option value=text(*v) selected=Some(*v) == selected>{text(*v)}</option> })
+        .collect_view()
+}
+
+/// The provider's components, for pickers.
+pub fn load_components(set: WriteSignal<Vec<Component>>) {
+    spawn_local(async move {
+        if let Ok(page) = api::get::<Paged<Component>>("/api/v1/components?per_page=100").await {
+            set.set(page.items);
+        }
+    });
+}
+
+#[component]
+fn NewIncident() -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let impact = RwSignal::new(Impact::Minor);
+    let urgency = RwSignal::new(Urgency::Medium);
+    let category = RwSignal::new(Category::Unknown);
+    let visibility = RwSignal::new(Visibility::Public);
+    let (components, set_components) = signal(Vec::<Component>::new());
+    // Affected components and the status each takes.
+    let affected = RwSignal::new(Vec::<ComponentStatusChange>::new());
+    let (error, set_error) = signal(None::<ApiError>);
+    load_components(set_components);
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = CreateIncident {
+            title: title.get_untracked(),
+            body: body.get_untracked(),
+            impact: impact.get_untracked(),
+            urgency: urgency.get_untracked(),
+            category: category.get_untracked(),
+            visibility: visibility.get_untracked(),
+            status: None,
+            components: affected.get_untracked(),
+            occurred_at: None,
+            detected_at: None,
+        };
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::post::<Incident, _>("/api/v1/incidents", &input).await {
+                Ok(i) => navigate(&format!("/console/incidents/{}", i.id), Default::default()),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    let set_affected = move |id: String, status: Option<ComponentStatus>| {
+        affected.update(|list| {
+            list.retain(|c| c.component_id != id);
+            if let Some(status) = status {
+                list.push(ComponentStatusChange {
+                    component_id: id,
+                    status,
+                });
+            }
+        })
+    };
+    view! {
+        <section class="card">
+            <h2>"Open an incident"</h2>
+            <form on:submit=submit>
+                <label>"Title"<input id="new-incident-title" required bind:value=title /></label>
+                <label>"First update"<textarea id="new-incident-body" required bind:value=body></textarea></label>
+                <div class="row">
+                    <label>"Impact"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { impact.set(v) }>
+                        {options(Impact::ALL, Impact::as_str, Some(Impact::Minor))}</select></label>
+                    <label>"Urgency"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { urgency.set(v) }>
+                        {options(Urgency::ALL, Urgency::as_str, Some(Urgency::Medium))}</select></label>
+                    <label>"Category"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { category.set(v) }>
+                        {options(Category::ALL, Category::as_str, Some(Category::Unknown))}</select></label>
+                    <label>"Visibility"<select id="new-incident-visibility" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { visibility.set(v) }>
+                        {options(Visibility::ALL, Visibility::as_str, Some(Visibility::Public))}</select></label>
+                </div>
+                <fieldset>
+                    <legend>"Affected components"</legend>
+                    {move || components.get().into_iter().map(|c| {
+                        let id = c.id.clone();
+                        view! {
+                            <label class="inline">{c.name.clone()}
+                                <select on:change=move |ev| set_affected(id.clone(), event_target_value(&ev).parse().ok())>
+                                    <option value="">"not affected"</option>
+                                    {ComponentStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <ErrorBox error=error />
+                <button id="new-incident-submit" type="submit">"Open incident"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,193 @@
+//! One incident or maintenance: classification, due times, lifecycle marks, the timeline,
+//! and the form that posts an update. Stable selectors: `#update-status`, `#update-body`,
+//! `#update-submit`, `.timeline-entry`.
+
+use super::console::{load_components, options};
+use super::login::RequireLogin;
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorBox;
+use crate::components::nav::Nav;
+use crate::format::{local, now_iso};
+use cirhub_shared::api::{Component, ComponentStatusChange, Incident, PostUpdate};
+use cirhub_shared::*;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn IncidentPage() -> impl IntoView {
+    view! {
+        <RequireLogin>
+            <Nav />
+            <main class="page"><IncidentDetail /></main>
+        </RequireLogin>
+    }
+}
+
+#[component]
+fn IncidentDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let (incident, set_incident) = signal(None::<Result<Incident, ApiError>>);
+    Effect::new(move |_| {
+        let id = id();
+        spawn_local(async move {
+            set_incident.set(Some(api::get(&format!("/api/v1/incidents/{id}")).await))
+        });
+    });
+    move || match incident.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+        Some(Ok(i)) => view! { <Detail incident=i set_incident=set_incident /> }.into_any(),
+    }
+}
+
+fn when(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.as_ref().map(local).unwrap_or_else(|| "—".into())
+}
+
+#[component]
+fn Detail(
+    incident: Incident,
+    set_incident: WriteSignal<Option<Result<Incident, ApiError>>>,
+) -> impl IntoView {
+    let (error, set_error) = signal(None::<ApiError>);
+    let id = incident.id.clone();
+    let mark = move |field: &'static str| {
+        let path = format!("/api/v1/incidents/{id}");
+        spawn_local(async move {
+            let body = serde_json::json!({ field: now_iso() });
+            match api::patch::<Incident, _>(&path, &body).await {
+                Ok(i) => set_incident.set(Some(Ok(i))),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    let is_incident = incident.kind == IncidentKind::Incident;
+    view! {
+        <article class="card">
+            <h1>{incident.title.clone()}</h1>
+            <p class="muted">
+                {format!("{} · {} · {} · {} · version {}", incident.kind, incident.status.label(), incident.visibility, incident.category, incident.version)}
+            </p>
+            <dl class="facts">
+                {is_incident.then(|| view! {
+                    <dt>"Priority"</dt><dd id="incident-priority">{format!("{} (impact {}, urgency {})", incident.priority, incident.impact, incident.urgency)}</dd>
+                    <dt>"Respond by"</dt><dd>{when(&incident.response_due_at)}</dd>
+                    <dt>"Resolve by"</dt><dd>{when(&incident.resolution_due_at)}</dd>
+                    <dt>"Detected"</dt><dd>{when(&incident.detected_at)}</dd>
+                    <dt>"Acknowledged"</dt><dd>{when(&incident.acknowledged_at)}</dd>
+                    <dt>"Contained"</dt><dd>{when(&incident.contained_at)}</dd>
+                    <dt>"Recovered"</dt><dd>{when(&incident.recovered_at)}</dd>
+                })}
+                {(!is_incident).then(|| view! {
+                    <dt>"Window"</dt><dd>{format!("{} – {}", when(&incident.scheduled_for), when(&incident.scheduled_until))}</dd>
+                })}
+                <dt>"Resolved"</dt><dd>{when(&incident.resolved_at)}</dd>
+            </dl>
+            {is_incident.then(|| view! {
+                <div class="row">
+                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("acknowledged_at")}>"Mark acknowledged now"</button>
+                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("contained_at")}>"Mark contained now"</button>
+                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("recovered_at")}>"Mark recovered now"</button>
+                </div>
+            })}
+            <ErrorBox error=error />
+        </article>
+        <UpdateForm incident=incident.clone() set_incident=set_incident />
+        <section>
+            <h2>"Timeline"</h2>
+            <ol class="timeline">
+                {incident.updates.into_iter().map(|u| view! {
+                    <li class="timeline-entry">
+                        <strong>{u.status.label()}</strong>" — "<span>{u.body}</span>
+                        <div class="muted small">{format!("{} · {}", u.author_name, local(&u.created_at))}</div>
+                        {u.component_changes.into_iter().map(|c| view! {
+                            <div class="muted small">{format!("{}: {} → {}", c.name, c.old_status.label(), c.new_status.label())}</div>
+                        }).collect_view()}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn UpdateForm(
+    incident: Incident,
+    set_incident: WriteSignal<Option<Result<Incident, ApiError>>>,
+) -> impl IntoView {
+    let kind = incident.kind;
+    let statuses: Vec<IncidentStatus> = IncidentStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.valid_for(kind))
+        .collect();
+    let status = RwSignal::new(incident.status);
+    let body = RwSignal::new(String::new());
+    let changes = RwSignal::new(Vec::<ComponentStatusChange>::new());
+    let (components, set_components) = signal(Vec::<Component>::new());
+    let (error, set_error) = signal(None::<ApiError>);
+    load_components(set_components);
+    let affected = incident.component_ids.clone();
+    let path = format!("/api/v1/incidents/{}/updates", incident.id);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = PostUpdate {
+            status: status.get_untracked(),
+            body: body.get_untracked(),
+            components: changes.get_untracked(),
+            impact: None,
+            urgency: None,
+        };
+        let path = path.clone();
+        spawn_local(async move {
+            match api::post::<Incident, _>(&path, &input).await {
+                Ok(i) => {
+                    body.set(String::new());
+                    changes.set(Vec::new());
+                    set_error.set(None);
+                    set_incident.set(Some(Ok(i)));
+                }
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    let current = incident.status;
+    view! {
+        <section class="card">
+            <h2>"Post an update"</h2>
+            <form on:submit=submit>
+                <label>"Status"
+                    <select id="update-status" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { status.set(v) }>
+                        {statuses.into_iter().map(|s| view! { <option value=s.as_str() selected=s == current>{s.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Message"<textarea id="update-body" required bind:value=body></textarea></label>
+                <fieldset>
+                    <legend>"Component status"</legend>
+                    {move || components.get().into_iter().filter(|c| affected.contains(&c.id)).map(|c| {
+                        let id = c.id.clone();
+                        view! {
+                            <label class="inline">{format!("{} (now {})", c.name, c.status.label())}
+                                <select on:change=move |ev| {
+                                    let v: Option<ComponentStatus> = event_target_value(&ev).parse().ok();
+                                    let id = id.clone();
+                                    changes.update(|l| {
+                                        l.retain(|x| x.component_id != id);
+                                        if let Some(s) = v { l.push(ComponentStatusChange { component_id: id, status: s }); }
+                                    });
+                                }>
+                                    <option value="">"no change"</option>
+                                    {options(ComponentStatus::ALL, ComponentStatus::as_str, None)}
+                                </select>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <ErrorBox error=error />
+                <button id="update-submit" type="submit">"Post update"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what cirhub needs on a Debian machine, idempotently: a second run installs nothing.
+#   scripts/setup.sh run    what building and running needs (libpq for the PostgreSQL driver)
+#   scripts/setup.sh test   plus Chromium, chromedriver and a PostgreSQL server
+#   scripts/setup.sh bench  plus wrk and nginx
+set -euo pipefail
+mode="${1:-test}"
+
+packages=(libpq-dev pkg-config)
+case "$mode" in
+  run) ;;
+  test) packages+=(chromium chromium-driver postgresql) ;;
+  bench) packages+=(wrk nginx-light curl) ;;
+  all) packages+=(chromium chromium-driver postgresql wrk nginx-light curl) ;;
+  *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
