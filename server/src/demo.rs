@@ -363,6 +363,18 @@ fn shift_incident(c: &mut crate::db::DbConn, id: &str, start: i64) -> Result<(),
             .set(incident_updates::created_at.eq(last))
             .execute(c)?;
     }
+    // Its component status changes happened at the same times.
+    let events: Vec<String> = component_status_events::table
+        .filter(component_status_events::incident_id.eq(id))
+        .order(component_status_events::at.asc())
+        .select(component_status_events::id)
+        .load(c)?;
+    for (i, eid) in events.iter().enumerate() {
+        let at = start + (i as i64) * 50 * 60_000;
+        diesel::update(component_status_events::table.find(eid))
+            .set(component_status_events::at.eq(at))
+            .execute(c)?;
+    }
     diesel::update(incidents::table.find(id))
         .set((
             incidents::created_at.eq(start),

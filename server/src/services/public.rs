@@ -534,6 +534,18 @@ pub fn uptime(
             history: days,
         });
     }
+    // Pages show groups in their order, then the components within each.
+    let group_pos: HashMap<&str, i32> = data
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.position))
+        .collect();
+    out.sort_by_key(|c| {
+        c.group
+            .as_deref()
+            .and_then(|g| group_pos.get(g).copied())
+            .unwrap_or(i32::MAX)
+    });
     Ok(sp::UptimeDoc {
         page: data.page(),
         days: UPTIME_DAYS,
