@@ -218,6 +218,8 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
 mod tests {
     use super::*;
 
+    type Mutation = Box<dyn Fn(&mut AuditRow)>;
+
     fn row(seq: i64, prev: &str) -> AuditRow {
         let mut r = AuditRow {
             seq,
@@ -242,7 +244,7 @@ mod tests {
     #[test]
     fn every_field_is_covered_by_the_hash() {
         let base = row(1, GENESIS);
-        let variants: Vec<Box<dyn Fn(&mut AuditRow)>> = vec![
+        let variants: Vec<Mutation> = vec![
             Box::new(|r| r.seq = 2),
             Box::new(|r| r.at += 1),
             Box::new(|r| r.actor_id = Some("u2".into())),
