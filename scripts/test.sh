@@ -11,6 +11,7 @@ set +e
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" CHROME="${CHROME:-/usr/bin/chromium}"
 export RUST_BACKTRACE=0
 work="$(mktemp -d)"
+chmod 755 "$work" # the PostgreSQL server runs as the postgres user
 pgdir="$work/pg"
 cleanup() { scripts/pg.sh stop "$pgdir"; rm -rf "$work"; }
 trap cleanup EXIT
