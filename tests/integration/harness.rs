@@ -154,10 +154,15 @@ impl TestApp {
 
     /// Logs a user in over HTTP.
     pub async fn login(&self, email: &str) -> Session {
+        self.login_with(email, PASSWORD).await
+    }
+
+    /// Logs a user in over HTTP with a given password.
+    pub async fn login_with(&self, email: &str, password: &str) -> Session {
         let res = self
             .client
             .post(self.url("/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": PASSWORD}))
+            .json(&json!({"email": email, "password": password}))
             .send()
             .await
             .expect("login request");

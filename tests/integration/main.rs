@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod browser;
 mod catalogue;
+mod cli;
 mod incidents;
 mod ops;
 mod public;

@@ -126,31 +126,41 @@ impl FromRequest for Caller {
 pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, AppError> {
     if token.starts_with(API_TOKEN_PREFIX) {
         let hash = sha256_hex(token.as_bytes());
-        return state
+        let row = state
             .db
-            .write(move |conn| {
+            .read(move |conn| {
                 let row: Option<ApiTokenRow> = api_tokens::table
                     .filter(api_tokens::secret_hash.eq(&hash))
                     .filter(api_tokens::revoked_at.is_null())
                     .select(ApiTokenRow::as_select())
                     .first(conn)
                     .optional()?;
-                let row =
-                    row.ok_or_else(|| unauthorized("The API token is unknown or revoked."))?;
-                diesel::update(api_tokens::table.find(&row.id))
-                    .set(api_tokens::last_used_at.eq(now_ms()))
-                    .execute(conn)?;
-                Ok(Caller {
-                    org_id: row.organisation_id,
-                    role: parse_stored(&row.role, "role")?,
-                    actor: Actor::ApiToken {
-                        id: row.id,
-                        name: row.name,
-                    },
-                    session_id: None,
-                })
+                row.ok_or_else(|| unauthorized("The API token is unknown or revoked."))
             })
-            .await;
+            .await?;
+        // last_used_at is kept to the minute: a write per request would serialise machines.
+        let now = now_ms();
+        if row.last_used_at.is_none_or(|t| now - t > 60_000) {
+            let id = row.id.clone();
+            state
+                .db
+                .write(move |conn| {
+                    diesel::update(api_tokens::table.find(&id))
+                        .set(api_tokens::last_used_at.eq(now))
+                        .execute(conn)?;
+                    Ok(())
+                })
+                .await?;
+        }
+        return Ok(Caller {
+            org_id: row.organisation_id,
+            role: parse_stored(&row.role, "role")?,
+            actor: Actor::ApiToken {
+                id: row.id,
+                name: row.name,
+            },
+            session_id: None,
+        });
     }
     let claims = state.jwt.verify(&token)?;
     state
