@@ -96,6 +96,15 @@ impl Browser {
         }
     }
 
+    /// Saves a screenshot when `CIRHUB_SCREENSHOT_DIR` is set (for looking at the UI).
+    async fn snapshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("CIRHUB_SCREENSHOT_DIR") {
+            if let Ok(png) = self.client.screenshot().await {
+                let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
+            }
+        }
+    }
+
     async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill();
@@ -167,6 +176,7 @@ async fn status_page_shows_api_incidents_and_console_updates_reach_it() {
         .click()
         .await
         .unwrap();
+    browser.snapshot("console-incident").await;
     let body = c
         .wait()
         .at_most(WAIT)
@@ -211,5 +221,6 @@ async fn status_page_shows_api_incidents_and_console_updates_reach_it() {
     browser
         .wait_for_text(".incident-update-body", "Fix rolled out from the console")
         .await;
+    browser.snapshot("status-page").await;
     browser.stop().await;
 }
