@@ -27,10 +27,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .map(|ct| ct.starts_with("application/json") || ct.contains("+json"))
             .unwrap_or(false);
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
             if !json {
                 return Err(AppError::UnsupportedMediaType);
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge(limit));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
