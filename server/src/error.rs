@@ -193,14 +193,16 @@ impl Check {
     }
     /// A required, trimmed text of at most `max` characters.
     pub fn text(&mut self, value: &str, field: &str, max: usize) -> &mut Self {
-        let len = value.trim().chars().count();
-        self.ensure(len > 0, field, "must not be empty");
-        self.ensure(
-            len <= max,
-            field,
-            &format!("must be at most {max} characters"),
-        )
+        self.ensure(!value.trim().is_empty(), field, "must not be empty");
+        self.max_len(value.trim(), field, max)
     }
+
+    /// An optional text of at most `max` characters.
+    pub fn max_len(&mut self, value: &str, field: &str, max: usize) -> &mut Self {
+        let ok = value.chars().count() <= max;
+        self.ensure(ok, field, &format!("must be at most {max} characters"))
+    }
+
     /// Fails with 422 if anything was recorded.
     pub fn done(&mut self) -> Result<(), AppError> {
         if self.0.is_empty() {

@@ -222,11 +222,7 @@ pub fn create_service(
     provider_org(conn, &caller.org_id)?;
     Check::new()
         .text(&input.name, "name", 200)
-        .ensure(
-            input.description.chars().count() <= 2000,
-            "description",
-            "must be at most 2000 characters",
-        )
+        .max_len(&input.description, "description", 2000)
         .done()?;
     let row = ServiceRow {
         id: new_id(),
@@ -325,11 +321,7 @@ pub fn create_component(
     provider_org(conn, &caller.org_id)?;
     Check::new()
         .text(&input.name, "name", 200)
-        .ensure(
-            input.description.chars().count() <= 2000,
-            "description",
-            "must be at most 2000 characters",
-        )
+        .max_len(&input.description, "description", 2000)
         .done()?;
     check_refs(
         conn,
@@ -408,11 +400,7 @@ pub fn update_component(
         check.text(name, "name", 200);
     }
     if let Some(d) = &input.description {
-        check.ensure(
-            d.chars().count() <= 2000,
-            "description",
-            "must be at most 2000 characters",
-        );
+        check.max_len(d, "description", 2000);
     }
     check.done()?;
     let group = input.group_id.as_deref().filter(|g| !g.is_empty());
