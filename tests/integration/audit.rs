@@ -155,3 +155,31 @@ async fn audit_verify_passes_clean_and_names_the_tampered_entry() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad_seq"], 5);
 }
+
+#[tokio::test]
+async fn concurrent_writers_on_two_instances_keep_one_unbroken_chain() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_sharing(&first).await;
+    let ops = first.provider("p", Role::Operator).await;
+    let cat = first.catalogue(&ops).await;
+    // The same session works on both instances: they share the signing key and sessions.
+    let (status, _) = second.get("/api/v1/me", &ops).await;
+    assert_eq!(status, StatusCode::OK);
+    let writes = (0..12).map(|i| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let (ops, cat) = (&ops, &cat);
+        async move {
+            app.incident(ops, cat, &format!("Concurrent {i}"), "internal")
+                .await
+        }
+    });
+    let created = futures_util::future::join_all(writes).await;
+    assert_eq!(created.len(), 12);
+    let (_, list) = second.get("/api/v1/incidents?per_page=100", &ops).await;
+    assert_eq!(list["total"], 12);
+    let (ok, out) = cli_verify(&first);
+    assert!(
+        ok,
+        "chain written by two instances at once must verify: {out}"
+    );
+}

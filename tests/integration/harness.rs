@@ -79,10 +79,18 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// Starts a second instance on the same database, as a multi-instance deployment does.
+    pub async fn spawn_sharing(other: &TestApp) -> TestApp {
+        Self::spawn_with(&[("DATABASE_URL", other.database_url.as_str())]).await
+    }
+
     /// Starts a server with extra configuration variables.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(dir.path());
+        let database_url = match extra.iter().find(|(k, _)| *k == "DATABASE_URL") {
+            Some((_, url)) => url.to_string(),
+            None => fresh_database(dir.path()),
+        };
         let mut vars: HashMap<String, String> = HashMap::from([
             ("CIRHUB_ADDR".into(), "127.0.0.1:0".into()),
             ("DATABASE_URL".into(), database_url.clone()),
