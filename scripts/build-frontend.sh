@@ -18,5 +18,14 @@ rm -rf frontend/dist
 mkdir -p frontend/dist
 wasm-bindgen --target web --no-typescript --out-dir frontend/dist/pkg --out-name cirhub_frontend \
   target/wasm32-unknown-unknown/release/cirhub_frontend.wasm
+# Shrink the bundle with binaryen's wasm-opt from npm (Debian's older wasm-opt breaks the
+# page); kept under target/ like every other build product.
+tools="target/tools"
+binaryen=132.0.0
+if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] || ! grep -q "\"version\": \"$binaryen\"" "$tools/node_modules/binaryen/package.json" 2>/dev/null; then
+  npm install --silent --no-audit --no-fund --prefix "$tools" "binaryen@$binaryen"
+fi
+"$tools/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  frontend/dist/pkg/cirhub_frontend_bg.wasm -o frontend/dist/pkg/cirhub_frontend_bg.wasm
 cp frontend/index.html frontend/style.css frontend/dist/
 echo "build-frontend: frontend/dist ready ($(du -sh frontend/dist/pkg/cirhub_frontend_bg.wasm | cut -f1) wasm)"

@@ -75,5 +75,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/{tail:.*}", web::get().to(frontend::index))
         .route("/", web::get().to(frontend::index))
         .route("/style.css", web::get().to(frontend::asset))
-        .route("/pkg/{file}", web::get().to(frontend::asset));
+        .service(
+            // The wasm bundle is large and static: compress it for browsers.
+            web::scope("/pkg")
+                .wrap(actix_web::middleware::Compress::default())
+                .route("/{file}", web::get().to(frontend::asset)),
+        );
 }
