@@ -15,6 +15,15 @@ case "$mode" in
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 
+# Python tools, pinned (the API fuzzer of the test suite).
+python_tools=()
+case "$mode" in test|all) python_tools+=("schemathesis==4.32.5") ;; esac
+for t in "${python_tools[@]}"; do
+  name="${t%%==*}" version="${t##*==}"
+  [ "$(python3 -m pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')" = "$version" ] ||
+    python3 -m pip install -q --disable-pip-version-check "$t"
+done
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

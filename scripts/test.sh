@@ -30,6 +30,27 @@ run "integration tests on SQLite" cargo test -p cirhub-server --test integration
 run "integration tests on PostgreSQL" env CIRHUB_TEST_PG_URL="$pg_url" \
   cargo test -p cirhub-server --test integration -- --test-threads=2
 
+# Fuzz every API operation from the OpenAPI document: no input may produce a 5xx.
+fuzz() {
+  local port dir token
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  dir="$work/fuzz"
+  CIRHUB_DATA_DIR="$dir" CIRHUB_ADDR="127.0.0.1:$port" CIRHUB_DEMO_PASSWORD=fuzz-password-123 \
+    CIRHUB_LOGIN_MAX_FAILURES=1000000 RUST_LOG=warn target/debug/cirhub serve --demo >"$work/fuzz.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  token="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"admin@nimbus.example","password":"fuzz-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" --url "http://127.0.0.1:$port" \
+    -H "Authorization: Bearer $token" --checks not_a_server_error --max-examples 30 \
+    --exclude-path /api/v1/auth/logout --seed 1
+  local rc=$?
+  kill "$pid"
+  return $rc
+}
+echo; echo "=== API fuzzing (schemathesis, no 5xx for any generated input)"
+fuzz || status=1
+
 passed=$(grep -Eo '[0-9]+ passed' "$work/out.log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$work/out.log" | awk '{s+=$1} END {print s+0}')
 echo
