@@ -27,5 +27,5 @@ if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] || ! grep -q "\"version\": \"$bi
 fi
 "$tools/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   frontend/dist/pkg/cirhub_frontend_bg.wasm -o frontend/dist/pkg/cirhub_frontend_bg.wasm
-cp frontend/index.html frontend/style.css frontend/dist/
+cp frontend/index.html frontend/style.css frontend/boot.js frontend/dist/
 echo "build-frontend: frontend/dist ready ($(du -sh frontend/dist/pkg/cirhub_frontend_bg.wasm | cut -f1) wasm)"

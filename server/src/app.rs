@@ -73,6 +73,11 @@ impl Application {
                         Ok(res)
                     }
                 })
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
                 .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::ops::not_found))

@@ -56,3 +56,42 @@ async fn unknown_api_paths_answer_problem_details() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn the_app_shell_is_served_with_a_strict_content_security_policy() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/status/anything"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "frontend must be built (scripts/build-frontend.sh)"
+    );
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'")
+            && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("src=\"/boot.js\"") && !html.contains("import init"),
+        "no inline script: {html}"
+    );
+    let (status, _) = app.public("/boot.js").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.public("/pkg/%2e%2e%2f%2e%2e%2fCargo.toml").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no path traversal out of the frontend directory"
+    );
+}

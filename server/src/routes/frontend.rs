@@ -4,6 +4,12 @@
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+/// The app loads only its own script, wasm, styles and API: nothing inline, nothing from
+/// elsewhere, never framed.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+                   img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                   frame-ancestors 'none'; form-action 'self'";
+
 /// The single-page app shell.
 pub async fn index(state: web::Data<AppState>) -> HttpResponse {
     let path = state.config.frontend_dir.join("index.html");
@@ -11,6 +17,8 @@ pub async fn index(state: web::Data<AppState>) -> HttpResponse {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-cache"))
+            .insert_header(("Content-Security-Policy", CSP))
+            .insert_header(("X-Frame-Options", "DENY"))
             .body(body),
         Err(_) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")

@@ -75,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/{tail:.*}", web::get().to(frontend::index))
         .route("/", web::get().to(frontend::index))
         .route("/style.css", web::get().to(frontend::asset))
+        .route("/boot.js", web::get().to(frontend::asset))
         .service(
             // The wasm bundle is large and static: compress it for browsers.
             web::scope("/pkg")
