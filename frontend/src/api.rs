@@ -67,6 +67,15 @@ pub async fn public<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     decode(Request::get(path).send().await.map_err(network)?).await
 }
 
+/// A call made before logging in (no credentials, no refresh).
+pub async fn anonymous_post<T: DeserializeOwned, B: Serialize>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let req = Request::post(path).json(body).map_err(network)?;
+    decode(req.send().await.map_err(network)?).await
+}
+
 /// HTTP verbs of the authenticated API.
 #[derive(Clone, Copy)]
 pub enum Verb {
@@ -129,8 +138,9 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
     match refresh().await {
         Some(pair) => decode(send(verb, path, &pair.access_token, body).await?).await,
         None => {
-            session::forget();
-            decode(resp).await
+            let err = decode::<T>(resp).await;
+            session::expired();
+            err
         }
     }
 }

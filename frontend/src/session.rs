@@ -5,6 +5,11 @@ use leptos::prelude::*;
 
 const KEY: &str = "cirhub.session";
 
+thread_local! {
+    /// The app's session, so API helpers can end it when the server no longer accepts it.
+    static CURRENT: std::cell::Cell<Option<SessionState>> = const { std::cell::Cell::new(None) };
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -33,7 +38,9 @@ pub struct SessionState(pub RwSignal<Option<Me>>);
 
 impl SessionState {
     pub fn load() -> Self {
-        SessionState(RwSignal::new(stored().map(|p| p.me)))
+        let state = SessionState(RwSignal::new(stored().map(|p| p.me)));
+        CURRENT.with(|c| c.set(Some(state)));
+        state
     }
 
     pub fn get() -> Self {
@@ -48,5 +55,15 @@ impl SessionState {
     pub fn logged_out(&self) {
         forget();
         self.0.set(None);
+    }
+}
+
+/// The server refused the session and it could not be refreshed: back to the login form.
+pub fn expired() {
+    forget();
+    if let Some(state) = CURRENT.with(|c| c.get()) {
+        if state.0.get_untracked().is_some() {
+            state.0.set(None);
+        }
     }
 }

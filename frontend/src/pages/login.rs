@@ -23,7 +23,7 @@ pub fn Login() -> impl IntoView {
             password: password.get_untracked(),
         };
         spawn_local(async move {
-            let res = api::post::<TokenPair, _>("/api/v1/auth/login", &body).await;
+            let res = api::anonymous_post::<TokenPair, _>("/api/v1/auth/login", &body).await;
             busy.set(false);
             match res {
                 Ok(pair) => {

@@ -87,7 +87,7 @@ fn render(
             JSON,
         ),
         "uptime.json" => (
-            json(serde_json::to_vec(&public::uptime(
+            json(serde_json::to_vec(&crate::services::uptime::uptime(
                 conn,
                 &data,
                 crate::db::rows::now_ms(),

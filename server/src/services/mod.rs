@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod feeds;
 pub mod incidents;
 pub mod public;
+pub mod uptime;
 
 use crate::db::rows::OrgRow;
 use crate::db::schema::organisations;
