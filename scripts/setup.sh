@@ -9,9 +9,9 @@ mode="${1:-test}"
 packages=(libpq-dev pkg-config)
 case "$mode" in
   run) ;;
-  test) packages+=(chromium chromium-driver postgresql) ;;
+  test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl) ;;
   bench) packages+=(wrk nginx-light curl) ;;
-  all) packages+=(chromium chromium-driver postgresql wrk nginx-light curl) ;;
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl) ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 

@@ -125,6 +125,8 @@ fn UpdateForm(
         .collect();
     let status = RwSignal::new(incident.status);
     let body = RwSignal::new(String::new());
+    let impact = RwSignal::new(None::<Impact>);
+    let urgency = RwSignal::new(None::<Urgency>);
     let changes = RwSignal::new(Vec::<ComponentStatusChange>::new());
     let (components, set_components) = signal(Vec::<Component>::new());
     let (error, set_error) = signal(None::<ApiError>);
@@ -137,8 +139,8 @@ fn UpdateForm(
             status: status.get_untracked(),
             body: body.get_untracked(),
             components: changes.get_untracked(),
-            impact: None,
-            urgency: None,
+            impact: impact.get_untracked(),
+            urgency: urgency.get_untracked(),
         };
         let path = path.clone();
         spawn_local(async move {
@@ -164,12 +166,26 @@ fn UpdateForm(
                     </select>
                 </label>
                 <label>"Message"<textarea id="update-body" required bind:value=body></textarea></label>
+                {(kind == IncidentKind::Incident).then(|| view! {
+                    <div class="row">
+                        <label>"Impact"<select id="update-impact" on:change=move |ev| impact.set(event_target_value(&ev).parse().ok())>
+                            <option value="">"unchanged"</option>
+                            {options(Impact::ALL, Impact::as_str, None)}</select></label>
+                        <label>"Urgency"<select id="update-urgency" on:change=move |ev| urgency.set(event_target_value(&ev).parse().ok())>
+                            <option value="">"unchanged"</option>
+                            {options(Urgency::ALL, Urgency::as_str, None)}</select></label>
+                    </div>
+                })}
                 <fieldset>
-                    <legend>"Component status"</legend>
-                    {move || components.get().into_iter().filter(|c| affected.contains(&c.id)).map(|c| {
+                    <legend>"Component status (affected components first)"</legend>
+                    {move || {
+                        let mut list = components.get();
+                        list.sort_by_key(|c| !affected.contains(&c.id));
+                        list.into_iter().map(|c| {
                         let id = c.id.clone();
+                        let mark = if affected.contains(&c.id) { " · affected" } else { "" };
                         view! {
-                            <label class="inline">{format!("{} (now {})", c.name, c.status.label())}
+                            <label class="inline">{format!("{} (now {}{mark})", c.name, c.status.label())}
                                 <select on:change=move |ev| {
                                     let v: Option<ComponentStatus> = event_target_value(&ev).parse().ok();
                                     let id = id.clone();
@@ -183,7 +199,8 @@ fn UpdateForm(
                                 </select>
                             </label>
                         }
-                    }).collect_view()}
+                    }).collect_view()
+                    }}
                 </fieldset>
                 <ErrorBox error=error />
                 <button id="update-submit" type="submit">"Post update"</button>

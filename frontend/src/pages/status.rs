@@ -37,8 +37,15 @@ pub fn StatusPage() -> impl IntoView {
         let p = provider();
         spawn_local(async move {
             let result = load(p).await;
-            // Keep showing the last good page if a refresh fails.
-            if result.is_ok() || docs.get_untracked().is_none() {
+            let current = docs.get_untracked();
+            // Keep showing the last good page if a refresh fails, and leave the page (and
+            // anything the reader has selected) alone when nothing changed.
+            let keep = match (&current, &result) {
+                (Some(Ok(_)), Err(_)) => true,
+                (Some(old), new) => old == new,
+                (None, _) => false,
+            };
+            if !keep {
                 set_docs.set(Some(result));
             }
         });
@@ -72,6 +79,12 @@ fn StatusView(docs: Docs, provider: String) -> impl IntoView {
         .filter(|i| matches!(i.status.as_str(), "resolved" | "postmortem"))
         .collect();
     let feed = format!("/status/{provider}/history.atom");
+    set_title(&format!("{} status", summary.page.name));
+    let (active, upcoming): (Vec<Incident>, Vec<Incident>) = summary
+        .scheduled_maintenances
+        .iter()
+        .cloned()
+        .partition(|m| m.status != "scheduled");
     let banner_class = format!("banner indicator-{}", summary.status.indicator);
     view! {
         <main class="page status-page">
@@ -81,7 +94,8 @@ fn StatusView(docs: Docs, provider: String) -> impl IntoView {
             </header>
             <div id="overall-status" class=banner_class>{summary.status.description.clone()}</div>
             <Incidents title="Active incidents" items=summary.incidents.clone() />
-            <Incidents title="Scheduled maintenance" items=summary.scheduled_maintenances.clone() />
+            <Incidents title="Maintenance in progress" items=active />
+            <Incidents title="Upcoming maintenance" items=upcoming />
             <section>
                 <h2>"Components"</h2>
                 <p class="muted">"Uptime over the past 90 days, one bar per day."</p>
@@ -190,7 +204,7 @@ fn ComponentRow(c: ComponentUptime) -> impl IntoView {
         <div class="component-row" data-id=c.id.clone()>
             <div class="component-head">
                 <span class="name">{c.name.clone()}</span>
-                <span class="region">{c.region.clone().unwrap_or_else(|| "global".into())}</span>
+                <span class="region">{format!("{} · {}", c.service, c.region.clone().unwrap_or_else(|| "global".into()))}</span>
                 <span class=status_class>{humanise(&c.status)}</span>
             </div>
             <div class="bars" aria-label="90-day uptime">
@@ -202,5 +216,12 @@ fn ComponentRow(c: ComponentUptime) -> impl IntoView {
             </div>
             <div class="muted small">{format!("{:.3}% uptime over 90 days", c.uptime_percent)}</div>
         </div>
+    }
+}
+
+/// The browser tab's title.
+fn set_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(title);
     }
 }
