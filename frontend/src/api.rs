@@ -4,9 +4,11 @@
 use crate::session;
 use cirhub_shared::api::{RefreshRequest, TokenPair};
 use cirhub_shared::Problem;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// A failed call: the server's problem document, or a network failure.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,23 +108,49 @@ async fn send<B: Serialize>(
     }
 }
 
-/// Exchanges the stored refresh token; `None` when the session is over.
-async fn refresh() -> Option<TokenPair> {
-    let pair = session::stored()?;
-    let resp = Request::post("/api/v1/auth/refresh")
-        .json(&RefreshRequest {
-            refresh_token: pair.refresh_token,
-        })
-        .ok()?
-        .send()
-        .await
-        .ok()?;
-    let fresh: TokenPair = decode(resp).await.ok()?;
-    session::store(&fresh);
-    Some(fresh)
+type Refresh = Shared<LocalBoxFuture<'static, Result<TokenPair, ApiError>>>;
+
+thread_local! {
+    /// The refresh under way: calls that meet an expired token together share it, since the
+    /// server rotates the refresh token and would refuse the second exchange.
+    static REFRESHING: RefCell<Option<Refresh>> = const { RefCell::new(None) };
 }
 
-/// An authenticated call; an expired access token is refreshed once, transparently.
+async fn exchange(refresh_token: String) -> Result<TokenPair, ApiError> {
+    let req = Request::post("/api/v1/auth/refresh")
+        .json(&RefreshRequest { refresh_token })
+        .map_err(network)?;
+    let result = decode::<TokenPair>(req.send().await.map_err(network)?).await;
+    if let Ok(fresh) = &result {
+        session::store(fresh);
+    }
+    REFRESHING.with(|r| r.borrow_mut().take());
+    result
+}
+
+/// Fresh tokens after `used` was refused: those another call already obtained, or a new
+/// exchange of the stored refresh token.
+async fn refresh(used: &str) -> Result<TokenPair, ApiError> {
+    let Some(pair) = session::stored() else {
+        return Err(ApiError {
+            status: 401,
+            problem: None,
+            message: "Please log in.".into(),
+        });
+    };
+    if pair.access_token != used {
+        return Ok(pair);
+    }
+    let pending = REFRESHING.with(|r| {
+        r.borrow_mut()
+            .get_or_insert_with(|| exchange(pair.refresh_token).boxed_local().shared())
+            .clone()
+    });
+    pending.await
+}
+
+/// An authenticated call; an expired access token is refreshed once, transparently. When the
+/// session is over the app returns to the login form.
 pub async fn call<T: DeserializeOwned, B: Serialize>(
     verb: Verb,
     path: &str,
@@ -135,13 +163,14 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
     if resp.status() != 401 {
         return decode(resp).await;
     }
-    match refresh().await {
-        Some(pair) => decode(send(verb, path, &pair.access_token, body).await?).await,
-        None => {
+    match refresh(&token).await {
+        Ok(pair) => decode(send(verb, path, &pair.access_token, body).await?).await,
+        Err(e) if e.status == 401 => {
             let err = decode::<T>(resp).await;
             session::expired();
             err
         }
+        Err(e) => Err(e),
     }
 }
 

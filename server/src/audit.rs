@@ -171,6 +171,45 @@ pub struct Verification {
     pub reason: Option<String>,
 }
 
+/// The newest entry's sequence number and hash. Keeping a copy elsewhere (a ticket, a
+/// signed mail, another system) later proves that no entry up to it was removed.
+pub fn head(conn: &mut DbConn) -> Result<Option<(i64, String)>, AppError> {
+    Ok(audit_log::table
+        .order(audit_log::seq.desc())
+        .select((audit_log::seq, audit_log::hash))
+        .first(conn)
+        .optional()?)
+}
+
+/// [`verify`], then checks that an anchor taken earlier (`head`) is still in the chain: a
+/// chain cut back below the anchor verifies on its own but fails here.
+pub fn verify_anchored(
+    conn: &mut DbConn,
+    anchor: Option<(i64, &str)>,
+) -> Result<Verification, AppError> {
+    let v = verify(conn)?;
+    let Some((seq, hash)) = anchor.filter(|_| v.ok) else {
+        return Ok(v);
+    };
+    let stored: Option<String> = audit_log::table
+        .find(seq)
+        .select(audit_log::hash)
+        .first(conn)
+        .optional()?;
+    if stored.as_deref() == Some(hash) {
+        return Ok(v);
+    }
+    Ok(Verification {
+        ok: false,
+        first_bad_seq: Some(seq),
+        reason: Some(match stored {
+            None => "the anchored entry is missing: the chain was cut back".into(),
+            Some(_) => "the anchored entry has another hash".into(),
+        }),
+        ..v
+    })
+}
+
 /// Walks the whole chain in order, recomputing every hash.
 pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
     let mut prev_hash = GENESIS.to_string();

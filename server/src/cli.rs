@@ -85,7 +85,13 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain; exit 1 naming the first entry that does not match.
-    Verify,
+    Verify {
+        /// An earlier `cirhub audit head` output (SEQ:HASH) that must still be in the chain.
+        #[arg(long)]
+        anchor: Option<String>,
+    },
+    /// Print the newest entry as SEQ:HASH, to keep as an anchor outside the database.
+    Head,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -163,11 +169,32 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             admin(&db, command)
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Head,
         } => {
             let db = Db::connect(&config)?;
             let mut conn = db.conn()?;
-            let v = crate::audit::verify(&mut conn)?;
+            match crate::audit::head(&mut conn)? {
+                Some((seq, hash)) => println!("{seq}:{hash}"),
+                None => println!("0:{}", crate::audit::GENESIS),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { anchor },
+        } => {
+            let usage = "--anchor must be SEQ:HASH as printed by `cirhub audit head`";
+            let anchor = match anchor.as_deref().map(|a| a.split_once(':')) {
+                None => None,
+                Some(Some((seq, hash))) => Some((
+                    seq.parse::<i64>().map_err(|_| anyhow::anyhow!(usage))?,
+                    hash.to_string(),
+                )),
+                Some(None) => anyhow::bail!(usage),
+            };
+            let db = Db::connect(&config)?;
+            let mut conn = db.conn()?;
+            let anchor = anchor.as_ref().map(|(s, h)| (*s, h.as_str()));
+            let v = crate::audit::verify_anchored(&mut conn, anchor)?;
             if v.ok {
                 println!("audit chain intact: {} entries verified", v.entries);
                 Ok(ExitCode::SUCCESS)

@@ -19,8 +19,12 @@ async fn entries(app: &TestApp, s: &Session, query: &str) -> Vec<AuditEntry> {
 }
 
 fn cli_verify(app: &TestApp) -> (bool, String) {
+    cli_audit(app, &["audit", "verify"])
+}
+
+fn cli_audit(app: &TestApp, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cirhub"))
-        .args(["audit", "verify"])
+        .args(args)
         .env("DATABASE_URL", &app.database_url)
         .env("CIRHUB_LOG_FORMAT", "pretty")
         .env("RUST_LOG", "warn")
@@ -182,4 +186,41 @@ async fn concurrent_writers_on_two_instances_keep_one_unbroken_chain() {
         ok,
         "chain written by two instances at once must verify: {out}"
     );
+}
+
+#[tokio::test]
+async fn an_anchor_kept_outside_reveals_a_chain_cut_back() {
+    let app = TestApp::spawn().await;
+    let ops = app.provider("p", Role::Operator).await;
+    let cat = app.catalogue(&ops).await;
+    let (ok, head) = cli_audit(&app, &["audit", "head"]);
+    assert!(ok, "{head}");
+    let head = head.trim().to_string();
+    let seq: i64 = head.split(':').next().unwrap().parse().unwrap();
+    assert!(seq > 5, "{head}");
+    app.incident(&ops, &cat, "After the anchor", "internal")
+        .await;
+    let (ok, out) = cli_audit(&app, &["audit", "verify", "--anchor", &head]);
+    assert!(ok, "a growing chain keeps its anchor: {out}");
+
+    // Remove the newest entries, the anchored one included: what is left still chains.
+    let drop_guard = if on_postgres() {
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"
+    } else {
+        "DROP TRIGGER audit_log_no_delete"
+    };
+    let mut conn = app.state.db.conn().unwrap();
+    conn.batch_execute(drop_guard).unwrap();
+    conn.batch_execute(&format!("DELETE FROM audit_log WHERE seq >= {}", seq - 1))
+        .unwrap();
+    let (ok, out) = cli_verify(&app);
+    assert!(ok, "without an anchor a cut-back chain looks intact: {out}");
+    let (ok, out) = cli_audit(&app, &["audit", "verify", "--anchor", &head]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("broken at entry {seq}")) && out.contains("cut back"),
+        "{out}"
+    );
+    let (ok, out) = cli_audit(&app, &["audit", "verify", "--anchor", "nonsense"]);
+    assert!(!ok && out.contains("SEQ:HASH"), "{out}");
 }

@@ -1,13 +1,12 @@
 //! The provider catalogue: regions, services, groups and components, each with a create
 //! form; a component's status can be changed in place (kept in its history).
 
-use super::console::options;
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorBox;
 use crate::components::nav::Nav;
+use crate::components::options::options;
 use cirhub_shared::api::{Component, ComponentGroup, Paged, Region, Service};
-use cirhub_shared::ComponentStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
@@ -105,9 +104,9 @@ fn CatalogueView() -> impl IntoView {
                         let path = format!("/api/v1/components/{}", comp.id);
                         view! {
                             <tr class="catalogue-component" data-id=comp.id.clone()>
-                                <td>{comp.name.clone()}</td><td>{service}</td><td>{region}</td><td>{group}</td>
+                                <td>{comp.name.clone()}</td><td>{service}</td><td class="nowrap">{region}</td><td>{group}</td>
                                 <td><select class="component-status" on:change=move |ev| send(api::Verb::Patch, path.clone(), serde_json::json!({"status": event_target_value(&ev)}))>
-                                    {options(ComponentStatus::ALL, ComponentStatus::as_str, Some(comp.status))}
+                                    {options(Some(comp.status))}
                                 </select></td>
                             </tr>
                         }

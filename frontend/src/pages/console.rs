@@ -6,6 +6,7 @@ use super::login::RequireLogin;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorBox;
 use crate::components::nav::Nav;
+use crate::components::options::options;
 use crate::format::local;
 use cirhub_shared::api::{Component, ComponentStatusChange, CreateIncident, Incident, Paged};
 use cirhub_shared::*;
@@ -66,17 +67,6 @@ fn IncidentLists() -> impl IntoView {
         <IncidentList title="Open incidents and maintenance" path="/api/v1/incidents?open=true&per_page=100".to_string() />
         <IncidentList title="Recently closed" path="/api/v1/incidents?open=false&per_page=10".to_string() />
     }
-}
-
-/// Options of a `<select>` for a string enum.
-pub fn options<T: Copy + PartialEq + 'static>(
-    all: &'static [T],
-    text: fn(T) -> &'static str,
-    selected: Option<T>,
-) -> impl IntoView {
-    all.iter()
-        .map(|v| view! { <option value=text(*v) selected=Some(*v) == selected>{text(*v)}</option> })
-        .collect_view()
 }
 
 /// The provider's components, for pickers.
@@ -143,15 +133,15 @@ fn NewIncident() -> impl IntoView {
                 <label>"First update"<textarea id="new-incident-body" required bind:value=body></textarea></label>
                 <div class="row">
                     <label>"Impact"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { impact.set(v) }>
-                        {options(Impact::ALL, Impact::as_str, Some(Impact::Minor))}</select></label>
+                        {options(Some(Impact::Minor))}</select></label>
                     <label>"Urgency"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { urgency.set(v) }>
-                        {options(Urgency::ALL, Urgency::as_str, Some(Urgency::Medium))}</select></label>
+                        {options(Some(Urgency::Medium))}</select></label>
                     <label>"Category"<select on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { category.set(v) }>
-                        {options(Category::ALL, Category::as_str, Some(Category::Unknown))}</select></label>
+                        {options(Some(Category::Unknown))}</select></label>
                     <label>"Visibility"<select id="new-incident-visibility" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { visibility.set(v) }>
-                        {options(Visibility::ALL, Visibility::as_str, Some(Visibility::Public))}</select></label>
+                        {options(Some(Visibility::Public))}</select></label>
                 </div>
-                <fieldset>
+                <fieldset class="choices">
                     <legend>"Affected components"</legend>
                     {move || components.get().into_iter().map(|c| {
                         let id = c.id.clone();
@@ -159,7 +149,7 @@ fn NewIncident() -> impl IntoView {
                             <label class="inline">{c.name.clone()}
                                 <select on:change=move |ev| set_affected(id.clone(), event_target_value(&ev).parse().ok())>
                                     <option value="">"not affected"</option>
-                                    {ComponentStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                                    {options::<ComponentStatus>(None)}
                                 </select>
                             </label>
                         }

@@ -2,11 +2,12 @@
 //! and the form that posts an update. Stable selectors: `#update-status`, `#update-body`,
 //! `#update-submit`, `.timeline-entry`.
 
-use super::console::{load_components, options};
+use super::console::load_components;
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorBox;
 use crate::components::nav::Nav;
+use crate::components::options::{options, options_of};
 use crate::format::{local, now_iso};
 use cirhub_shared::api::{Component, ComponentStatusChange, Incident, PostUpdate};
 use cirhub_shared::*;
@@ -162,7 +163,7 @@ fn UpdateForm(
             <form on:submit=submit>
                 <label>"Status"
                     <select id="update-status" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { status.set(v) }>
-                        {statuses.into_iter().map(|s| view! { <option value=s.as_str() selected=s == current>{s.label()}</option> }).collect_view()}
+                        {options_of(statuses, Some(current))}
                     </select>
                 </label>
                 <label>"Message"<textarea id="update-body" required bind:value=body></textarea></label>
@@ -170,13 +171,13 @@ fn UpdateForm(
                     <div class="row">
                         <label>"Impact"<select id="update-impact" on:change=move |ev| impact.set(event_target_value(&ev).parse().ok())>
                             <option value="">"unchanged"</option>
-                            {options(Impact::ALL, Impact::as_str, None)}</select></label>
+                            {options::<Impact>(None)}</select></label>
                         <label>"Urgency"<select id="update-urgency" on:change=move |ev| urgency.set(event_target_value(&ev).parse().ok())>
                             <option value="">"unchanged"</option>
-                            {options(Urgency::ALL, Urgency::as_str, None)}</select></label>
+                            {options::<Urgency>(None)}</select></label>
                     </div>
                 })}
-                <fieldset>
+                <fieldset class="choices">
                     <legend>"Component status (affected components first)"</legend>
                     {move || {
                         let mut list = components.get();
@@ -195,7 +196,7 @@ fn UpdateForm(
                                     });
                                 }>
                                     <option value="">"no change"</option>
-                                    {options(ComponentStatus::ALL, ComponentStatus::as_str, None)}
+                                    {options::<ComponentStatus>(None)}
                                 </select>
                             </label>
                         }

@@ -63,7 +63,7 @@ fn Schedule() -> impl IntoView {
                     <label>"Starts (your time)"<input id="maintenance-start" type="datetime-local" required bind:value=start /></label>
                     <label>"Ends (your time)"<input id="maintenance-end" type="datetime-local" required bind:value=end /></label>
                 </div>
-                <fieldset>
+                <fieldset class="choices">
                     <legend>"Components"</legend>
                     {move || components.get().into_iter().map(|c| {
                         let id = c.id.clone();

@@ -1,0 +1,53 @@
+//! `<option>` lists for the shared domain enums: the wire value, shown with a human label.
+
+use crate::format::humanise;
+use cirhub_shared::*;
+use leptos::prelude::*;
+
+/// A domain enum offered in a `<select>`.
+pub trait Choice: Copy + PartialEq + Send + Sync + 'static {
+    fn all() -> &'static [Self];
+    fn value(self) -> &'static str;
+    fn text(self) -> String;
+}
+
+macro_rules! choice {
+    ($($t:ident => $text:expr),+ $(,)?) => {
+        $(impl Choice for $t {
+            fn all() -> &'static [Self] {
+                $t::ALL
+            }
+            fn value(self) -> &'static str {
+                self.as_str()
+            }
+            fn text(self) -> String {
+                ($text)(self)
+            }
+        })+
+    };
+}
+
+choice! {
+    Impact => |v: Impact| humanise(v.as_str()),
+    Urgency => |v: Urgency| humanise(v.as_str()),
+    Category => |v: Category| humanise(v.as_str()),
+    Visibility => |v: Visibility| humanise(v.as_str()),
+    ComponentStatus => |v: ComponentStatus| v.label().to_string(),
+    IncidentStatus => |v: IncidentStatus| v.label().to_string(),
+}
+
+/// Every value of `T`, `selected` pre-selected.
+pub fn options<T: Choice>(selected: Option<T>) -> impl IntoView {
+    options_of(T::all().iter().copied(), selected)
+}
+
+/// The given values, `selected` pre-selected.
+pub fn options_of<T: Choice>(
+    values: impl IntoIterator<Item = T>,
+    selected: Option<T>,
+) -> impl IntoView {
+    values
+        .into_iter()
+        .map(|v| view! { <option value=v.value() selected=Some(v) == selected>{v.text()}</option> })
+        .collect_view()
+}
