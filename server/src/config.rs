@@ -61,6 +61,10 @@ pub struct Config {
     pub login_max_failures: i64,
     /// `CIRHUB_MAX_BODY_BYTES`: request body limit (default 262144).
     pub max_body_bytes: usize,
+    /// `CIRHUB_TRUSTED_PROXIES`: comma-separated addresses of reverse proxies whose
+    /// `X-Forwarded-For` names the client (for the login limiter); empty: the TCP peer is the
+    /// client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `CIRHUB_PUBLIC_CACHE_TTL_MS`: how long another instance's change may take to show on
     /// this instance's public pages (default 2000); local changes show at once.
     pub public_cache_ttl_ms: u64,
@@ -114,6 +118,17 @@ impl Config {
             login_max_failures: num("CIRHUB_LOGIN_MAX_FAILURES", 5)? as i64,
             max_body_bytes: num("CIRHUB_MAX_BODY_BYTES", 256 * 1024)? as usize,
             public_cache_ttl_ms: num("CIRHUB_PUBLIC_CACHE_TTL_MS", 2000)?,
+            trusted_proxies: var("CIRHUB_TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().with_context(|| {
+                        format!("CIRHUB_TRUSTED_PROXIES must list IP addresses, got {a:?}")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         };
         config.finish()?;
         Ok(config)

@@ -348,3 +348,62 @@ async fn roles_are_ordered_and_enforced() {
     );
     assert_eq!(p.errors[0].field, "password");
 }
+
+async fn login_from(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_login_budget() {
+    let app = TestApp::spawn_with(&[("CIRHUB_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let org = app.org("p", true, false);
+    app.user(&org, "real@p.test", Role::Admin);
+    // 20 failures (4 x the per-e-mail limit) from one client, each on another e-mail.
+    for i in 0..20 {
+        let status = login_from(
+            &app,
+            &format!("u{i}@p.test"),
+            "not the password",
+            "203.0.113.7",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_from(&app, "real@p.test", PASSWORD, "203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy keeps its own budget.
+    assert_eq!(
+        login_from(&app, "real@p.test", PASSWORD, "198.51.100.9, 127.0.0.1").await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
+    let app = TestApp::spawn().await;
+    let org = app.org("p", true, false);
+    app.user(&org, "real@p.test", Role::Admin);
+    for i in 0..20 {
+        let status = login_from(
+            &app,
+            &format!("u{i}@p.test"),
+            "not the password",
+            &format!("192.0.2.{i}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_from(&app, "real@p.test", PASSWORD, "192.0.2.200").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -40,6 +40,29 @@ fn me_for(conn: &mut crate::db::DbConn, user: &crate::db::rows::UserRow) -> Resu
     svc::me(conn, &caller)
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if !peer.is_some_and(|p| trusted.contains(&p)) {
+        return peer.map(|p| p.to_string()).unwrap_or_default();
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .or(peer)
+        .map(|a| a.to_string())
+        .unwrap_or_default()
+}
+
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = cirhub_shared::Problem), (status = 429, body = cirhub_shared::Problem)))]
 /// Logs in with e-mail and password. Rate-limited per e-mail and per client address.
@@ -60,10 +83,7 @@ pub async fn login(
             "must not be empty",
         ));
     }
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = client_ip(&req, &state.config.trusted_proxies);
     let max = state.config.login_max_failures;
     let (e, i) = (email.clone(), ip.clone());
     let user = state
