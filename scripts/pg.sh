@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster for tests and benchmarks.
 #   scripts/pg.sh start DIR PORT   prints the admin URL postgres://postgres@127.0.0.1:PORT/postgres
 #   scripts/pg.sh stop DIR
+# As root the server runs as the postgres user, which must be able to reach DIR's parent.
 set -euo pipefail
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -n "$bin" ] || { echo "pg.sh: no PostgreSQL server installed (scripts/setup.sh test)" >&2; exit 1; }
@@ -9,7 +10,8 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 
 case "${1:-}" in
   start)
-    dir="$2" port="$3"
+    [ $# -eq 3 ] || { echo "usage: scripts/pg.sh start DIR PORT" >&2; exit 2; }
+    dir="$(realpath -m "$2")" port="$3" # absolute: the socket directory is resolved by the server
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
@@ -19,6 +21,7 @@ case "${1:-}" in
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)
+    [ -f "${2:-}/data/postmaster.pid" ] || exit 0
     as_pg "$bin/pg_ctl" -D "$2/data" -m fast -w stop >/dev/null 2>&1 || true
     ;;
   *) echo "usage: scripts/pg.sh start DIR PORT | stop DIR" >&2; exit 2 ;;

@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
-# Installs what cirhub needs on a Debian machine, idempotently: a second run installs nothing.
+# Installs what cirhub needs on a Debian machine, idempotently: a second run installs nothing
+# and takes well under a second.
 #   scripts/setup.sh run    what building and running needs (libpq for the PostgreSQL driver)
-#   scripts/setup.sh test   plus Chromium, chromedriver and a PostgreSQL server
-#   scripts/setup.sh bench  plus wrk and nginx
+#   scripts/setup.sh test   plus Chromium, chromedriver, a PostgreSQL server, curl and the
+#                           API fuzzer (schemathesis, in a virtualenv under target/tools/venv)
+#   scripts/setup.sh bench  plus wrk, nginx and curl
+#   scripts/setup.sh all    everything above
 set -euo pipefail
+cd "$(dirname "$0")/.."
 mode="${1:-test}"
 
 packages=(libpq-dev pkg-config)
+python_tools=()
 case "$mode" in
   run) ;;
-  test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl) ;;
+  test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl)
+        python_tools+=("schemathesis==4.32.5") ;;
   bench) packages+=(wrk nginx-light curl) ;;
-  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl) ;;
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl)
+       python_tools+=("schemathesis==4.32.5") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 
-# Python tools, pinned (the API fuzzer of the test suite).
-python_tools=()
-case "$mode" in test|all) python_tools+=("schemathesis==4.32.5") ;; esac
-for t in "${python_tools[@]}"; do
-  name="${t%%==*}" version="${t##*==}"
-  [ "$(python3 -m pip show "$name" 2>/dev/null | awk '/^Version:/ {print $2}')" = "$version" ] ||
-    python3 -m pip install -q --disable-pip-version-check "$t"
-done
+venv="target/tools/venv"
+# A virtualenv keeps the Python tools off the system interpreter (Debian's python3 refuses
+# global pip installs); creating one needs ensurepip, which Debian ships in python3-venv.
+if ((${#python_tools[@]})) && [ ! -x "$venv/bin/python" ] && ! python3 -c 'import ensurepip' 2>/dev/null; then
+  packages+=(python3-venv)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,5 +38,17 @@ if ((${#missing[@]})); then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Python tools, pinned.
+for t in "${python_tools[@]}"; do
+  name="${t%%==*}" version="${t##*==}"
+  have="$("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)"
+  [ "$have" = "$version" ] && continue
+  echo "setup: installing $t into $venv"
+  [ -x "$venv/bin/python" ] || { rm -rf "$venv"; python3 -m venv "$venv"; }
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "$t"
+done
+exit 0

@@ -1,29 +1,51 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, then the integration suite (real server over HTTP, real
-# headless Chromium) on SQLite and again on a throwaway PostgreSQL.
+# headless Chromium) on SQLite and again on a throwaway PostgreSQL, then the API fuzzer.
+# Ends with one line "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-set -e
-scripts/setup.sh test
-scripts/build-frontend.sh
-set +e
+root="$PWD"
+
+section() { printf '\n=== %s\n' "$*"; }
+section "setup"
+scripts/setup.sh test || exit 1
+section "frontend build"
+scripts/build-frontend.sh || exit 1
 
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" CHROME="${CHROME:-/usr/bin/chromium}"
 export RUST_BACKTRACE=0
+unset CIRHUB_TEST_PG_URL
 work="$(mktemp -d)"
-chmod 755 "$work" # the PostgreSQL server runs as the postgres user
+chmod 755 "$work" # the PostgreSQL server runs as the postgres user and must reach its directory
 pgdir="$work/pg"
-cleanup() { scripts/pg.sh stop "$pgdir"; rm -rf "$work"; }
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  scripts/pg.sh stop "$pgdir"
+  rm -rf "$work"
+}
 trap cleanup EXIT
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-pg_url="$(scripts/pg.sh start "$pgdir" "$port")" || { echo "could not start PostgreSQL" >&2; exit 1; }
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+section "PostgreSQL (throwaway cluster)"
+pg_url="$(scripts/pg.sh start "$pgdir" "$(free_port)")" || {
+  echo "could not start PostgreSQL:" >&2; cat "$pgdir/log" >&2 2>/dev/null; exit 1; }
+echo "$pg_url"
 
 status=0
+broken=0 # stages that failed without a cargo "test result" line (build errors, fuzzing)
 run() {
-  echo; echo "=== $1"; shift
-  "$@" 2>&1 | tee -a "$work/out.log"
+  local title="$1"; shift
+  section "$title"
+  local log="$work/run-$RANDOM.log"
+  "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  [ "$rc" -eq 0 ] || status=1
+  cat "$log" >>"$work/results.log"
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    grep -q '^test result: FAILED' "$log" || broken=$((broken + 1))
+  fi
 }
 run "unit tests" cargo test --lib
 run "integration tests on SQLite" cargo test -p cirhub-server --test integration -- --test-threads=2
@@ -32,27 +54,39 @@ run "integration tests on PostgreSQL" env CIRHUB_TEST_PG_URL="$pg_url" \
 
 # Fuzz every API operation from the OpenAPI document: no input may produce a 5xx.
 fuzz() {
-  local port dir token
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  dir="$work/fuzz"
-  CIRHUB_DATA_DIR="$dir" CIRHUB_ADDR="127.0.0.1:$port" CIRHUB_DEMO_PASSWORD=fuzz-password-123 \
+  local port token
+  port="$(free_port)"
+  CIRHUB_DATA_DIR="$work/fuzz" CIRHUB_ADDR="127.0.0.1:$port" CIRHUB_DEMO_PASSWORD=fuzz-password-123 \
     CIRHUB_LOGIN_MAX_FAILURES=1000000 RUST_LOG=warn target/debug/cirhub serve --demo >"$work/fuzz.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  server_pid=$!
+  for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
   token="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-    -d '{"email":"admin@nimbus.example","password":"fuzz-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-  schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" --url "http://127.0.0.1:$port" \
+    -d '{"email":"admin@nimbus.example","password":"fuzz-password-123"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" || {
+    echo "fuzz: the demo server did not start or refused the login:" >&2; cat "$work/fuzz.log" >&2; return 1; }
+  # Run from the scratch directory so schemathesis and hypothesis leave no state in the repo.
+  (cd "$work" && "$root/target/tools/venv/bin/schemathesis" run \
+    "http://127.0.0.1:$port/api/v1/openapi.json" --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $token" --checks not_a_server_error --max-examples 30 \
-    --exclude-path /api/v1/auth/logout --seed 1
+    --exclude-path /api/v1/auth/logout --seed 1)
   local rc=$?
-  kill "$pid"
+  kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=""
   return $rc
 }
-echo; echo "=== API fuzzing (schemathesis, no 5xx for any generated input)"
-fuzz || status=1
+section "API fuzzing (schemathesis: no 5xx for any generated input)"
+if ! [ -x target/debug/cirhub ]; then
+  echo "fuzz: target/debug/cirhub missing (the integration build failed)" >&2
+  status=1 broken=$((broken + 1))
+elif ! fuzz; then
+  status=1 broken=$((broken + 1))
+fi
 
-passed=$(grep -Eo '[0-9]+ passed' "$work/out.log" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "$work/out.log" | awk '{s+=$1} END {print s+0}')
-echo
+# Totals from cargo's "test result: ok. X passed; Y failed; ..." lines of every run.
+read -r passed failed < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' \
+  "$work/results.log" 2>/dev/null | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+failed=$((failed + broken))
+[ "$failed" -eq 0 ] || status=1
+section "summary"
+[ "$broken" -eq 0 ] || echo "($broken stage(s) failed without a test result line; counted as failures)"
 echo "$passed passed, $failed failed"
 exit $status
