@@ -81,6 +81,14 @@ elif ! fuzz; then
   status=1 broken=$((broken + 1))
 fi
 
+# Lints: formatting and clippy with warnings as errors, server and wasm frontend alike.
+section "lints (rustfmt, clippy -D warnings)"
+if ! { cargo fmt --all -- --check &&
+  cargo clippy -q -p cirhub-server -p cirhub-shared --all-targets -- -D warnings &&
+  cargo clippy -q -p cirhub-frontend --target wasm32-unknown-unknown -- -D warnings; }; then
+  status=1 broken=$((broken + 1))
+fi
+
 # Totals from cargo's "test result: ok. X passed; Y failed; ..." lines of every run.
 read -r passed failed < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' \
   "$work/results.log" 2>/dev/null | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
