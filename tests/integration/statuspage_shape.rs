@@ -169,11 +169,36 @@ fn walk(v: &Value, path: &str, context: &str, problems: &mut Vec<String>) {
     }
 }
 
+/// Statuspage's page description for each indicator.
+const DESCRIPTIONS: &[(&str, &[&str])] = &[
+    ("none", &["All Systems Operational"]),
+    (
+        "minor",
+        &["Minor Service Outage", "Partially Degraded Service"],
+    ),
+    ("major", &["Partial System Outage"]),
+    ("critical", &["Major Service Outage"]),
+    ("maintenance", &["Service Under Maintenance"]),
+];
+
 /// Panics unless every status, impact, indicator and time in a v2 document is one
-/// Statuspage uses in that position.
+/// Statuspage uses in that position, and the page description fits its indicator.
 pub fn check_enums(doc: &Value) {
     let mut problems = Vec::new();
     walk(doc, "$", "", &mut problems);
+    if let (Some(indicator), Some(description)) = (
+        doc.pointer("/status/indicator").and_then(Value::as_str),
+        doc.pointer("/status/description").and_then(Value::as_str),
+    ) {
+        let allowed = DESCRIPTIONS
+            .iter()
+            .find(|(i, _)| *i == indicator)
+            .map(|(_, d)| *d)
+            .unwrap_or(&[]);
+        if !allowed.contains(&description) {
+            problems.push(format!("$.status.description: {description:?} is not Statuspage's wording for {indicator:?} ({allowed:?})"));
+        }
+    }
     assert!(
         problems.is_empty(),
         "values Statuspage does not use:\n{}",
@@ -225,6 +250,12 @@ mod self_tests {
                 "{name} not caught"
             );
         }
+        let mut wrong_words = summary.clone();
+        wrong_words["status"]["description"] = json!("Major System Outage");
+        assert!(
+            fails(move || check_enums(&wrong_words)),
+            "description must fit the indicator"
+        );
         assert!(fails(move || check_enums(&wrong_enum)));
         assert!(fails(move || check_enums(&bad_time)));
     }

@@ -371,7 +371,7 @@ impl PublicData {
             .max()
             .unwrap_or(0);
         let (indicator, description) = match component_level.max(incident_level) {
-            3 => ("critical", "Major System Outage"),
+            3 => ("critical", "Major Service Outage"),
             2 => ("major", "Partial System Outage"),
             1 => ("minor", "Minor Service Outage"),
             _ if self
