@@ -38,12 +38,19 @@ impl Application {
             Some(s) => s.expose().to_string(),
             None => db.write_blocking(crate::services::accounts::jwt_secret)?,
         };
+        let config = Arc::new(config);
+        let metrics = Metrics::new();
+        let hub = crate::stream::Hub::new(config.stream_queue);
+        hub.spawn_pump(db.clone(), Duration::from_millis(config.stream_poll_ms));
         let state = AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
             cache: PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms)),
-            metrics: Metrics::new(),
+            deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
+            mailer: crate::mail::Mailer::spawn(db.clone(), config.clone(), metrics.clone())?,
+            hub,
+            metrics,
             db,
-            config: Arc::new(config),
+            config,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

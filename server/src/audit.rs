@@ -56,6 +56,29 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// A disclosure: `actor` of `org` was shown or sent this version of an object.
+    pub fn disclosure(
+        actor: &'a Actor,
+        org: &'a str,
+        object_type: &'a str,
+        object_id: &'a str,
+        object_version: Option<i32>,
+        object_hash: Option<String>,
+        channel: Channel,
+    ) -> Self {
+        Event {
+            actor,
+            organisation_id: Some(org),
+            action: DISCLOSE,
+            object_type,
+            object_id,
+            object_version,
+            object_hash,
+            channel: Some(channel),
+            detail: None,
+        }
+    }
+
     /// Attaches the version and the hash of the object's new content.
     pub fn version<T: Serialize>(mut self, version: Option<i32>, object: &T) -> Self {
         self.object_version = version;
@@ -97,7 +120,7 @@ pub fn entry_hash(row: &AuditRow) -> String {
 
 /// Serialises appenders: PostgreSQL takes a transaction-scoped advisory lock (shared by all
 /// instances); SQLite already holds its single write lock (transactions begin IMMEDIATE).
-fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
+pub fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
     if backend(conn) == Backend::Postgres {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7305001)").execute(conn)?;
     }

@@ -13,8 +13,24 @@ pub struct Cached {
     pub body: Bytes,
     pub content_type: &'static str,
     pub etag: String,
+    /// Personal documents (feed tokens) must not sit in shared caches.
+    pub private: bool,
     org_id: String,
     built: Instant,
+}
+
+impl Cached {
+    /// A personal document, rendered for one request.
+    pub fn private(org_id: String, body: Bytes, content_type: &'static str) -> Cached {
+        Cached {
+            etag: etag(&body),
+            body,
+            content_type,
+            private: true,
+            org_id,
+            built: Instant::now(),
+        }
+    }
 }
 
 /// Rendered public documents keyed by (provider slug, document path).
@@ -49,11 +65,11 @@ impl PublicCache {
         body: Bytes,
         content_type: &'static str,
     ) -> Cached {
-        let etag = format!("\"{}\"", &crate::auth::sha256_hex(&body)[..32]);
         let entry = Cached {
+            etag: etag(&body),
             body,
             content_type,
-            etag,
+            private: false,
             org_id: org_id.into(),
             built: Instant::now(),
         };
@@ -67,4 +83,9 @@ impl PublicCache {
         let mut map = self.inner.write().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, c| c.org_id != org_id);
     }
+}
+
+/// A strong ETag of a body.
+fn etag(body: &[u8]) -> String {
+    format!("\"{}\"", &crate::auth::sha256_hex(body)[..32])
 }

@@ -32,6 +32,24 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Tail the live event stream of a running server (token from CIRHUB_TOKEN).
+    Watch {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Resume after this sequence number.
+        #[arg(long)]
+        since: Option<i64>,
+        /// Print each event as a JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Exit after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+        /// An access token or API token (better: CIRHUB_TOKEN).
+        #[arg(long, env = "CIRHUB_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -152,6 +170,25 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 app.run().await?;
                 Ok(ExitCode::SUCCESS)
             })
+        }
+        Command::Watch {
+            url,
+            since,
+            json,
+            count,
+            token,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(crate::watch::run(crate::watch::Watch {
+                url,
+                token,
+                since,
+                json,
+                count,
+            }))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let db = Db::connect(&config)?;

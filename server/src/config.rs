@@ -68,6 +68,27 @@ pub struct Config {
     /// `CIRHUB_PUBLIC_CACHE_TTL_MS`: how long another instance's change may take to show on
     /// this instance's public pages (default 2000); local changes show at once.
     pub public_cache_ttl_ms: u64,
+    /// `CIRHUB_SMTP_URL`: `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS). Absent: mails are written as `.eml`
+    /// files into `<data dir>/outbox`.
+    pub smtp_url: Option<Secret>,
+    /// `CIRHUB_MAIL_FROM`, the From of alert mails (default `cirhub <alerts@localhost>`).
+    pub mail_from: String,
+    /// `CIRHUB_MAIL_RETRY_BASE_MS`: first retry delay, doubling per attempt up to 10 minutes
+    /// (default 2000).
+    pub mail_retry_base_ms: u64,
+    /// `CIRHUB_MAIL_MAX_ATTEMPTS`: attempts before a mail is marked failed (default 20).
+    pub mail_max_attempts: i32,
+    /// `CIRHUB_DIGEST_INTERVAL_SECS`: how often digest subscribers get their digest (3600).
+    pub digest_interval_secs: u64,
+    /// `CIRHUB_STREAM_HEARTBEAT_SECS`: heartbeat period of the WebSocket stream (default 20).
+    pub stream_heartbeat_secs: u64,
+    /// `CIRHUB_STREAM_QUEUE`: events a slow stream client may lag behind before it is told
+    /// to resynchronise (default 256).
+    pub stream_queue: usize,
+    /// `CIRHUB_STREAM_POLL_MS`: how soon another instance's events reach this instance's
+    /// stream clients (default 1000); local events go out at once.
+    pub stream_poll_ms: u64,
 }
 
 impl Config {
@@ -129,7 +150,25 @@ impl Config {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,
+            smtp_url: None,
+            mail_from: "cirhub <alerts@localhost>".into(),
+            mail_retry_base_ms: 2000,
+            mail_max_attempts: 20,
+            digest_interval_secs: 3600,
+            stream_heartbeat_secs: 20,
+            stream_queue: 256,
+            stream_poll_ms: 1000,
         };
+        config.smtp_url = var("CIRHUB_SMTP_URL").map(Secret::new);
+        if let Some(from) = var("CIRHUB_MAIL_FROM") {
+            config.mail_from = from;
+        }
+        config.mail_retry_base_ms = num("CIRHUB_MAIL_RETRY_BASE_MS", 2000)?;
+        config.mail_max_attempts = num("CIRHUB_MAIL_MAX_ATTEMPTS", 20)? as i32;
+        config.digest_interval_secs = num("CIRHUB_DIGEST_INTERVAL_SECS", 3600)?;
+        config.stream_heartbeat_secs = num("CIRHUB_STREAM_HEARTBEAT_SECS", 20)?;
+        config.stream_queue = num("CIRHUB_STREAM_QUEUE", 256)? as usize;
+        config.stream_poll_ms = num("CIRHUB_STREAM_POLL_MS", 1000)?;
         config.finish()?;
         Ok(config)
     }
@@ -146,6 +185,15 @@ impl Config {
             bail!("CIRHUB_DB_POOL must be at least 1");
         }
         self.public_url = self.public_url.trim_end_matches('/').to_string();
+        if self.stream_heartbeat_secs == 0 || self.stream_queue == 0 || self.stream_poll_ms == 0 {
+            bail!("CIRHUB_STREAM_HEARTBEAT_SECS, CIRHUB_STREAM_QUEUE and CIRHUB_STREAM_POLL_MS must be at least 1");
+        }
+        if self.mail_max_attempts < 1 {
+            bail!("CIRHUB_MAIL_MAX_ATTEMPTS must be at least 1");
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("CIRHUB_MAIL_FROM must be a mailbox such as 'cirhub <alerts@example.com>'");
+        }
         Ok(())
     }
 }

@@ -209,6 +209,8 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     // A resolved incident ten days ago, with its whole timeline.
     let storage_tokyo = by_name("Object Storage (ap-northeast-1)");
     let resolved = inc::create(c, &ops, &CreateIncident {
+        audience: Vec::new(),
+        layer: cirhub_shared::Layer::Platform,
         title: "Elevated error rates for Object Storage in ap-northeast-1".into(),
         body: "We are investigating elevated 5xx error rates for PUT and GET requests in ap-northeast-1.".into(),
         impact: Impact::Major,
@@ -257,6 +259,8 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
 
     // An active incident.
     inc::create(c, &ops, &CreateIncident {
+        audience: Vec::new(),
+        layer: cirhub_shared::Layer::Platform,
         title: "Increased API latency for Compute in us-east-1".into(),
         body: "Instance launch and API calls in us-east-1 are slower than usual. Running instances are not affected.".into(),
         impact: Impact::Minor,
@@ -274,6 +278,8 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         c,
         &ops,
         &CreateIncident {
+            audience: Vec::new(),
+            layer: cirhub_shared::Layer::Platform,
             title: "Suspicious API key usage from unknown ASN".into(),
             body: "Security is reviewing anomalous Identity API calls. Internal only.".into(),
             impact: Impact::Minor,
@@ -290,6 +296,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     // Maintenance in three days.
     let start = now - now.rem_euclid(3_600_000) + 3 * DAY;
     inc::create_maintenance(c, &ops, &CreateMaintenance {
+        audience: Vec::new(),
         title: "Managed Database maintenance in eu-west-1".into(),
         body: "Minor version upgrades of managed PostgreSQL. Expect failovers of up to 30 seconds per cluster.".into(),
         visibility: Visibility::Public,

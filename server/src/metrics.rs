@@ -1,7 +1,8 @@
 //! Prometheus metrics, exposed at `/metrics` in the text exposition format.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's metric families.
@@ -11,6 +12,11 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub audit_entries: IntCounterVec,
+    pub stream_connections: IntGauge,
+    pub stream_frames: IntCounter,
+    pub stream_resyncs: IntCounter,
+    /// Mails by outcome: sent, retry, failed.
+    pub mails: IntCounterVec,
 }
 
 impl Metrics {
@@ -35,10 +41,32 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric");
+        let stream_connections =
+            IntGauge::new("stream_connections", "Open WebSocket stream connections")
+                .expect("valid metric");
+        let stream_frames = IntCounter::new(
+            "stream_frames_total",
+            "Event frames written to WebSocket clients",
+        )
+        .expect("valid metric");
+        let stream_resyncs = IntCounter::new(
+            "stream_resyncs_total",
+            "Stream clients told to resynchronise after their queue overflowed",
+        )
+        .expect("valid metric");
+        let mails = IntCounterVec::new(
+            Opts::new("mails_total", "Outbox mails by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(audit_entries.clone()),
+            Box::new(stream_connections.clone()),
+            Box::new(stream_frames.clone()),
+            Box::new(stream_resyncs.clone()),
+            Box::new(mails.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -47,6 +75,10 @@ impl Metrics {
             http_requests,
             http_duration,
             audit_entries,
+            stream_connections,
+            stream_frames,
+            stream_resyncs,
+            mails,
         }
     }
 

@@ -15,4 +15,15 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub cache: PublicCache,
     pub metrics: Metrics,
+    pub hub: crate::stream::Hub,
+    pub deliveries: crate::stream::delivery::DeliveryLog,
+    pub mailer: crate::mail::Mailer,
+}
+
+impl AppState {
+    /// After a commit that may have written events or outbox rows: push and mail now.
+    pub fn wake(&self) {
+        self.hub.wake();
+        self.mailer.wake();
+    }
 }

@@ -352,6 +352,10 @@ pub struct Incident {
     pub priority: Priority,
     pub category: Category,
     pub visibility: Visibility,
+    /// Platform/service layer or the application layer (for shared responsibility).
+    pub layer: Layer,
+    /// With visibility `named`: the customer organisations that see it.
+    pub audience: Vec<String>,
     /// Affected components (each is one service in one region).
     pub component_ids: Vec<String>,
     /// Grows by one with every change; the audit log names versions.
@@ -404,6 +408,11 @@ pub struct CreateIncident {
     pub category: Category,
     #[serde(default = "default_visibility")]
     pub visibility: Visibility,
+    /// With visibility `named`: the customer organisations (ids or slugs) that see it.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    #[serde(default = "default_layer")]
+    pub layer: Layer,
     /// Defaults to `investigating`.
     pub status: Option<IncidentStatus>,
     /// Affected components and the status each takes now.
@@ -423,6 +432,9 @@ fn default_category() -> Category {
 fn default_visibility() -> Visibility {
     Visibility::Public
 }
+fn default_layer() -> Layer {
+    Layer::Platform
+}
 
 /// `POST /api/v1/maintenances`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -432,6 +444,9 @@ pub struct CreateMaintenance {
     pub body: String,
     #[serde(default = "default_visibility")]
     pub visibility: Visibility,
+    /// With visibility `named`: the customer organisations (ids or slugs) that see it.
+    #[serde(default)]
+    pub audience: Vec<String>,
     pub scheduled_for: DateTime<Utc>,
     pub scheduled_until: DateTime<Utc>,
     #[serde(default)]
@@ -460,6 +475,9 @@ pub struct PatchIncident {
     pub urgency: Option<Urgency>,
     pub category: Option<Category>,
     pub visibility: Option<Visibility>,
+    /// Replaces the named audience (with visibility `named`).
+    pub audience: Option<Vec<String>>,
+    pub layer: Option<Layer>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub detected_at: Option<DateTime<Utc>>,
     pub acknowledged_at: Option<DateTime<Utc>>,

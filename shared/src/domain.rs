@@ -226,9 +226,10 @@ impl IncidentStatus {
 }
 
 string_enum! {
-    /// Who may see an incident: everyone (public page), the affected customers only, or the
+    /// Who may see an incident: everyone (public page); the customers whose contracted
+    /// services x regions it touches; the customers the provider names; or only the
     /// provider's own staff.
-    Visibility { Public = "public", Affected = "affected", Internal = "internal" }
+    Visibility { Public = "public", Affected = "affected", Named = "named", Internal = "internal" }
 }
 
 string_enum! {
@@ -245,6 +246,52 @@ string_enum! {
 string_enum! {
     /// Cloud service model of a provider-customer relationship.
     ServiceModel { Iaas = "iaas", Paas = "paas", Saas = "saas" }
+}
+
+string_enum! {
+    /// Who drives the response to an incident, by the shared-responsibility model.
+    Driver { Csp = "csp", Csc = "csc", Joint = "joint" }
+}
+
+string_enum! {
+    /// The layer an incident sits in, for the shared-responsibility suggestion.
+    Layer { Platform = "platform", Application = "application" }
+}
+
+impl ServiceModel {
+    /// Who drives an incident in `layer` (DOMAIN: platform/service layer of PaaS or SaaS: the
+    /// CSP; application layer of a PaaS application: the CSC; platform layer of IaaS: both,
+    /// first deciding whose environment it is in). What runs on IaaS is the customer's.
+    pub fn driver(self, layer: Layer) -> Driver {
+        match (self, layer) {
+            (ServiceModel::Saas, _) | (ServiceModel::Paas, Layer::Platform) => Driver::Csp,
+            (ServiceModel::Paas | ServiceModel::Iaas, Layer::Application) => Driver::Csc,
+            (ServiceModel::Iaas, Layer::Platform) => Driver::Joint,
+        }
+    }
+}
+
+string_enum! {
+    /// Life of a provider-customer relationship.
+    RelationshipStatus { Invited = "invited", Active = "active", Ended = "ended" }
+}
+
+string_enum! {
+    /// How a subscription delivers: each event at once, or bundled into a periodic digest.
+    DeliveryMode { Immediate = "immediate", Digest = "digest" }
+}
+
+string_enum! {
+    /// What happened, in a stream event.
+    EventKind {
+        IncidentCreated = "incident.created",
+        IncidentUpdated = "incident.updated",
+        IncidentResolved = "incident.resolved",
+        MaintenanceScheduled = "maintenance.scheduled",
+        MaintenanceUpdated = "maintenance.updated",
+        ComponentStatus = "component.status",
+        Acknowledged = "incident.acknowledged",
+    }
 }
 
 #[cfg(test)]

@@ -347,3 +347,313 @@ pub fn assert_problem(
     assert!(!p.detail.is_empty() && !p.title.is_empty());
     p
 }
+
+impl TestApp {
+    pub async fn put(&self, path: &str, s: &Session, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(&s.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, s: &Session) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(&s.token), None).await
+    }
+
+    /// A customer organisation `slug` with a user of `role`, logged in.
+    pub async fn customer(&self, slug: &str, role: Role) -> Session {
+        let org = self.org(slug, false, true);
+        let email = format!("{}@{slug}.test", role.as_str());
+        self.user(&org, &email, role);
+        self.login(&email).await
+    }
+
+    /// Another logged-in user in the same organisation.
+    pub async fn colleague(&self, of: &Session, name: &str, role: Role) -> Session {
+        let email = format!("{name}@{}.test", of.slug);
+        self.user(&of.org_id, &email, role);
+        self.login(&email).await
+    }
+
+    /// Invites a customer and has its admin accept; returns the relationship id.
+    pub async fn relate(
+        &self,
+        provider: &Session,
+        customer: &Session,
+        model: &str,
+        scopes: Value,
+    ) -> String {
+        let rel: Value = self
+            .create(
+                "/api/v1/relationships",
+                provider,
+                json!({"customer": customer.slug, "service_model": model, "scopes": scopes}),
+            )
+            .await;
+        let id = rel["id"].as_str().expect("relationship id").to_string();
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/relationships/{id}/accept"),
+                customer,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept: {body}");
+        id
+    }
+}
+
+/// A provider with two services in two regions and two customers contracting different
+/// parts of it:
+/// - acme (IaaS): Compute in Tokyo;
+/// - globex (SaaS): Storage everywhere and Compute in Osaka.
+pub struct World {
+    pub provider: Session,
+    pub acme: Session,
+    pub globex: Session,
+    pub compute: api::Service,
+    pub tokyo: api::Region,
+    /// Compute/Tokyo, Compute/Osaka, Storage/Tokyo.
+    pub compute_tokyo: api::Component,
+    pub compute_osaka: api::Component,
+    pub storage_tokyo: api::Component,
+}
+
+impl TestApp {
+    pub async fn world(&self) -> World {
+        let provider = self.provider("nimbus", Role::Admin).await;
+        let acme = self.customer("acme", Role::Admin).await;
+        let globex = self.customer("globex", Role::Admin).await;
+        let p = &provider;
+        let tokyo: api::Region = self
+            .create(
+                "/api/v1/regions",
+                p,
+                json!({"code": "ap-northeast-1", "name": "Tokyo"}),
+            )
+            .await;
+        let osaka: api::Region = self
+            .create(
+                "/api/v1/regions",
+                p,
+                json!({"code": "ap-northeast-3", "name": "Osaka"}),
+            )
+            .await;
+        let compute: api::Service = self
+            .create(
+                "/api/v1/services",
+                p,
+                json!({"name": "Compute", "description": "VMs"}),
+            )
+            .await;
+        let storage: api::Service = self
+            .create(
+                "/api/v1/services",
+                p,
+                json!({"name": "Storage", "description": "Objects"}),
+            )
+            .await;
+        let mut comps = Vec::new();
+        for (name, s, r) in [
+            ("Compute Tokyo", &compute, &tokyo),
+            ("Compute Osaka", &compute, &osaka),
+            ("Storage Tokyo", &storage, &tokyo),
+        ] {
+            let c: api::Component = self
+                .create(
+                    "/api/v1/components",
+                    p,
+                    json!({"name": name, "service_id": s.id, "region_id": r.id}),
+                )
+                .await;
+            comps.push(c);
+        }
+        self.relate(
+            p,
+            &acme,
+            "iaas",
+            json!([{"service_id": compute.id, "region_id": tokyo.id}]),
+        )
+        .await;
+        self.relate(
+            p,
+            &globex,
+            "saas",
+            json!([{"service_id": storage.id}, {"service_id": compute.id, "region_id": osaka.id}]),
+        )
+        .await;
+        let storage_tokyo = comps.pop().unwrap();
+        let compute_osaka = comps.pop().unwrap();
+        let compute_tokyo = comps.pop().unwrap();
+        World {
+            provider,
+            acme,
+            globex,
+            compute,
+            tokyo,
+            compute_tokyo,
+            compute_osaka,
+            storage_tokyo,
+        }
+    }
+
+    /// Opens an incident on one component with a visibility (and named audience).
+    pub async fn open(
+        &self,
+        s: &Session,
+        component: &api::Component,
+        title: &str,
+        visibility: &str,
+        audience: &[&str],
+    ) -> api::Incident {
+        self.create(
+            "/api/v1/incidents",
+            s,
+            json!({
+                "title": title,
+                "body": format!("{title}: investigating"),
+                "impact": "major",
+                "urgency": "high",
+                "visibility": visibility,
+                "audience": audience,
+                "components": [{"component_id": component.id, "status": "partial_outage"}]
+            }),
+        )
+        .await
+    }
+
+    /// Posts an update to an incident.
+    pub async fn update(&self, s: &Session, id: &str, status: &str, body: &str) -> api::Incident {
+        self.create(
+            &format!("/api/v1/incidents/{id}/updates"),
+            s,
+            json!({"status": status, "body": body}),
+        )
+        .await
+    }
+
+    /// Titles on a customer's dashboard (open and closed).
+    pub async fn dashboard_titles(&self, s: &Session) -> Vec<String> {
+        let (status, body) = self
+            .get("/api/v1/dashboard/incidents?open=false&per_page=100", s)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, open) = self
+            .get("/api/v1/dashboard/incidents?per_page=100", s)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{open}");
+        let mut titles: Vec<String> = open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(body["items"].as_array().unwrap())
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect();
+        titles.sort();
+        titles
+    }
+}
+
+/// A tokio-tungstenite client of `/api/v1/stream`.
+pub struct StreamClient {
+    pub ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl TestApp {
+    /// Connects to the stream with a bearer header (and `since`, if given).
+    pub async fn stream(&self, token: &str, since: Option<i64>) -> StreamClient {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut url = format!("{}/api/v1/stream", self.base.replace("http://", "ws://"));
+        if let Some(s) = since {
+            url.push_str(&format!("?since={s}"));
+        }
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("stream connects");
+        StreamClient { ws }
+    }
+}
+
+impl TestApp {
+    /// A stream client with a tiny receive buffer, to play a client that stops reading.
+    pub async fn stream_small_buffer(&self, token: &str) -> StreamClient {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/v1/stream", self.base.replace("http://", "ws://"));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let addr: std::net::SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
+        let tcp = socket.connect(addr).await.unwrap();
+        let (ws, _) =
+            tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("stream connects");
+        StreamClient { ws }
+    }
+}
+
+impl StreamClient {
+    /// The next frame, or `None` after `wait` without one.
+    pub async fn frame_within(&mut self, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => return None,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(serde_json::from_str(&t).expect("JSON frame"))
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next frame of type `event` (skipping hello/live/heartbeat), within 10 s.
+    pub async fn event(&mut self) -> Value {
+        loop {
+            let f = self
+                .frame_within(std::time::Duration::from_secs(10))
+                .await
+                .expect("an event frame within 10 s");
+            if f["type"] == "event" {
+                return f;
+            }
+        }
+    }
+
+    /// Events until nothing arrives for `quiet`.
+    pub async fn events_until_quiet(&mut self, quiet: std::time::Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some(f) = self.frame_within(quiet).await {
+            if f["type"] == "event" {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// Waits for the `live` frame (end of replay) and returns its last_seq.
+    pub async fn live(&mut self) -> (Vec<Value>, i64) {
+        let mut replayed = Vec::new();
+        loop {
+            let f = self
+                .frame_within(std::time::Duration::from_secs(10))
+                .await
+                .expect("frames until live");
+            match f["type"].as_str() {
+                Some("event") => replayed.push(f),
+                Some("live") => return (replayed, f["last_seq"].as_i64().unwrap()),
+                _ => {}
+            }
+        }
+    }
+}

@@ -101,6 +101,8 @@ fn NewIncident() -> impl IntoView {
             urgency: urgency.get_untracked(),
             category: category.get_untracked(),
             visibility: visibility.get_untracked(),
+            audience: Vec::new(),
+            layer: cirhub_shared::Layer::Platform,
             status: None,
             components: affected.get_untracked(),
             occurred_at: None,

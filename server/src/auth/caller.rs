@@ -14,8 +14,19 @@ use futures_util::future::LocalBoxFuture;
 /// Who acts: recorded in every audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    User { id: String, name: String },
-    ApiToken { id: String, name: String },
+    User {
+        id: String,
+        name: String,
+    },
+    ApiToken {
+        id: String,
+        name: String,
+    },
+    /// A customer's personal feed token (reads only its feed).
+    FeedToken {
+        id: String,
+        name: String,
+    },
     System,
 }
 
@@ -25,19 +36,24 @@ impl Actor {
         match self {
             Actor::User { .. } => "user",
             Actor::ApiToken { .. } => "api_token",
+            Actor::FeedToken { .. } => "feed_token",
             Actor::System => "system",
         }
     }
     pub fn id(&self) -> Option<&str> {
         match self {
-            Actor::User { id, .. } | Actor::ApiToken { id, .. } => Some(id),
+            Actor::User { id, .. } | Actor::ApiToken { id, .. } | Actor::FeedToken { id, .. } => {
+                Some(id)
+            }
             Actor::System => None,
         }
     }
     /// Name shown as author of updates.
     pub fn display_name(&self) -> &str {
         match self {
-            Actor::User { name, .. } | Actor::ApiToken { name, .. } => name,
+            Actor::User { name, .. }
+            | Actor::ApiToken { name, .. }
+            | Actor::FeedToken { name, .. } => name,
             Actor::System => "system",
         }
     }

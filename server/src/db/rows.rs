@@ -140,6 +140,7 @@ pub struct IncidentRow {
     pub resolution_due_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub layer: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -172,6 +173,129 @@ pub struct AuditRow {
     pub detail: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = relationships, treat_none_as_null = true)]
+pub struct RelationshipRow {
+    pub id: String,
+    pub provider_id: String,
+    pub customer_id: String,
+    pub service_model: String,
+    pub status: String,
+    pub invited_by: Option<String>,
+    pub accepted_by: Option<String>,
+    pub invited_at: i64,
+    pub accepted_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub version: i32,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = resource_mappings)]
+pub struct MappingRow {
+    pub id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub component_id: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = incident_notes)]
+pub struct NoteRow {
+    pub id: String,
+    pub incident_id: String,
+    pub customer_id: String,
+    pub author_id: Option<String>,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = incident_acks)]
+pub struct AckRow {
+    pub incident_id: String,
+    pub customer_id: String,
+    pub user_id: Option<String>,
+    pub user_name: String,
+    pub incident_version: i32,
+    pub acknowledged_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feed_tokens)]
+pub struct FeedTokenRow {
+    pub id: String,
+    pub customer_id: String,
+    pub created_by: Option<String>,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub user_id: Option<String>,
+    pub role: Option<String>,
+    pub name: String,
+    pub provider_ids: String,
+    pub service_ids: String,
+    pub region_ids: String,
+    pub min_priority: String,
+    pub channels: String,
+    pub mode: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub provider_id: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub provider_only: bool,
+    pub audience: String,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct MailRow {
+    pub id: String,
+    pub message_id: String,
+    pub organisation_id: String,
+    pub user_id: Option<String>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub thread_id: Option<String>,
+    pub unsubscribe_url: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub claimed_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
 }
 
 /// A new random id (UUID v7: time-ordered, so recent rows cluster in indexes).

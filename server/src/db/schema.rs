@@ -151,6 +151,7 @@ diesel::table! {
         resolution_due_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        layer -> Text,
     }
 }
 
@@ -193,6 +194,183 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    relationships (id) {
+        id -> Text,
+        provider_id -> Text,
+        customer_id -> Text,
+        service_model -> Text,
+        status -> Text,
+        invited_by -> Nullable<Text>,
+        accepted_by -> Nullable<Text>,
+        invited_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+        version -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    relationship_scopes (relationship_id, service_id, region_id) {
+        relationship_id -> Text,
+        service_id -> Text,
+        region_id -> Text,
+    }
+}
+
+diesel::table! {
+    incident_audiences (incident_id, customer_id) {
+        incident_id -> Text,
+        customer_id -> Text,
+    }
+}
+
+diesel::table! {
+    resource_mappings (id) {
+        id -> Text,
+        customer_id -> Text,
+        name -> Text,
+        component_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_layouts (user_id) {
+        user_id -> Text,
+        layout -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incident_notes (id) {
+        id -> Text,
+        incident_id -> Text,
+        customer_id -> Text,
+        author_id -> Nullable<Text>,
+        author_name -> Text,
+        body -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incident_acks (incident_id, customer_id) {
+        incident_id -> Text,
+        customer_id -> Text,
+        user_id -> Nullable<Text>,
+        user_name -> Text,
+        incident_version -> Integer,
+        acknowledged_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incident_reach (incident_id, customer_id) {
+        incident_id -> Text,
+        customer_id -> Text,
+        channel -> Text,
+        reached_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    feed_tokens (id) {
+        id -> Text,
+        customer_id -> Text,
+        created_by -> Nullable<Text>,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        organisation_id -> Text,
+        user_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        name -> Text,
+        provider_ids -> Text,
+        service_ids -> Text,
+        region_ids -> Text,
+        min_priority -> Text,
+        channels -> Text,
+        mode -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    subscription_optouts (subscription_id, user_id) {
+        subscription_id -> Text,
+        user_id -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        provider_id -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        object_version -> Nullable<Integer>,
+        provider_only -> Bool,
+        audience -> Text,
+        payload -> Text,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        message_id -> Text,
+        organisation_id -> Text,
+        user_id -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        thread_id -> Nullable<Text>,
+        unsubscribe_url -> Nullable<Text>,
+        object_type -> Text,
+        object_id -> Text,
+        object_version -> Nullable<Integer>,
+        object_hash -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    digest_items (id) {
+        id -> Text,
+        user_id -> Text,
+        subscription_id -> Text,
+        event_seq -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(incident_components -> components (component_id));
+diesel::joinable!(components -> services (service_id));
+diesel::joinable!(components -> regions (region_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -207,4 +385,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_components,
     incident_updates,
     audit_log,
+    relationships,
+    relationship_scopes,
+    incident_audiences,
+    resource_mappings,
+    user_layouts,
+    incident_notes,
+    incident_acks,
+    incident_reach,
+    feed_tokens,
+    subscriptions,
+    subscription_optouts,
+    events,
+    mail_outbox,
+    digest_items,
 );

@@ -26,6 +26,7 @@ where
     let org = caller.org_id.clone();
     let out = state.db.write(move |c| f(c, &caller)).await?;
     state.cache.invalidate(&org);
+    state.wake();
     Ok(if created {
         HttpResponse::Created().json(out)
     } else {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;
+pub mod customers;
 pub mod frontend;
 pub mod incidents;
 pub mod openapi;
@@ -59,6 +60,89 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/maintenances",
                     web::post().to(incidents::create_maintenance),
                 )
+                .route(
+                    "/incidents/{id}/receipts",
+                    web::get().to(customers::receipts),
+                )
+                .route(
+                    "/relationships",
+                    web::get().to(customers::list_relationships),
+                )
+                .route("/relationships", web::post().to(customers::invite))
+                .route(
+                    "/relationships/{id}",
+                    web::get().to(customers::get_relationship),
+                )
+                .route("/relationships/{id}", web::delete().to(customers::end))
+                .route(
+                    "/relationships/{id}/accept",
+                    web::post().to(customers::accept),
+                )
+                .route(
+                    "/relationships/{id}/scopes",
+                    web::put().to(customers::set_scopes),
+                )
+                .route(
+                    "/dashboard/incidents",
+                    web::get().to(customers::dashboard_list),
+                )
+                .route(
+                    "/dashboard/incidents/{id}",
+                    web::get().to(customers::dashboard_get),
+                )
+                .route(
+                    "/dashboard/incidents/{id}/ack",
+                    web::post().to(customers::acknowledge),
+                )
+                .route(
+                    "/dashboard/incidents/{id}/notes",
+                    web::post().to(customers::add_note),
+                )
+                .route(
+                    "/dashboard/components",
+                    web::get().to(customers::dashboard_components),
+                )
+                .route(
+                    "/resource-mappings",
+                    web::get().to(customers::list_mappings),
+                )
+                .route(
+                    "/resource-mappings",
+                    web::post().to(customers::create_mapping),
+                )
+                .route(
+                    "/resource-mappings/{id}",
+                    web::delete().to(customers::delete_mapping),
+                )
+                .route("/me/layout", web::get().to(customers::get_layout))
+                .route("/me/layout", web::put().to(customers::put_layout))
+                .route(
+                    "/subscriptions",
+                    web::get().to(customers::list_subscriptions),
+                )
+                .route(
+                    "/subscriptions",
+                    web::post().to(customers::create_subscription),
+                )
+                .route(
+                    "/subscriptions/{id}",
+                    web::get().to(customers::get_subscription),
+                )
+                .route(
+                    "/subscriptions/{id}",
+                    web::put().to(customers::replace_subscription),
+                )
+                .route(
+                    "/subscriptions/{id}",
+                    web::delete().to(customers::delete_subscription),
+                )
+                .route("/feed-tokens", web::get().to(customers::list_feed_tokens))
+                .route("/feed-tokens", web::post().to(customers::create_feed_token))
+                .route(
+                    "/feed-tokens/{id}",
+                    web::delete().to(customers::revoke_feed_token),
+                )
+                .route("/stream", web::get().to(crate::stream::ws::stream))
                 .route("/audit", web::get().to(audit::list))
                 .route("/audit/verify", web::get().to(audit::verify))
                 .default_service(web::to(ops::not_found)),
@@ -66,6 +150,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/status/{slug}/api/v2/{doc:.*}",
             web::get().to(public::statuspage),
+        )
+        .route("/feeds/{secret}/{doc:.*}", web::get().to(public::feed))
+        .route(
+            "/unsubscribe/{token}",
+            web::get().to(customers::unsubscribe_page),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            web::post().to(customers::unsubscribe),
         )
         .route("/status/{slug}/uptime.json", web::get().to(public::uptime))
         .route("/status/{slug}/history.atom", web::get().to(public::atom))

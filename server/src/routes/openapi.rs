@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document (generated from the handlers' annotations) and its reference page.
 
-use super::{accounts, audit, catalogue, incidents};
+use super::{accounts, audit, catalogue, customers, incidents};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,6 +35,14 @@ impl Modify for BearerAuth {
         catalogue::get_component, catalogue::update_component, catalogue::get_policy, catalogue::put_policy,
         incidents::list, incidents::create, incidents::get, incidents::patch, incidents::post_update, incidents::create_maintenance,
         audit::list, audit::verify,
+        customers::list_relationships, customers::invite, customers::get_relationship, customers::accept,
+        customers::set_scopes, customers::end, customers::dashboard_list, customers::dashboard_get,
+        customers::acknowledge, customers::add_note, customers::dashboard_components, customers::receipts,
+        customers::list_mappings, customers::create_mapping, customers::delete_mapping,
+        customers::get_layout, customers::put_layout,
+        customers::list_subscriptions, customers::create_subscription, customers::get_subscription,
+        customers::replace_subscription, customers::delete_subscription,
+        customers::list_feed_tokens, customers::create_feed_token, customers::revoke_feed_token,
     ),
     modifiers(&BearerAuth),
 )]

@@ -19,6 +19,15 @@ fn render(
     base: &str,
 ) -> Result<(String, Bytes, &'static str), AppError> {
     let data = public::load(conn, slug, base)?;
+    render_data(conn, data, doc)
+}
+
+/// Renders one document (Statuspage v2 path, `uptime.json`, `history.atom|rss`) of a data set.
+pub fn render_data(
+    conn: &mut crate::db::DbConn,
+    data: public::PublicData,
+    doc: &str,
+) -> Result<(String, Bytes, &'static str), AppError> {
     let json = |v: serde_json::Result<Vec<u8>>| {
         v.map(Bytes::from).map_err(|e| AppError::Internal(e.into()))
     };
@@ -125,7 +134,8 @@ async fn serve(
     Ok(respond(&req, cached))
 }
 
-fn respond(req: &HttpRequest, c: Cached) -> HttpResponse {
+/// Answers with a document, or 304 when the client's ETag matches.
+pub fn respond(req: &HttpRequest, c: Cached) -> HttpResponse {
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -137,7 +147,14 @@ fn respond(req: &HttpRequest, c: Cached) -> HttpResponse {
         HttpResponse::Ok()
     };
     res.insert_header((header::ETAG, c.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=0, must-revalidate"))
+        .insert_header((
+            header::CACHE_CONTROL,
+            if c.private {
+                "private, max-age=0, must-revalidate"
+            } else {
+                "public, max-age=0, must-revalidate"
+            },
+        ))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
     if fresh {
         res.finish()
@@ -184,4 +201,29 @@ pub async fn rss(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     serve(state, req, slug.into_inner(), "history.rss".into()).await
+}
+
+/// `/feeds/{secret}/api/v2/{doc}`, `/feeds/{secret}/history.atom|rss`: a customer's
+/// personal documents. The token is checked on every request, so revocation is immediate.
+pub async fn feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (secret, doc) = path.into_inner();
+    let doc = match doc.strip_prefix("api/v2/") {
+        Some(d) if d != "uptime.json" && !d.starts_with("history.") => d.to_owned(),
+        None if doc == "history.atom" || doc == "history.rss" => doc,
+        _ => return Err(AppError::NotFound("feed document")),
+    };
+    let base = state.config.public_url.clone();
+    let (org, body, ct) = state
+        .db
+        .write(move |c| {
+            let token = crate::services::feed_tokens::resolve(c, &secret)?;
+            let data = crate::services::feed_tokens::data(c, &token, &base)?;
+            render_data(c, data, &doc)
+        })
+        .await?;
+    Ok(respond(&req, Cached::private(org, body, ct)))
 }

@@ -482,6 +482,7 @@ pub fn set_status(
     record_status(conn, &row.id, status, now, incident_id)?;
     row.status = status.as_str().into();
     row.updated_at = now;
+    super::events::component_changed(conn, row)?;
     Ok(Some(api::ComponentChange {
         component_id: row.id.clone(),
         name: row.name.clone(),

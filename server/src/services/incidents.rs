@@ -54,6 +54,8 @@ pub fn to_api(conn: &mut DbConn, row: &IncidentRow) -> Result<api::Incident, App
         priority: parse_stored(&row.priority, "priority")?,
         category: parse_stored(&row.category, "category")?,
         visibility: parse_stored(&row.visibility, "visibility")?,
+        layer: parse_stored(&row.layer, "layer")?,
+        audience: super::visibility::named_audience(conn, &row.id)?,
         component_ids,
         version: row.version,
         occurred_at: row.occurred_at.map(from_millis),
@@ -106,16 +108,16 @@ pub fn disclose(
     let events: Vec<Event<'_>> = incidents
         .iter()
         .filter(|i| i.visibility != Visibility::Public)
-        .map(|i| Event {
-            actor: &caller.actor,
-            organisation_id: Some(&caller.org_id),
-            action: audit::DISCLOSE,
-            object_type: "incident",
-            object_id: &i.id,
-            object_version: Some(i.version),
-            object_hash: Some(audit::object_hash(i)),
-            channel: Some(channel),
-            detail: None,
+        .map(|i| {
+            Event::disclosure(
+                &caller.actor,
+                &caller.org_id,
+                "incident",
+                &i.id,
+                Some(i.version),
+                Some(audit::object_hash(i)),
+                channel,
+            )
         })
         .collect();
     audit::append_many(conn, &events)?;
@@ -283,11 +285,14 @@ fn stamp_status(row: &mut IncidentRow, status: IncidentStatus, now: i64) {
     }
 }
 
+/// Records the change in the audit log and announces it (stream event; mails when
+/// `announce`), all in the caller's transaction.
 fn finish(
     conn: &mut DbConn,
     caller: &Caller,
     row: &IncidentRow,
     action: &str,
+    announce: bool,
 ) -> Result<api::Incident, AppError> {
     let incident = to_api(conn, row)?;
     audit::append(
@@ -295,7 +300,65 @@ fn finish(
         Event::change(&caller.actor, &caller.org_id, action, "incident", &row.id)
             .version(Some(row.version), &incident),
     )?;
+    super::events::incident_changed(conn, row, row.version == 1, announce)?;
     Ok(incident)
+}
+
+/// Replaces the named audience: customers (by id or slug) with an active relationship.
+fn set_audience(
+    conn: &mut DbConn,
+    provider: &str,
+    incident_id: &str,
+    visibility: Visibility,
+    entries: &[String],
+) -> Result<(), AppError> {
+    if visibility != Visibility::Named {
+        if !entries.is_empty() {
+            return Err(AppError::field(
+                "audience",
+                "an audience applies only with visibility 'named'; leave it out or set visibility to named",
+            ));
+        }
+    } else if entries.is_empty() {
+        return Err(AppError::field(
+            "audience",
+            "name at least one customer (id or slug) for visibility 'named'",
+        ));
+    }
+    let links = super::visibility::customers_of(conn, provider)?;
+    let mut ids = Vec::new();
+    let mut check = Check::new();
+    for (i, e) in entries.iter().enumerate() {
+        let slug_id: Option<String> = organisations::table
+            .filter(organisations::slug.eq(e.trim()))
+            .select(organisations::id)
+            .first(conn)
+            .optional()?;
+        let id = slug_id.unwrap_or_else(|| e.trim().to_owned());
+        let ok = links.iter().any(|l| l.rel.customer_id == id);
+        check.ensure(
+            ok,
+            &format!("audience[{i}]"),
+            "not a customer with an active relationship with you (give its id or slug)",
+        );
+        if ok && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    check.done()?;
+    diesel::delete(
+        incident_audiences::table.filter(incident_audiences::incident_id.eq(incident_id)),
+    )
+    .execute(conn)?;
+    for id in ids {
+        diesel::insert_into(incident_audiences::table)
+            .values((
+                incident_audiences::incident_id.eq(incident_id),
+                incident_audiences::customer_id.eq(id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A new record at version 1 with no lifecycle timestamps; minor impact, low urgency, P5 and
@@ -333,6 +396,7 @@ fn new_row(
         resolution_due_at: None,
         created_at: now,
         updated_at: now,
+        layer: Layer::Platform.as_str().into(),
     }
 }
 
@@ -371,6 +435,7 @@ pub fn create(
     row.impact = input.impact.as_str().into();
     row.urgency = input.urgency.as_str().into();
     row.category = input.category.as_str().into();
+    row.layer = input.layer.as_str().into();
     row.occurred_at = input.occurred_at.as_ref().map(to_millis);
     row.detected_at = Some(input.detected_at.as_ref().map(to_millis).unwrap_or(now));
     apply_policy(&mut row, &priority_policy(&org))?;
@@ -378,6 +443,7 @@ pub fn create(
     diesel::insert_into(incidents::table)
         .values(&row)
         .execute(conn)?;
+    set_audience(conn, &org.id, &row.id, input.visibility, &input.audience)?;
     link_components(
         conn,
         &row.id,
@@ -386,7 +452,7 @@ pub fn create(
     let statuses: Vec<ComponentStatus> = input.components.iter().map(|c| c.status).collect();
     let changes = apply_changes(conn, caller, &row.id, &mut comps, &statuses)?;
     insert_update(conn, caller, &row.id, status, &input.body, &changes, now)?;
-    finish(conn, caller, &row, "incident.create")
+    finish(conn, caller, &row, "incident.create", true)
 }
 
 /// Schedules a maintenance.
@@ -421,6 +487,7 @@ pub fn create_maintenance(
     diesel::insert_into(incidents::table)
         .values(&row)
         .execute(conn)?;
+    set_audience(conn, &org.id, &row.id, input.visibility, &input.audience)?;
     link_components(
         conn,
         &row.id,
@@ -435,7 +502,7 @@ pub fn create_maintenance(
         &[],
         now,
     )?;
-    finish(conn, caller, &row, "maintenance.create")
+    finish(conn, caller, &row, "maintenance.create", true)
 }
 
 /// Adds a timeline entry; moves status, component statuses, impact and urgency with it.
@@ -516,7 +583,7 @@ pub fn post_update(
     diesel::update(incidents::table.find(id))
         .set(&row)
         .execute(conn)?;
-    finish(conn, caller, &row, "incident.update")
+    finish(conn, caller, &row, "incident.update", true)
 }
 
 /// Changes classification, visibility or lifecycle timestamps.
@@ -541,7 +608,19 @@ pub fn patch(
     if let Some(v) = input.category {
         row.category = v.as_str().into();
     }
-    if let Some(v) = input.visibility {
+    if let Some(v) = input.layer {
+        row.layer = v.as_str().into();
+    }
+    if input.visibility.is_some() || input.audience.is_some() {
+        let v = input
+            .visibility
+            .unwrap_or(parse_stored(&row.visibility, "visibility")?);
+        let entries = match &input.audience {
+            Some(a) => a.clone(),
+            None if v == Visibility::Named => super::visibility::named_audience(conn, id)?,
+            None => Vec::new(),
+        };
+        set_audience(conn, &org.id, id, v, &entries)?;
         row.visibility = v.as_str().into();
     }
     let set = |slot: &mut Option<i64>, v: &Option<chrono::DateTime<chrono::Utc>>| {
@@ -567,5 +646,5 @@ pub fn patch(
     diesel::update(incidents::table.find(id))
         .set(&row)
         .execute(conn)?;
-    finish(conn, caller, &row, "incident.patch")
+    finish(conn, caller, &row, "incident.patch", false)
 }

@@ -3,10 +3,17 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod dashboard;
+pub mod events;
+pub mod feed_tokens;
 pub mod feeds;
 pub mod incidents;
+pub mod notify;
 pub mod public;
+pub mod relationships;
+pub mod subscriptions;
 pub mod uptime;
+pub mod visibility;
 
 use crate::db::rows::OrgRow;
 use crate::db::schema::organisations;

@@ -25,6 +25,8 @@ pub struct PublicIncident {
 pub struct PublicData {
     pub org: OrgRow,
     pub base_url: String,
+    /// Path of the page these documents describe (`/status/{slug}` for a provider).
+    pub page_path: String,
     pub components: Vec<ComponentRow>,
     pub groups: Vec<GroupRow>,
     pub services: HashMap<String, ServiceRow>,
@@ -131,6 +133,7 @@ pub fn load(conn: &mut DbConn, slug: &str, base_url: &str) -> Result<PublicData,
         })
         .collect();
     Ok(PublicData {
+        page_path: format!("/status/{}", org.slug),
         org,
         base_url: base_url.to_string(),
         components,
@@ -152,7 +155,7 @@ fn ts(t: i64) -> String {
 impl PublicData {
     /// The status page's own URL.
     pub fn page_url(&self) -> String {
-        format!("{}/status/{}", self.base_url, self.org.slug)
+        format!("{}{}", self.base_url, self.page_path)
     }
 
     fn updated_at(&self) -> i64 {

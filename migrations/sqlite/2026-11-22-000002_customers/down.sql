@@ -1,0 +1,15 @@
+DROP TABLE digest_items;
+DROP TABLE mail_outbox;
+DROP TABLE events;
+DROP TABLE subscription_optouts;
+DROP TABLE subscriptions;
+DROP TABLE feed_tokens;
+DROP TABLE incident_reach;
+DROP TABLE incident_acks;
+DROP TABLE incident_notes;
+DROP TABLE user_layouts;
+DROP TABLE resource_mappings;
+DROP TABLE incident_audiences;
+DROP TABLE relationship_scopes;
+DROP TABLE relationships;
+ALTER TABLE incidents DROP COLUMN layer;

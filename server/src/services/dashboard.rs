@@ -1,0 +1,731 @@
+//! The customer's view across all its providers: incidents and maintenances that the policy
+//! check lets it see, in its own resource names, with acknowledgements and private notes;
+//! and the provider's view of who was reached and who acknowledged.
+
+use super::events::component_refs;
+use super::incidents::update_to_api;
+use super::paged;
+use super::visibility::{self, Footprint, Link};
+use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::{AppError, Check};
+use crate::extract::Pagination;
+use cirhub_shared::api::Paged;
+use cirhub_shared::customer::*;
+use cirhub_shared::time::from_millis;
+use cirhub_shared::{Channel, IncidentKind, Priority, Visibility};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// Filters of the customer's incident list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DashboardFilter {
+    /// Only open ones (default), only closed ones (`false`).
+    pub open: Option<bool>,
+    pub kind: Option<IncidentKind>,
+    pub provider_id: Option<String>,
+    /// Hide anything less pressing than this.
+    pub min_priority: Option<Priority>,
+}
+
+/// Records that someone of `customer` was shown or sent an incident, the first time.
+pub fn mark_reached(
+    conn: &mut DbConn,
+    incident_id: &str,
+    customer_id: &str,
+    channel: Channel,
+) -> Result<(), AppError> {
+    let exists: i64 = incident_reach::table
+        .filter(incident_reach::incident_id.eq(incident_id))
+        .filter(incident_reach::customer_id.eq(customer_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(incident_reach::table)
+            .values((
+                incident_reach::incident_id.eq(incident_id),
+                incident_reach::customer_id.eq(customer_id),
+                incident_reach::channel.eq(channel.as_str()),
+                incident_reach::reached_at.eq(now_ms()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Per incident id: footprint, named audience, component ids.
+type Shapes = (
+    HashMap<String, Footprint>,
+    HashMap<String, Vec<String>>,
+    HashMap<String, Vec<String>>,
+);
+
+/// Footprints and named audiences of many incidents at once.
+fn shapes(conn: &mut DbConn, ids: &[String]) -> Result<Shapes, AppError> {
+    let mut fp: HashMap<String, Footprint> = HashMap::new();
+    let mut comps: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, c, s, r) in incident_components::table
+        .inner_join(components::table)
+        .filter(incident_components::incident_id.eq_any(ids))
+        .order(incident_components::component_id.asc())
+        .select((
+            incident_components::incident_id,
+            incident_components::component_id,
+            components::service_id,
+            components::region_id,
+        ))
+        .load::<(String, String, String, Option<String>)>(conn)?
+    {
+        fp.entry(i.clone()).or_default().push((s, r));
+        comps.entry(i).or_default().push(c);
+    }
+    let mut named: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, c) in incident_audiences::table
+        .filter(incident_audiences::incident_id.eq_any(ids))
+        .select((
+            incident_audiences::incident_id,
+            incident_audiences::customer_id,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        named.entry(i).or_default().push(c);
+    }
+    Ok((fp, named, comps))
+}
+
+fn ack_to_api(a: &AckRow) -> Acknowledgement {
+    Acknowledgement {
+        incident_id: a.incident_id.clone(),
+        customer_id: a.customer_id.clone(),
+        user_id: a.user_id.clone(),
+        user_name: a.user_name.clone(),
+        incident_version: a.incident_version,
+        acknowledged_at: from_millis(a.acknowledged_at),
+    }
+}
+
+/// The customer's resource names per component id.
+pub fn names_by_component(
+    conn: &mut DbConn,
+    customer: &str,
+) -> Result<HashMap<String, Vec<String>>, AppError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (c, n) in resource_mappings::table
+        .filter(resource_mappings::customer_id.eq(customer))
+        .order(resource_mappings::name.asc())
+        .select((resource_mappings::component_id, resource_mappings::name))
+        .load::<(String, String)>(conn)?
+    {
+        out.entry(c).or_default().push(n);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    conn: &mut DbConn,
+    customer: &str,
+    link: &Link,
+    provider_name: &str,
+    row: &IncidentRow,
+    component_ids: &[String],
+    names: &HashMap<String, Vec<String>>,
+    detail: bool,
+) -> Result<CustomerIncident, AppError> {
+    let updates: Vec<UpdateRow> = {
+        let q = incident_updates::table
+            .filter(incident_updates::incident_id.eq(&row.id))
+            .order((
+                incident_updates::created_at.desc(),
+                incident_updates::id.desc(),
+            ))
+            .select(UpdateRow::as_select());
+        if detail {
+            q.load(conn)?
+        } else {
+            q.limit(1).load(conn)?
+        }
+    };
+    let ack: Option<AckRow> = incident_acks::table
+        .filter(incident_acks::incident_id.eq(&row.id))
+        .filter(incident_acks::customer_id.eq(customer))
+        .select(AckRow::as_select())
+        .first(conn)
+        .optional()?;
+    let notes: Vec<NoteRow> = if detail {
+        incident_notes::table
+            .filter(incident_notes::incident_id.eq(&row.id))
+            .filter(incident_notes::customer_id.eq(customer))
+            .order((incident_notes::created_at.desc(), incident_notes::id.desc()))
+            .select(NoteRow::as_select())
+            .load(conn)?
+    } else {
+        Vec::new()
+    };
+    let components = component_refs(conn, component_ids)?;
+    let mut affected: Vec<String> = components
+        .iter()
+        .flat_map(|c| names.get(&c.id).cloned().unwrap_or_default())
+        .collect();
+    affected.sort();
+    affected.dedup();
+    let layer = parse_stored(&row.layer, "layer")?;
+    Ok(CustomerIncident {
+        id: row.id.clone(),
+        provider_id: row.provider_id.clone(),
+        provider_name: provider_name.into(),
+        kind: parse_stored(&row.kind, "kind")?,
+        title: row.title.clone(),
+        status: parse_stored(&row.status, "status")?,
+        impact: parse_stored(&row.impact, "impact")?,
+        priority: parse_stored(&row.priority, "priority")?,
+        category: parse_stored(&row.category, "category")?,
+        layer,
+        visibility: parse_stored(&row.visibility, "visibility")?,
+        version: row.version,
+        components,
+        affected_resources: affected,
+        driver: link.model.driver(layer),
+        service_model: link.model,
+        scheduled_for: row.scheduled_for.map(from_millis),
+        scheduled_until: row.scheduled_until.map(from_millis),
+        created_at: from_millis(row.created_at),
+        updated_at: from_millis(row.updated_at),
+        resolved_at: row.resolved_at.map(from_millis),
+        updates: updates
+            .iter()
+            .map(update_to_api)
+            .collect::<Result<_, _>>()?,
+        acknowledgement: ack.as_ref().map(ack_to_api),
+        notes: notes
+            .into_iter()
+            .map(|n| Note {
+                id: n.id,
+                incident_id: n.incident_id,
+                author_name: n.author_name,
+                body: n.body,
+                created_at: from_millis(n.created_at),
+            })
+            .collect(),
+    })
+}
+
+/// Records that the caller was shown these incidents (audit) and marks them reached.
+fn disclose(
+    conn: &mut DbConn,
+    caller: &Caller,
+    items: &[CustomerIncident],
+    channel: Channel,
+) -> Result<(), AppError> {
+    let events: Vec<Event<'_>> = items
+        .iter()
+        .map(|i| {
+            Event::disclosure(
+                &caller.actor,
+                &caller.org_id,
+                "incident",
+                &i.id,
+                Some(i.version),
+                Some(audit::object_hash(i)),
+                channel,
+            )
+        })
+        .collect();
+    audit::append_many(conn, &events)?;
+    for i in items {
+        mark_reached(conn, &i.id, &caller.org_id, channel)?;
+    }
+    Ok(())
+}
+
+fn provider_names(conn: &mut DbConn, links: &[Link]) -> Result<HashMap<String, String>, AppError> {
+    let ids: Vec<&String> = links.iter().map(|l| &l.rel.provider_id).collect();
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Every incident the customer may see, with its component ids, newest first.
+pub fn visible_rows(
+    conn: &mut DbConn,
+    customer: &str,
+    filter: &DashboardFilter,
+) -> Result<Vec<(Link, IncidentRow, Vec<String>)>, AppError> {
+    let links = visibility::providers_of(conn, customer)?;
+    let closed = ["resolved", "postmortem", "completed"];
+    let mut rows: Vec<IncidentRow> = Vec::new();
+    for l in &links {
+        if filter
+            .provider_id
+            .as_ref()
+            .is_some_and(|p| p != &l.rel.provider_id)
+        {
+            continue;
+        }
+        let base = || {
+            let mut q = incidents::table
+                .filter(incidents::provider_id.eq(&l.rel.provider_id))
+                .filter(incidents::visibility.ne(Visibility::Internal.as_str()))
+                .into_boxed();
+            if let Some(k) = filter.kind {
+                q = q.filter(incidents::kind.eq(k.as_str()));
+            }
+            q
+        };
+        if filter.open != Some(false) {
+            rows.extend(
+                base()
+                    .filter(incidents::status.ne_all(closed))
+                    .select(IncidentRow::as_select())
+                    .load(conn)?,
+            );
+        }
+        if filter.open != Some(true) {
+            rows.extend(
+                base()
+                    .filter(incidents::status.eq_any(closed))
+                    .order(incidents::created_at.desc())
+                    .limit(200)
+                    .select(IncidentRow::as_select())
+                    .load(conn)?,
+            );
+        }
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let (fp, named, comps) = shapes(conn, &ids)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let Some(link) = links.iter().find(|l| l.rel.provider_id == row.provider_id) else {
+            continue;
+        };
+        let v: Visibility = parse_stored(&row.visibility, "visibility")?;
+        let empty = Vec::new();
+        if !link.sees(
+            v,
+            fp.get(&row.id).unwrap_or(&empty),
+            named.get(&row.id).map_or(&[][..], |n| n),
+        ) {
+            continue;
+        }
+        if let Some(p) = filter.min_priority {
+            if parse_stored::<Priority>(&row.priority, "priority")? > p {
+                continue;
+            }
+        }
+        let c = comps.get(&row.id).cloned().unwrap_or_default();
+        out.push((link.clone(), row, c));
+    }
+    out.sort_by(|a, b| {
+        b.1.created_at
+            .cmp(&a.1.created_at)
+            .then(b.1.id.cmp(&a.1.id))
+    });
+    Ok(out)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &DashboardFilter,
+    page: Pagination,
+) -> Result<Paged<CustomerIncident>, AppError> {
+    let all = visible_rows(conn, &caller.org_id, filter)?;
+    let total = all.len() as i64;
+    let links: Vec<Link> = all.iter().map(|(l, _, _)| l.clone()).collect();
+    let pnames = provider_names(conn, &links)?;
+    let names = names_by_component(conn, &caller.org_id)?;
+    let mut items = Vec::new();
+    for (link, row, comps) in all
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.limit() as usize)
+    {
+        let pname = pnames.get(&row.provider_id).cloned().unwrap_or_default();
+        items.push(build(
+            conn,
+            &caller.org_id,
+            link,
+            &pname,
+            row,
+            comps,
+            &names,
+            false,
+        )?);
+    }
+    disclose(conn, caller, &items, Channel::Http)?;
+    Ok(paged(items, page, total))
+}
+
+/// An incident the customer may see, or 404 (as for one that does not exist).
+fn visible_one(
+    conn: &mut DbConn,
+    customer: &str,
+    id: &str,
+) -> Result<(Link, IncidentRow), AppError> {
+    let row: Option<IncidentRow> = incidents::table
+        .find(id)
+        .select(IncidentRow::as_select())
+        .first(conn)
+        .optional()?;
+    let row = row.ok_or(AppError::NotFound("incident"))?;
+    let link =
+        visibility::customer_sees(conn, customer, &row)?.ok_or(AppError::NotFound("incident"))?;
+    Ok((link, row))
+}
+
+fn detail(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncident, AppError> {
+    let (link, row) = visible_one(conn, &caller.org_id, id)?;
+    let pnames = provider_names(conn, std::slice::from_ref(&link))?;
+    let names = names_by_component(conn, &caller.org_id)?;
+    let comps = super::events::incident_component_ids(conn, id)?;
+    let pname = pnames.get(&row.provider_id).cloned().unwrap_or_default();
+    build(
+        conn,
+        &caller.org_id,
+        &link,
+        &pname,
+        &row,
+        &comps,
+        &names,
+        true,
+    )
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncident, AppError> {
+    let out = detail(conn, caller, id)?;
+    disclose(conn, caller, std::slice::from_ref(&out), Channel::Http)?;
+    Ok(out)
+}
+
+/// Acknowledges an incident for the customer: who, when, and which version they saw.
+pub fn acknowledge(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    input: &AckRequest,
+) -> Result<CustomerIncident, AppError> {
+    let (_, row) = visible_one(conn, &caller.org_id, id)?;
+    let version = input.version.unwrap_or(row.version);
+    Check::new()
+        .ensure(
+            (1..=row.version).contains(&version),
+            "version",
+            &format!("must be between 1 and the current version {}", row.version),
+        )
+        .done()?;
+    let existing: i64 = incident_acks::table
+        .filter(incident_acks::incident_id.eq(id))
+        .filter(incident_acks::customer_id.eq(&caller.org_id))
+        .count()
+        .get_result(conn)?;
+    if existing == 0 {
+        let ack = AckRow {
+            incident_id: id.into(),
+            customer_id: caller.org_id.clone(),
+            user_id: caller.user_id().map(str::to_owned),
+            user_name: caller.actor.display_name().into(),
+            incident_version: version,
+            acknowledged_at: now_ms(),
+        };
+        diesel::insert_into(incident_acks::table)
+            .values(&ack)
+            .execute(conn)?;
+        let api = ack_to_api(&ack);
+        audit::append(
+            conn,
+            Event::change(
+                &caller.actor,
+                &caller.org_id,
+                "incident.acknowledge",
+                "incident",
+                id,
+            )
+            .version(Some(version), &api),
+        )?;
+        super::events::acknowledged(conn, &row.provider_id, &api)?;
+        mark_reached(conn, id, &caller.org_id, Channel::Http)?;
+    }
+    detail(conn, caller, id)
+}
+
+/// Adds a private note (never shown to the provider).
+pub fn add_note(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    input: &CreateNote,
+) -> Result<Note, AppError> {
+    visible_one(conn, &caller.org_id, id)?;
+    Check::new().text(&input.body, "body", 10_000).done()?;
+    let row = NoteRow {
+        id: new_id(),
+        incident_id: id.into(),
+        customer_id: caller.org_id.clone(),
+        author_id: caller.actor.id().map(str::to_owned),
+        author_name: caller.actor.display_name().into(),
+        body: input.body.trim().into(),
+        created_at: now_ms(),
+    };
+    diesel::insert_into(incident_notes::table)
+        .values(&row)
+        .execute(conn)?;
+    let note = Note {
+        id: row.id.clone(),
+        incident_id: row.incident_id,
+        author_name: row.author_name,
+        body: row.body,
+        created_at: from_millis(row.created_at),
+    };
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "note.create",
+            "note",
+            &row.id,
+        )
+        .version(Some(1), &note),
+    )?;
+    Ok(note)
+}
+
+/// The provider's view of one incident: per customer that may see it, reached and
+/// acknowledged, and who drives the response.
+pub fn receipts(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Vec<Receipt>, AppError> {
+    let row: IncidentRow = incidents::table
+        .find(id)
+        .filter(incidents::provider_id.eq(&caller.org_id))
+        .select(IncidentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("incident"))?;
+    let audience = visibility::incident_audience(conn, &row)?;
+    let layer = parse_stored(&row.layer, "layer")?;
+    let mut out = Vec::new();
+    for link in visibility::customers_of(conn, &caller.org_id)? {
+        let cid = link.rel.customer_id.clone();
+        let reach: Option<(String, i64)> = incident_reach::table
+            .filter(incident_reach::incident_id.eq(id))
+            .filter(incident_reach::customer_id.eq(&cid))
+            .select((incident_reach::channel, incident_reach::reached_at))
+            .first(conn)
+            .optional()?;
+        let ack: Option<AckRow> = incident_acks::table
+            .filter(incident_acks::incident_id.eq(id))
+            .filter(incident_acks::customer_id.eq(&cid))
+            .select(AckRow::as_select())
+            .first(conn)
+            .optional()?;
+        if !audience.contains(&cid) && reach.is_none() && ack.is_none() {
+            continue;
+        }
+        let name: String = organisations::table
+            .find(&cid)
+            .select(organisations::name)
+            .first(conn)?;
+        out.push(Receipt {
+            customer_id: cid,
+            customer_name: name,
+            service_model: link.model,
+            driver: link.model.driver(layer),
+            reached_at: reach.as_ref().map(|r| from_millis(r.1)),
+            reached_by: reach.map(|r| parse_stored(&r.0, "channel")).transpose()?,
+            acknowledgement: ack.as_ref().map(ack_to_api),
+        });
+    }
+    out.sort_by(|a, b| a.customer_name.cmp(&b.customer_name));
+    Ok(out)
+}
+
+/// The components of the customer's providers that its relationships cover.
+pub fn components(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ComponentRef>, AppError> {
+    let mut out = Vec::new();
+    for link in visibility::providers_of(conn, &caller.org_id)? {
+        let rows: Vec<(String, String, Option<String>)> = components::table
+            .filter(components::provider_id.eq(&link.rel.provider_id))
+            .order((components::position.asc(), components::name.asc()))
+            .select((
+                components::id,
+                components::service_id,
+                components::region_id,
+            ))
+            .load(conn)?;
+        let ids: Vec<String> = rows
+            .into_iter()
+            .filter(|(_, s, r)| link.touches(&vec![(s.clone(), r.clone())]))
+            .map(|(id, _, _)| id)
+            .collect();
+        out.extend(component_refs(conn, &ids)?);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- resource mappings
+
+fn mapping_to_api(conn: &mut DbConn, m: &MappingRow) -> Result<ResourceMapping, AppError> {
+    let component = component_refs(conn, std::slice::from_ref(&m.component_id))?
+        .pop()
+        .ok_or(AppError::NotFound("component"))?;
+    Ok(ResourceMapping {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        component,
+        created_at: from_millis(m.created_at),
+    })
+}
+
+pub fn list_mappings(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: Pagination,
+) -> Result<Paged<ResourceMapping>, AppError> {
+    let q = resource_mappings::table.filter(resource_mappings::customer_id.eq(&caller.org_id));
+    let total: i64 = q.count().get_result(conn)?;
+    let rows: Vec<MappingRow> = q
+        .order((resource_mappings::name.asc(), resource_mappings::id.asc()))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(MappingRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .iter()
+        .map(|m| mapping_to_api(conn, m))
+        .collect::<Result<_, _>>()?;
+    Ok(paged(items, page, total))
+}
+
+/// Maps a resource name onto a component the customer's relationships cover.
+pub fn create_mapping(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &CreateMapping,
+) -> Result<ResourceMapping, AppError> {
+    Check::new().text(&input.name, "name", 200).done()?;
+    let covered = components(conn, caller)?;
+    if !covered.iter().any(|c| c.id == input.component_id) {
+        return Err(AppError::field(
+            "component_id",
+            "not a component your provider relationships cover",
+        ));
+    }
+    let name = input.name.trim();
+    let dup: i64 = resource_mappings::table
+        .filter(resource_mappings::customer_id.eq(&caller.org_id))
+        .filter(resource_mappings::name.eq(name))
+        .filter(resource_mappings::component_id.eq(&input.component_id))
+        .count()
+        .get_result(conn)?;
+    if dup > 0 {
+        return Err(AppError::field(
+            "name",
+            "this name is already mapped onto this component",
+        ));
+    }
+    let row = MappingRow {
+        id: new_id(),
+        customer_id: caller.org_id.clone(),
+        name: name.into(),
+        component_id: input.component_id.clone(),
+        created_at: now_ms(),
+    };
+    diesel::insert_into(resource_mappings::table)
+        .values(&row)
+        .execute(conn)?;
+    let out = mapping_to_api(conn, &row)?;
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "mapping.create",
+            "resource_mapping",
+            &row.id,
+        )
+        .version(Some(1), &out),
+    )?;
+    Ok(out)
+}
+
+pub fn delete_mapping(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), AppError> {
+    let n = diesel::delete(
+        resource_mappings::table
+            .find(id)
+            .filter(resource_mappings::customer_id.eq(&caller.org_id)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::NotFound("resource mapping"));
+    }
+    audit::append(
+        conn,
+        Event::change(
+            &caller.actor,
+            &caller.org_id,
+            "mapping.delete",
+            "resource_mapping",
+            id,
+        ),
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- layout
+
+fn layout_user(caller: &Caller) -> Result<&str, AppError> {
+    caller.user_id().ok_or_else(|| {
+        AppError::Forbidden("A layout belongs to a person; API tokens have none.".into())
+    })
+}
+
+pub fn get_layout(conn: &mut DbConn, caller: &Caller) -> Result<Layout, AppError> {
+    let user = layout_user(caller)?;
+    let stored: Option<String> = user_layouts::table
+        .find(user)
+        .select(user_layouts::layout)
+        .first(conn)
+        .optional()?;
+    Ok(stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+pub fn put_layout(conn: &mut DbConn, caller: &Caller, layout: &Layout) -> Result<Layout, AppError> {
+    let user = layout_user(caller)?.to_owned();
+    Check::new()
+        .ensure(
+            layout.pinned_service_ids.len() <= 200,
+            "pinned_service_ids",
+            "at most 200 entries",
+        )
+        .ensure(
+            layout.provider_ids.len() <= 200,
+            "provider_ids",
+            "at most 200 entries",
+        )
+        .done()?;
+    let json = serde_json::to_string(layout).map_err(anyhow::Error::from)?;
+    let now = now_ms();
+    let n = diesel::update(user_layouts::table.find(&user))
+        .set((
+            user_layouts::layout.eq(&json),
+            user_layouts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(user_layouts::table)
+            .values((
+                user_layouts::user_id.eq(&user),
+                user_layouts::layout.eq(&json),
+                user_layouts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(layout.clone())
+}

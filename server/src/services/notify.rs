@@ -1,0 +1,431 @@
+//! E-mail alerts: outbox rows written in the transaction of the change they announce (the
+//! worker in `crate::mail` sends them after commit). One mail per (update, recipient), with a
+//! stable Message-ID; all mails of one incident to one person share a thread root.
+//!
+//! Links in the bodies start with [`BASE`], replaced by the public URL when the mail is sent,
+//! so a row's content does not depend on which instance wrote it.
+
+use super::subscriptions::{effective, matches};
+use super::visibility;
+use crate::audit::object_hash;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::services::feeds::xml_escape;
+use cirhub_shared::customer::{IncidentSummary, StreamEvent};
+use cirhub_shared::{Channel, DeliveryMode, EventKind, Role};
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::{HashMap, HashSet};
+
+/// Placeholder for the public base URL in stored mail bodies.
+pub const BASE: &str = "{{base_url}}";
+
+/// Right-hand side of Message-IDs.
+const MSGID_DOMAIN: &str = "cirhub.mail";
+
+/// Key of unsubscribe links, kept in the settings table (shared by instances).
+fn unsubscribe_key(conn: &mut DbConn) -> Result<String, AppError> {
+    let existing: Option<String> = settings::table
+        .find("unsubscribe_key")
+        .select(settings::value)
+        .first(conn)
+        .optional()?;
+    if let Some(k) = existing {
+        return Ok(k);
+    }
+    let fresh = crate::auth::random_secret();
+    diesel::insert_into(settings::table)
+        .values((
+            settings::key.eq("unsubscribe_key"),
+            settings::value.eq(&fresh),
+        ))
+        .execute(conn)?;
+    Ok(fresh)
+}
+
+fn mac(key: &str, subscription_id: &str, user_id: &str) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    m.update(format!("unsubscribe:{subscription_id}:{user_id}").as_bytes());
+    hex::encode(&m.finalize().into_bytes()[..16])
+}
+
+/// The token of a one-click unsubscribe link: names the subscription and the person, and
+/// carries a MAC so nobody can unsubscribe someone else.
+pub fn unsubscribe_token(
+    conn: &mut DbConn,
+    subscription_id: &str,
+    user_id: &str,
+) -> Result<String, AppError> {
+    let key = unsubscribe_key(conn)?;
+    Ok(format!(
+        "{subscription_id}.{user_id}.{}",
+        mac(&key, subscription_id, user_id)
+    ))
+}
+
+/// Checks an unsubscribe token; returns (subscription id, user id).
+pub fn check_unsubscribe_token(
+    conn: &mut DbConn,
+    token: &str,
+) -> Result<(String, String), AppError> {
+    let bad = || AppError::NotFound("unsubscribe link");
+    let mut parts = token.split('.');
+    let (Some(sub), Some(user), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let key = unsubscribe_key(conn)?;
+    let want = mac(&key, sub, user);
+    // Constant-time enough: both are hex of equal length; compare all bytes.
+    let same = want.len() == tag.len()
+        && want
+            .bytes()
+            .zip(tag.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(bad());
+    }
+    Ok((sub.to_owned(), user.to_owned()))
+}
+
+/// People who should hear of an event by e-mail, each with the subscription that matched.
+fn recipients(
+    conn: &mut DbConn,
+    ev: &StreamEvent,
+    orgs: &[String],
+) -> Result<Vec<(UserRow, SubscriptionRow, DeliveryMode)>, AppError> {
+    let users: Vec<UserRow> = users::table
+        .filter(users::organisation_id.eq_any(orgs))
+        .filter(users::deleted_at.is_null())
+        .order(users::email.asc())
+        .select(UserRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for u in users {
+        let role: Role = parse_stored(&u.role, "role")?;
+        let subs = effective(conn, &u.organisation_id, Some(&u.id), role)?;
+        let hit = subs
+            .into_iter()
+            .find(|s| s.channels.contains(&Channel::Email) && matches(s, ev));
+        if let Some(s) = hit {
+            let row: SubscriptionRow = subscriptions::table
+                .find(&s.id)
+                .select(SubscriptionRow::as_select())
+                .first(conn)?;
+            out.push((u, row, s.mode));
+        }
+    }
+    Ok(out)
+}
+
+/// The customer's resource names for a component, by component id.
+fn resource_names(
+    conn: &mut DbConn,
+    org: &str,
+    component_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, AppError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (component, name) in resource_mappings::table
+        .filter(resource_mappings::customer_id.eq(org))
+        .filter(resource_mappings::component_id.eq_any(component_ids))
+        .order(resource_mappings::name.asc())
+        .select((resource_mappings::component_id, resource_mappings::name))
+        .load::<(String, String)>(conn)?
+    {
+        out.entry(component).or_default().push(name);
+    }
+    Ok(out)
+}
+
+struct Composed {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+fn compose(
+    i: &IncidentSummary,
+    names: &HashMap<String, Vec<String>>,
+    driver: Option<String>,
+    unsubscribe: &str,
+) -> Composed {
+    let status = i.status.as_str().replace('_', " ");
+    let subject = format!(
+        "[{}] {} — {} ({})",
+        i.provider_name, i.title, status, i.priority
+    );
+    let affected: Vec<String> = i
+        .components
+        .iter()
+        .map(|c| {
+            let place = match &c.region_code {
+                Some(r) => format!("{} / {}", c.service_name, r),
+                None => c.service_name.clone(),
+            };
+            match names.get(&c.id) {
+                Some(n) => format!("{} ({place})", n.join(", ")),
+                None => place,
+            }
+        })
+        .collect();
+    let body = i
+        .latest_update
+        .as_ref()
+        .map(|u| u.body.clone())
+        .unwrap_or_default();
+    let link = format!("{BASE}/console/dashboard/{}", i.id);
+    let unsub = format!("{BASE}/unsubscribe/{unsubscribe}");
+    let mut text = format!(
+        "{} — {}\nStatus: {status} · Priority {} · Impact {}\n",
+        i.provider_name, i.title, i.priority, i.impact
+    );
+    if !affected.is_empty() {
+        text.push_str(&format!("Affects: {}\n", affected.join("; ")));
+    }
+    if let Some(d) = &driver {
+        text.push_str(&format!("Who drives the response: {d}\n"));
+    }
+    text.push_str(&format!(
+        "\n{body}\n\nDetails: {link}\n\n--\nUnsubscribe from these alerts: {unsub}\n"
+    ));
+    let e = xml_escape;
+    let mut html = format!(
+        "<!doctype html><html><body><h2>{} — {}</h2><p><strong>Status:</strong> {} · \
+         <strong>Priority</strong> {} · <strong>Impact</strong> {}</p>",
+        e(&i.provider_name),
+        e(&i.title),
+        e(&status),
+        i.priority,
+        i.impact
+    );
+    if !affected.is_empty() {
+        html.push_str(&format!(
+            "<p><strong>Affects:</strong> {}</p>",
+            e(&affected.join("; "))
+        ));
+    }
+    if let Some(d) = &driver {
+        html.push_str(&format!(
+            "<p><strong>Who drives the response:</strong> {}</p>",
+            e(d)
+        ));
+    }
+    html.push_str(&format!(
+        "<p style=\"white-space:pre-wrap\">{}</p><p><a href=\"{link}\">Details</a></p>\
+         <hr><p><small><a href=\"{unsub}\">Unsubscribe from these alerts</a></small></p></body></html>",
+        e(&body)
+    ));
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Writes the outbox rows (and digest items) for an incident event.
+pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Result<(), AppError> {
+    let Some(i) = &ev.incident else {
+        return Ok(());
+    };
+    if !matches!(
+        ev.kind,
+        EventKind::IncidentCreated
+            | EventKind::IncidentUpdated
+            | EventKind::IncidentResolved
+            | EventKind::MaintenanceScheduled
+            | EventKind::MaintenanceUpdated
+    ) {
+        return Ok(());
+    }
+    let mut orgs = audience.to_vec();
+    orgs.push(ev.provider_id.clone());
+    let component_ids: Vec<String> = i.components.iter().map(|c| c.id.clone()).collect();
+    let links: HashMap<String, visibility::Link> = visibility::customers_of(conn, &ev.provider_id)?
+        .into_iter()
+        .map(|l| (l.rel.customer_id.clone(), l))
+        .collect();
+    let first = matches!(
+        ev.kind,
+        EventKind::IncidentCreated | EventKind::MaintenanceScheduled
+    );
+    let update_key = i
+        .latest_update
+        .as_ref()
+        .map(|u| u.id.clone())
+        .unwrap_or_else(|| format!("v{}", i.version));
+    let now = now_ms();
+    let mut seen = HashSet::new();
+    for (user, sub, mode) in recipients(conn, ev, &orgs)? {
+        if !seen.insert(user.id.clone()) {
+            continue;
+        }
+        if mode == DeliveryMode::Digest {
+            diesel::insert_into(digest_items::table)
+                .values((
+                    digest_items::id.eq(new_id()),
+                    digest_items::user_id.eq(&user.id),
+                    digest_items::subscription_id.eq(&sub.id),
+                    digest_items::event_seq.eq(ev.seq),
+                    digest_items::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            continue;
+        }
+        let names = resource_names(conn, &user.organisation_id, &component_ids)?;
+        let driver = links.get(&user.organisation_id).map(|l| {
+            let d = l.model.driver(i.layer);
+            format!(
+                "{} ({} service, {} layer)",
+                driver_words(d),
+                l.model,
+                i.layer
+            )
+        });
+        let token = unsubscribe_token(conn, &sub.id, &user.id)?;
+        let mail = compose(i, &names, driver, &token);
+        let thread = format!("<incident.{}.{}@{MSGID_DOMAIN}>", i.id, user.id);
+        let message_id = if first {
+            thread.clone()
+        } else {
+            format!("<update.{update_key}.{}@{MSGID_DOMAIN}>", user.id)
+        };
+        diesel::insert_into(mail_outbox::table)
+            .values(&MailRow {
+                id: new_id(),
+                message_id,
+                organisation_id: user.organisation_id.clone(),
+                user_id: Some(user.id.clone()),
+                recipient: user.email.clone(),
+                subject: mail.subject,
+                body_text: mail.text,
+                body_html: mail.html,
+                thread_id: (!first).then_some(thread),
+                unsubscribe_url: Some(format!("{BASE}/unsubscribe/{token}")),
+                object_type: "incident".into(),
+                object_id: i.id.clone(),
+                object_version: Some(i.version),
+                object_hash: Some(object_hash(i)),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                claimed_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Plain words for a driver.
+pub fn driver_words(d: cirhub_shared::Driver) -> &'static str {
+    match d {
+        cirhub_shared::Driver::Csp => "the provider (CSP)",
+        cirhub_shared::Driver::Csc => "the customer (CSC)",
+        cirhub_shared::Driver::Joint => "provider and customer jointly",
+    }
+}
+
+/// Bundles each digest subscriber's waiting events into one mail; returns mails written.
+pub fn compose_digests(conn: &mut DbConn) -> Result<usize, AppError> {
+    let items: Vec<(String, String, String, i64)> = digest_items::table
+        .order((digest_items::user_id.asc(), digest_items::event_seq.asc()))
+        .select((
+            digest_items::id,
+            digest_items::user_id,
+            digest_items::subscription_id,
+            digest_items::event_seq,
+        ))
+        .load(conn)?;
+    let mut by_user: Vec<(String, String, Vec<i64>, Vec<String>)> = Vec::new();
+    for (id, user, sub, seq) in items {
+        match by_user.last_mut() {
+            Some(last) if last.0 == user => {
+                last.2.push(seq);
+                last.3.push(id);
+            }
+            _ => by_user.push((user, sub, vec![seq], vec![id])),
+        }
+    }
+    let now = now_ms();
+    let mut written = 0;
+    for (user_id, sub_id, seqs, ids) in by_user {
+        let user: Option<UserRow> = users::table
+            .find(&user_id)
+            .filter(users::deleted_at.is_null())
+            .select(UserRow::as_select())
+            .first(conn)
+            .optional()?;
+        diesel::delete(digest_items::table.filter(digest_items::id.eq_any(&ids))).execute(conn)?;
+        let Some(user) = user else { continue };
+        let payloads: Vec<String> = events::table
+            .filter(events::seq.eq_any(&seqs))
+            .order(events::seq.asc())
+            .select(events::payload)
+            .load(conn)?;
+        let mut lines = Vec::new();
+        for p in payloads {
+            let Ok(ev) = serde_json::from_str::<StreamEvent>(&p) else {
+                continue;
+            };
+            if let Some(i) = ev.incident {
+                lines.push(format!(
+                    "- [{}] {} — {} ({}, {})",
+                    i.provider_name,
+                    i.title,
+                    i.status,
+                    i.priority,
+                    ev.at.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        let token = unsubscribe_token(conn, &sub_id, &user.id)?;
+        let unsub = format!("{BASE}/unsubscribe/{token}");
+        let text = format!(
+            "Your cirhub digest: {} change(s).\n\n{}\n\nDashboard: {BASE}/console/dashboard\n\n--\nUnsubscribe: {unsub}\n",
+            lines.len(),
+            lines.join("\n")
+        );
+        let html = format!(
+            "<!doctype html><html><body><h2>Your cirhub digest</h2><ul>{}</ul><p><a href=\"{BASE}/console/dashboard\">Dashboard</a></p><hr><p><small><a href=\"{unsub}\">Unsubscribe</a></small></p></body></html>",
+            lines.iter().map(|l| format!("<li>{}</li>", xml_escape(l.trim_start_matches("- ")))).collect::<String>()
+        );
+        let last = seqs.last().copied().unwrap_or_default();
+        diesel::insert_into(mail_outbox::table)
+            .values(&MailRow {
+                id: new_id(),
+                message_id: format!("<digest.{last}.{}@{MSGID_DOMAIN}>", user.id),
+                organisation_id: user.organisation_id.clone(),
+                user_id: Some(user.id.clone()),
+                recipient: user.email.clone(),
+                subject: format!("cirhub digest: {} change(s)", lines.len()),
+                body_text: text,
+                body_html: html,
+                thread_id: None,
+                unsubscribe_url: Some(unsub),
+                object_type: "digest".into(),
+                object_id: format!("{}..{}", seqs[0], last),
+                object_version: None,
+                object_hash: None,
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                claimed_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            })
+            .execute(conn)?;
+        written += 1;
+    }
+    Ok(written)
+}

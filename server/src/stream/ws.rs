@@ -1,0 +1,211 @@
+//! `GET /api/v1/stream`: the WebSocket endpoint. Authenticated like the REST API (an
+//! `Authorization: Bearer` header, or — for browsers, which cannot set headers on a
+//! WebSocket — the sub-protocol list `cirhub.v1, bearer.<token>`). `?since=SEQ` replays
+//! missed events from the database before live ones; nothing is skipped or sent twice.
+
+use super::delivery::Delivery;
+use super::{Filter, Prepared};
+use crate::auth::caller::authenticate;
+use crate::error::AppError;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cirhub_shared::customer::{StreamFrame, StreamQuery};
+use cirhub_shared::Channel;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The sub-protocol the server speaks.
+pub const PROTOCOL: &str = "cirhub.v1";
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    header.or_else(|| {
+        req.headers()
+            .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|p| p.trim().strip_prefix("bearer.").map(str::to_owned))
+    })
+}
+
+fn frame(f: &StreamFrame) -> String {
+    serde_json::to_string(f).unwrap_or_default()
+}
+
+pub async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let query = web::Query::<StreamQuery>::from_query(req.query_string())
+        .map_err(|_| AppError::field("since", "must be a sequence number (0 or more)"))?
+        .into_inner();
+    if query.since.is_some_and(|s| s < 0) {
+        return Err(AppError::field(
+            "since",
+            "must be a sequence number (0 or more)",
+        ));
+    }
+    let token = bearer(&req).filter(|t| !t.is_empty()).ok_or_else(|| {
+        AppError::Unauthorized(
+            "Send Authorization: Bearer <token>, or the sub-protocols 'cirhub.v1, bearer.<token>'."
+                .into(),
+        )
+    })?;
+    let caller = authenticate(&state, token).await?;
+    let (org, user, role) = (
+        caller.org_id.clone(),
+        caller.user_id().map(str::to_owned),
+        caller.role,
+    );
+    let subscriptions = state
+        .db
+        .read(move |c| crate::services::subscriptions::effective(c, &org, user.as_deref(), role))
+        .await?
+        .into_iter()
+        .filter(|s| s.channels.contains(&Channel::WebSocket))
+        .collect();
+    let filter = Filter {
+        org_id: caller.org_id.clone(),
+        subscriptions,
+    };
+    // Register before reading the backlog, so nothing committed meanwhile is missed.
+    let registration = state.hub.register(filter);
+    let start = state.hub.last_seq();
+    let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])
+        .map_err(|e| AppError::field("upgrade", format!("not a WebSocket handshake: {e}")))?;
+    state.metrics.stream_connections.inc();
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move {
+        let caller = Arc::new(caller);
+        let _ = run(
+            &state,
+            caller,
+            registration,
+            session,
+            messages,
+            query.since,
+            start,
+        )
+        .await;
+        state.metrics.stream_connections.dec();
+    });
+    Ok(response)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    state: &AppState,
+    caller: Arc<crate::auth::Caller>,
+    mut registration: super::Registration,
+    mut session: actix_ws::Session,
+    mut messages: actix_ws::MessageStream,
+    since: Option<i64>,
+    start: i64,
+) -> Result<(), actix_ws::Closed> {
+    let filter = registration.filter.clone();
+    let newest = state
+        .db
+        .read(|c| Ok(super::newest(c)?))
+        .await
+        .unwrap_or(start);
+    session
+        .text(frame(&StreamFrame::Hello {
+            organisation_id: caller.org_id.clone(),
+            last_seq: newest,
+        }))
+        .await?;
+    let mut cursor = since.unwrap_or(start.max(0));
+    if since.is_some() {
+        loop {
+            let after = cursor;
+            let rows = match state
+                .db
+                .read(move |c| Ok(super::since(c, after, 500)?))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => break,
+            };
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                cursor = row.seq;
+                if let Some(p) = Prepared::from_row(row) {
+                    if filter.admits(&p) {
+                        send(state, &caller, &mut session, &Arc::new(p)).await?;
+                    }
+                }
+            }
+        }
+    }
+    session
+        .text(frame(&StreamFrame::Live { last_seq: cursor }))
+        .await?;
+    let beat = Duration::from_secs(state.config.stream_heartbeat_secs);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            next = registration.rx.recv() => match next {
+                Some(p) => {
+                    if p.seq > cursor {
+                        cursor = p.seq;
+                        send(state, &caller, &mut session, &p).await?;
+                    }
+                }
+                None => {
+                    // The hub dropped us: our queue overflowed.
+                    state.metrics.stream_resyncs.inc();
+                    let _ = session.text(frame(&StreamFrame::Resync { since: cursor })).await;
+                    let _ = session.close(Some(actix_ws::CloseReason {
+                        code: actix_ws::CloseCode::Again,
+                        description: Some("fell behind; reconnect with since".into()),
+                    })).await;
+                    return Ok(());
+                }
+            },
+            msg = messages.recv() => match msg {
+                Some(Ok(actix_ws::Message::Ping(b))) => {
+                    heard = Instant::now();
+                    session.pong(&b).await?;
+                }
+                Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => {
+                    let _ = session.close(None).await;
+                    return Ok(());
+                }
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            _ = ticker.tick() => {
+                if heard.elapsed() > beat * 3 {
+                    let _ = session.close(None).await;
+                    return Ok(());
+                }
+                session.text(frame(&StreamFrame::Heartbeat { last_seq: cursor })).await?;
+                session.ping(b"").await?;
+            }
+        }
+    }
+}
+
+async fn send(
+    state: &AppState,
+    caller: &Arc<crate::auth::Caller>,
+    session: &mut actix_ws::Session,
+    p: &Arc<Prepared>,
+) -> Result<(), actix_ws::Closed> {
+    session.text(p.frame.clone()).await?;
+    state.metrics.stream_frames.inc();
+    state.deliveries.record(Delivery {
+        caller: caller.clone(),
+        prepared: p.clone(),
+        at: crate::db::rows::now_ms(),
+    });
+    Ok(())
+}
