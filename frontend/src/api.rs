@@ -84,6 +84,7 @@ pub enum Verb {
     Get,
     Post,
     Patch,
+    Put,
 }
 
 fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
@@ -91,6 +92,7 @@ fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
         Verb::Get => Request::get(path),
         Verb::Post => Request::post(path),
         Verb::Patch => Request::patch(path),
+        Verb::Put => Request::put(path),
     };
     b.header("Authorization", &format!("Bearer {token}"))
 }
@@ -184,4 +186,8 @@ pub async fn post<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Re
 
 pub async fn patch<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
     call(Verb::Patch, path, Some(body)).await
+}
+
+pub async fn put<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
+    call(Verb::Put, path, Some(body)).await
 }

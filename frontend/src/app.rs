@@ -1,8 +1,9 @@
 //! The router: every page of the UI.
 
 use crate::pages::{
-    catalogue::CataloguePage, console::ConsoleHome, incident::IncidentPage,
-    maintenance::MaintenancePage, status::StatusPage,
+    catalogue::CataloguePage, console::ConsoleHome, dashboard::DashboardIncidentPage,
+    dashboard::DashboardPage, incident::IncidentPage, maintenance::MaintenancePage,
+    status::StatusPage,
 };
 use crate::session::SessionState;
 use leptos::prelude::*;
@@ -21,6 +22,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/incidents/:id") view=IncidentPage />
                 <Route path=path!("/console/maintenance") view=MaintenancePage />
                 <Route path=path!("/console/catalogue") view=CataloguePage />
+                <Route path=path!("/console/dashboard") view=DashboardPage />
+                <Route path=path!("/console/dashboard/:id") view=DashboardIncidentPage />
             </Routes>
         </Router>
     }

@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod components;
 mod format;
+mod live;
 mod pages;
 mod session;
 

@@ -224,3 +224,137 @@ async fn status_page_shows_api_incidents_and_console_updates_reach_it() {
     browser.snapshot("status-page").await;
     browser.stop().await;
 }
+
+impl Browser {
+    async fn login(&self, app: &TestApp, email: &str) {
+        let c = &self.client;
+        c.goto(&app.url("/console")).await.unwrap();
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#login-email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Css("#login-password"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        c.find(Locator::Css("#login-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_customer_dashboard_shows_a_new_update_live_in_the_customers_words() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    app.create::<serde_json::Value>(
+        "/api/v1/resource-mappings",
+        &w.acme,
+        serde_json::json!({"name": "payments-prod", "component_id": w.compute_tokyo.id}),
+    )
+    .await;
+    let inc = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Elevated API errors",
+            "affected",
+            &[],
+        )
+        .await;
+    app.open(
+        &w.provider,
+        &w.compute_osaka,
+        "Osaka only (globex)",
+        "affected",
+        &[],
+    )
+    .await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.login(&app, &w.acme.email).await;
+    // A customer lands on its dashboard: only what touches it, in its own words.
+    browser
+        .wait_for_text(".dash-incident", "Elevated API errors")
+        .await;
+    browser
+        .wait_for_text(".dash-resources", "payments-prod")
+        .await;
+    browser.wait_for_text("#live-indicator", "live").await;
+    assert!(!c.source().await.unwrap().contains("Osaka only"));
+    // Mark the page: a reload would lose the mark.
+    c.execute("window.__cirhubMark = 42; return null;", vec![])
+        .await
+        .unwrap();
+    let marker_url = c.current_url().await.unwrap();
+
+    // The provider posts an update and opens a new incident; both appear without reload.
+    app.update(
+        &w.provider,
+        &inc.id,
+        "identified",
+        "A faulty switch in ap-northeast-1 was found",
+    )
+    .await;
+    browser
+        .wait_for_text(
+            ".dash-update",
+            "A faulty switch in ap-northeast-1 was found",
+        )
+        .await;
+    app.open(
+        &w.provider,
+        &w.compute_tokyo,
+        "Second Tokyo issue",
+        "affected",
+        &[],
+    )
+    .await;
+    browser
+        .wait_for_text(".dash-incident", "Second Tokyo issue")
+        .await;
+    let mark = c
+        .execute("return window.__cirhubMark || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, serde_json::json!(42), "the page reloaded");
+    assert_eq!(c.current_url().await.unwrap(), marker_url);
+    browser.snapshot("customer-dashboard").await;
+
+    // The detail page acknowledges; the provider's receipts show it.
+    c.goto(&app.url(&format!("/console/dashboard/{}", inc.id)))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#ack-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#ack-state", "User admin@acme.test")
+        .await;
+    browser.snapshot("customer-incident").await;
+    let (_, receipts) = app
+        .get(
+            &format!("/api/v1/incidents/{}/receipts", inc.id),
+            &w.provider,
+        )
+        .await;
+    assert_eq!(
+        receipts[0]["acknowledgement"]["user_name"], "User admin@acme.test",
+        "{receipts}"
+    );
+    browser.stop().await;
+}

@@ -17,12 +17,17 @@ pub fn Nav() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/console">"cirhub"</a>
             <nav>
-                <a href="/console">"Incidents"</a>
-                <a href="/console/maintenance">"Maintenance"</a>
-                <a href="/console/catalogue">"Catalogue"</a>
-                {move || session.0.get().map(|me| {
+                {move || session.0.get().filter(|me| me.organisation.is_customer).map(|_| view! {
+                    <a href="/console/dashboard" id="dashboard-link">"Dashboard"</a>
+                })}
+                {move || session.0.get().filter(|me| me.organisation.is_provider).map(|me| {
                     let href = format!("/status/{}", me.organisation.slug);
-                    view! { <a href=href id="public-page-link">"View public page"</a> }
+                    view! {
+                        <a href="/console">"Incidents"</a>
+                        <a href="/console/maintenance">"Maintenance"</a>
+                        <a href="/console/catalogue">"Catalogue"</a>
+                        <a href=href id="public-page-link">"View public page"</a>
+                    }
                 })}
             </nav>
             <span class="who">

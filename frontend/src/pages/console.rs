@@ -16,13 +16,21 @@ use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn ConsoleHome() -> impl IntoView {
+    let session = crate::session::SessionState::get();
+    let provider = move || session.0.get().is_none_or(|me| me.organisation.is_provider);
     view! {
         <RequireLogin>
-            <Nav />
-            <main class="page">
-                <IncidentLists />
-                <NewIncident />
-            </main>
+            {move || if provider() {
+                view! {
+                    <Nav />
+                    <main class="page">
+                        <IncidentLists />
+                        <NewIncident />
+                    </main>
+                }.into_any()
+            } else {
+                view! { <super::dashboard::DashboardPage /> }.into_any()
+            }}
         </RequireLogin>
     }
 }

@@ -96,6 +96,7 @@ fn Detail(
             <ErrorBox error=error />
         </article>
         <UpdateForm incident=incident.clone() set_incident=set_incident />
+        <Receipts id=incident.id.clone() />
         <section>
             <h2>"Timeline"</h2>
             <ol class="timeline">
@@ -206,6 +207,56 @@ fn UpdateForm(
                 <ErrorBox error=error />
                 <button id="update-submit" type="submit">"Post update"</button>
             </form>
+        </section>
+    }
+}
+
+/// Per customer: whether the incident reached it, who acknowledged, who drives the response;
+/// refreshed live when an acknowledgement arrives. Selector: `.receipt[data-customer]`.
+#[component]
+fn Receipts(id: String) -> impl IntoView {
+    let (receipts, set_receipts) = signal(Vec::<cirhub_shared::customer::Receipt>::new());
+    let path = format!("/api/v1/incidents/{id}/receipts");
+    let load = move || {
+        let path = path.clone();
+        spawn_local(async move {
+            if let Ok(r) = api::get(&path).await {
+                set_receipts.set(r);
+            }
+        });
+    };
+    load();
+    let mine = id.clone();
+    crate::live::subscribe(move |ev| {
+        if ev.acknowledgement.is_some_and(|a| a.incident_id == mine) {
+            load();
+        }
+    });
+    view! {
+        <section>
+            <h2>"Customers"</h2>
+            {move || {
+                let list = receipts.get();
+                if list.is_empty() {
+                    return view! { <p class="muted">"No customer relationship covers this record."</p> }.into_any();
+                }
+                view! {
+                    <table class="list">
+                        <thead><tr><th>"Customer"</th><th>"Model"</th><th>"Drives"</th><th>"Reached"</th><th>"Acknowledged"</th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|r| view! {
+                                <tr class="receipt" data-customer=r.customer_id.clone()>
+                                    <td>{r.customer_name.clone()}</td>
+                                    <td>{r.service_model.as_str()}</td>
+                                    <td>{r.driver.as_str()}</td>
+                                    <td>{r.reached_at.as_ref().map(|t| format!("{} ({})", local(t), r.reached_by.map(|c| c.as_str()).unwrap_or(""))).unwrap_or_else(|| "not yet".into())}</td>
+                                    <td class="receipt-ack">{r.acknowledgement.as_ref().map(|a| format!("{} at {}", a.user_name, local(&a.acknowledged_at))).unwrap_or_else(|| "not yet".into())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
         </section>
     }
 }

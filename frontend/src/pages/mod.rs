@@ -1,5 +1,6 @@
 pub mod catalogue;
 pub mod console;
+pub mod dashboard;
 pub mod incident;
 pub mod login;
 pub mod maintenance;
