@@ -101,6 +101,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     let acme = accounts::create_org(c, &sys, "acme", "Acme Payments", false, true)?;
     let globex = accounts::create_org(c, &sys, "globex", "Globex Retail", false, true)?;
     let mut ops = None;
+    let mut people: Vec<(&str, Caller)> = Vec::new();
     for (slug, email, name, role) in ACCOUNTS {
         let org = [&nimbus, &acme, &globex]
             .into_iter()
@@ -114,6 +115,18 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             password: String::new(),
         };
         let user = accounts::create_user(c, &sys, &org, &input, hash.to_string())?;
+        people.push((
+            email,
+            Caller {
+                org_id: org.clone(),
+                role: *role,
+                actor: Actor::User {
+                    id: user.id.clone(),
+                    name: user.name.clone(),
+                },
+                session_id: None,
+            },
+        ));
         if *role == Role::Operator {
             ops = Some(Caller {
                 org_id: org,
@@ -206,6 +219,8 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             .unwrap_or_default()
     };
 
+    customers(c, &people, &comps)?;
+
     // A resolved incident ten days ago, with its whole timeline.
     let storage_tokyo = by_name("Object Storage (ap-northeast-1)");
     let resolved = inc::create(c, &ops, &CreateIncident {
@@ -293,6 +308,23 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         },
     )?;
 
+    // A targeted incident: only the customers whose contracted services x regions it
+    // touches see it (Acme runs on Compute in Tokyo).
+    inc::create(c, &ops, &CreateIncident {
+        audience: Vec::new(),
+        layer: cirhub_shared::Layer::Platform,
+        title: "Packet loss on hosts in one Tokyo availability zone".into(),
+        body: "Some instances in ap-northeast-1 see intermittent packet loss. We are moving affected hosts out of service.".into(),
+        impact: Impact::Major,
+        urgency: Urgency::Medium,
+        category: Category::HardwareFailure,
+        visibility: Visibility::Affected,
+        status: None,
+        components: vec![ComponentStatusChange { component_id: by_name("Compute (ap-northeast-1)"), status: ComponentStatus::PartialOutage }],
+        occurred_at: None,
+        detected_at: None,
+    })?;
+
     // Maintenance in three days.
     let start = now - now.rem_euclid(3_600_000) + 3 * DAY;
     inc::create_maintenance(c, &ops, &CreateMaintenance {
@@ -304,6 +336,105 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         scheduled_until: cirhub_shared::time::from_millis(start + 4 * 3_600_000),
         component_ids: vec![by_name("Managed Database (eu-west-1)")],
     })?;
+    Ok(())
+}
+
+/// The two customers' relationships with Nimbus, their own names for what they run there,
+/// and an analyst's alert subscription.
+fn customers(
+    c: &mut crate::db::DbConn,
+    people: &[(&str, Caller)],
+    comps: &[Component],
+) -> Result<(), AppError> {
+    use crate::services::{dashboard, relationships, subscriptions};
+    use cirhub_shared::customer::*;
+    let who = |email: &str| {
+        people
+            .iter()
+            .find(|(e, _)| *e == email)
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no demo account {email}")))
+    };
+    let comp = |name: &str| {
+        comps
+            .iter()
+            .find(|x| x.name == name)
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no demo component {name}")))
+    };
+    let scope = |name: &str| -> Result<Scope, AppError> {
+        let x = comp(name)?;
+        Ok(Scope {
+            service_id: x.service_id,
+            region_id: x.region_id,
+        })
+    };
+    let provider = who("admin@nimbus.example")?;
+    for (customer, model, scopes, names) in [
+        (
+            "acme",
+            ServiceModel::Iaas,
+            vec![
+                "Compute (ap-northeast-1)",
+                "Compute (us-east-1)",
+                "Object Storage (ap-northeast-1)",
+            ],
+            vec![
+                ("payments-prod", "Compute (ap-northeast-1)"),
+                ("payments-dr", "Compute (us-east-1)"),
+                ("receipts-archive", "Object Storage (ap-northeast-1)"),
+            ],
+        ),
+        (
+            "globex",
+            ServiceModel::Saas,
+            vec![
+                "Managed Database (eu-west-1)",
+                "Identity (global)",
+                "DNS (global)",
+            ],
+            vec![
+                ("shop-db", "Managed Database (eu-west-1)"),
+                ("sso", "Identity (global)"),
+            ],
+        ),
+    ] {
+        let rel = relationships::invite(
+            c,
+            &provider,
+            &InviteCustomer {
+                customer: customer.into(),
+                service_model: model,
+                scopes: scopes.iter().map(|n| scope(n)).collect::<Result<_, _>>()?,
+            },
+        )?;
+        let admin = who(&format!("admin@{customer}.example"))?;
+        relationships::accept(c, &admin, &rel.id)?;
+        for (name, component) in names {
+            dashboard::create_mapping(
+                c,
+                &admin,
+                &CreateMapping {
+                    name: name.into(),
+                    component_id: comp(component)?.id,
+                },
+            )?;
+        }
+    }
+    subscriptions::create(
+        c,
+        &who("analyst@acme.example")?,
+        &SubscriptionInput {
+            name: "Everything P3 and above".into(),
+            role: None,
+            provider_ids: Vec::new(),
+            service_ids: Vec::new(),
+            region_ids: Vec::new(),
+            min_priority: Priority::P3,
+            channels: vec![Channel::Email, Channel::WebSocket],
+            mode: DeliveryMode::Immediate,
+        },
+    )?;
     Ok(())
 }
 

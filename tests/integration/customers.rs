@@ -728,3 +728,33 @@ async fn another_tenants_customer_objects_do_not_exist_for_you() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_demo_world_shows_each_customer_its_own_view() {
+    let app = TestApp::spawn().await;
+    std::env::set_var("CIRHUB_DEMO_PASSWORD", "demo-password-for-tests");
+    cirhub::demo::seed_if_empty(&app.state).expect("demo seed");
+    let acme = app
+        .login_with("analyst@acme.example", "demo-password-for-tests")
+        .await;
+    let globex = app
+        .login_with("admin@globex.example", "demo-password-for-tests")
+        .await;
+    let (_, list) = app.get("/api/v1/dashboard/incidents", &acme).await;
+    let packet = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("Packet loss"))
+        .unwrap_or_else(|| panic!("acme sees the targeted incident: {list}"));
+    assert_eq!(packet["affected_resources"], json!(["payments-prod"]));
+    assert_eq!(packet["driver"], "joint");
+    assert!(!app
+        .dashboard_titles(&globex)
+        .await
+        .iter()
+        .any(|t| t.starts_with("Packet loss")));
+    let (_, summary) = app.public("/status/nimbus/api/v2/summary.json").await;
+    assert!(!summary.contains("Packet loss"));
+    assert_eq!(app.get("/api/v1/subscriptions", &acme).await.1["total"], 1);
+}
