@@ -85,6 +85,7 @@ pub enum Verb {
     Post,
     Patch,
     Put,
+    Delete,
 }
 
 fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
@@ -93,6 +94,7 @@ fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
         Verb::Post => Request::post(path),
         Verb::Patch => Request::patch(path),
         Verb::Put => Request::put(path),
+        Verb::Delete => Request::delete(path),
     };
     b.header("Authorization", &format!("Bearer {token}"))
 }

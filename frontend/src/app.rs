@@ -3,7 +3,7 @@
 use crate::pages::{
     catalogue::CataloguePage, console::ConsoleHome, dashboard::DashboardIncidentPage,
     dashboard::DashboardPage, incident::IncidentPage, maintenance::MaintenancePage,
-    status::StatusPage,
+    relations::RelationsPage, status::StatusPage,
 };
 use crate::session::SessionState;
 use leptos::prelude::*;
@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/maintenance") view=MaintenancePage />
                 <Route path=path!("/console/catalogue") view=CataloguePage />
                 <Route path=path!("/console/dashboard") view=DashboardPage />
+                <Route path=path!("/console/customers") view=RelationsPage />
                 <Route path=path!("/console/dashboard/:id") view=DashboardIncidentPage />
             </Routes>
         </Router>

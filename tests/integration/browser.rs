@@ -358,3 +358,74 @@ async fn the_customer_dashboard_shows_a_new_update_live_in_the_customers_words()
     );
     browser.stop().await;
 }
+
+#[tokio::test]
+async fn a_customer_accepts_an_invitation_and_names_a_resource_in_the_console() {
+    let app = TestApp::spawn().await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let cat = app.catalogue(&p).await;
+    let c = app.customer("initech", Role::Admin).await;
+    let rel: serde_json::Value = app
+        .create(
+            "/api/v1/relationships",
+            &p,
+            serde_json::json!({"customer": "initech", "service_model": "paas"}),
+        )
+        .await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    browser.login(&app, &c.email).await;
+    browser.wait_for_text("#settings-link", "Providers").await;
+    b.goto(&app.url("/console/customers")).await.unwrap();
+    browser
+        .wait_for_text(".relationship-status", "invited")
+        .await;
+    b.find(Locator::Css(".accept-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text(".relationship-status", "active")
+        .await;
+    let (_, now) = app
+        .get(
+            &format!("/api/v1/relationships/{}", rel["id"].as_str().unwrap()),
+            &p,
+        )
+        .await;
+    assert_eq!(now["status"], "active");
+    // Name a resource through the form; the component list comes from the relationship.
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&format!(
+            "#mapping-component option[value='{}']",
+            cat.components[0].id
+        )))
+        .await
+        .unwrap();
+    b.find(Locator::Css("#mapping-component"))
+        .await
+        .unwrap()
+        .select_by_value(&cat.components[0].id)
+        .await
+        .unwrap();
+    b.find(Locator::Css("#mapping-name"))
+        .await
+        .unwrap()
+        .send_keys("billing-api")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#mapping-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text(".mapping", "billing-api").await;
+    browser.snapshot("customer-settings").await;
+    let (_, maps) = app.get("/api/v1/resource-mappings", &c).await;
+    assert_eq!(maps["items"][0]["name"], "billing-api");
+    browser.stop().await;
+}

@@ -19,6 +19,7 @@ pub fn Nav() -> impl IntoView {
             <nav>
                 {move || session.0.get().filter(|me| me.organisation.is_customer).map(|_| view! {
                     <a href="/console/dashboard" id="dashboard-link">"Dashboard"</a>
+                    <a href="/console/customers" id="settings-link">"Providers & alerts"</a>
                 })}
                 {move || session.0.get().filter(|me| me.organisation.is_provider).map(|me| {
                     let href = format!("/status/{}", me.organisation.slug);
@@ -26,6 +27,7 @@ pub fn Nav() -> impl IntoView {
                         <a href="/console">"Incidents"</a>
                         <a href="/console/maintenance">"Maintenance"</a>
                         <a href="/console/catalogue">"Catalogue"</a>
+                        <a href="/console/customers" id="customers-link">"Customers"</a>
                         <a href=href id="public-page-link">"View public page"</a>
                     }
                 })}

@@ -4,4 +4,5 @@ pub mod dashboard;
 pub mod incident;
 pub mod login;
 pub mod maintenance;
+pub mod relations;
 pub mod status;
