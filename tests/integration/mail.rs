@@ -431,3 +431,34 @@ async fn without_smtp_mails_land_in_the_outbox_folder() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn digest_subscribers_get_one_mail_bundling_the_changes() {
+    let smtp = Smtp::start();
+    let url = smtp.url();
+    let app = TestApp::spawn_with(&[
+        ("CIRHUB_SMTP_URL", url.as_str()),
+        ("CIRHUB_DIGEST_INTERVAL_SECS", "2"),
+    ])
+    .await;
+    let w = app.world().await;
+    app.create::<Value>(
+        "/api/v1/subscriptions",
+        &w.acme,
+        json!({"name": "Daily", "channels": ["email"], "mode": "digest"}),
+    )
+    .await;
+    let inc = app
+        .open(&w.provider, &w.compute_tokyo, "Digest one", "affected", &[])
+        .await;
+    app.update(&w.provider, &inc.id, "resolved", "Fixed").await;
+    let msgs = smtp.wait_for(1).await;
+    assert_eq!(msgs.len(), 1, "one digest, not one mail per change");
+    let body = text_body(&msgs[0]);
+    assert!(header(&msgs[0], "Subject").unwrap().contains("2 change(s)"));
+    assert!(
+        body.contains("Digest one") && body.contains("resolved"),
+        "{body}"
+    );
+    assert!(header(&msgs[0], "List-Unsubscribe").is_some());
+}

@@ -374,3 +374,50 @@ async fn cirhub_watch_tails_the_stream() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+#[tokio::test]
+async fn an_event_written_by_another_instance_reaches_this_instances_clients() {
+    let a = TestApp::spawn_with(&[("CIRHUB_STREAM_POLL_MS", "200")]).await;
+    let b = TestApp::spawn_with(&[
+        ("DATABASE_URL", a.database_url.as_str()),
+        ("CIRHUB_STREAM_POLL_MS", "200"),
+    ])
+    .await;
+    let w = a.world().await;
+    let mut on_b = b.stream(&w.acme.token, None).await;
+    on_b.live().await;
+    a.open(
+        &w.provider,
+        &w.compute_tokyo,
+        "Written on A",
+        "affected",
+        &[],
+    )
+    .await;
+    let ev = loop {
+        let e = on_b.event().await;
+        if e["kind"] == "incident.created" {
+            break e;
+        }
+    };
+    assert_eq!(ev["incident"]["title"], "Written on A");
+    // Both instances append to one gap-free event sequence.
+    let inc = b
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Written on B",
+            "affected",
+            &[],
+        )
+        .await;
+    let mut on_a = a.stream(&w.acme.token, Some(0)).await;
+    let (replayed, _) = on_a.live().await;
+    let seqs: Vec<i64> = replayed
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(titles(&replayed), ["Written on A", "Written on B"]);
+    let _ = inc;
+}
