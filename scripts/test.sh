@@ -84,7 +84,7 @@ fi
 # Lints: formatting and clippy with warnings as errors, server and wasm frontend alike.
 section "lints (rustfmt, clippy -D warnings)"
 if ! { cargo fmt --all -- --check &&
-  cargo clippy -q -p cirhub-server -p cirhub-shared --all-targets -- -D warnings &&
+  cargo clippy -q -p cirhub-server -p cirhub-shared -p cirhub-bench --all-targets -- -D warnings &&
   cargo clippy -q -p cirhub-frontend --target wasm32-unknown-unknown -- -D warnings; }; then
   status=1 broken=$((broken + 1))
 fi

@@ -33,11 +33,12 @@ impl DeliveryLog {
             let mut batch = Vec::new();
             while let Some(first) = rx.recv().await {
                 batch.push(first);
-                // Gather what arrives in the next moment into one transaction.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Gather what arrives in the next moment into one transaction, and stay out of
+                // the way of a fan-out in progress (its frames are sent first).
+                tokio::time::sleep(Duration::from_millis(400)).await;
                 while let Ok(d) = rx.try_recv() {
                     batch.push(d);
-                    if batch.len() >= 5000 {
+                    if batch.len() >= 20_000 {
                         break;
                     }
                 }
