@@ -330,6 +330,26 @@ async fn the_customer_dashboard_shows_a_new_update_live_in_the_customers_words()
     assert_eq!(c.current_url().await.unwrap(), marker_url);
     browser.snapshot("customer-dashboard").await;
 
+    // The layout is saved on the server: P1 only hides these P2 incidents, after a reload too.
+    c.find(Locator::Css("#layout-min-priority"))
+        .await
+        .unwrap()
+        .select_by_value("P1")
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#dash-empty", "Nothing affects you")
+        .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.get("/api/v1/me/layout", &w.acme).await.1["min_priority"] != "P1" {
+        assert!(tokio::time::Instant::now() < deadline, "layout not saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.refresh().await.unwrap();
+    browser
+        .wait_for_text("#dash-empty", "Nothing affects you")
+        .await;
+
     // The detail page acknowledges; the provider's receipts show it.
     c.goto(&app.url(&format!("/console/dashboard/{}", inc.id)))
         .await

@@ -32,6 +32,7 @@ choice! {
     Urgency => |v: Urgency| humanise(v.as_str()),
     Category => |v: Category| humanise(v.as_str()),
     Visibility => |v: Visibility| humanise(v.as_str()),
+    Layer => |v: Layer| humanise(v.as_str()),
     ComponentStatus => |v: ComponentStatus| v.label().to_string(),
     IncidentStatus => |v: IncidentStatus| v.label().to_string(),
 }

@@ -94,6 +94,9 @@ fn NewIncident() -> impl IntoView {
     let urgency = RwSignal::new(Urgency::Medium);
     let category = RwSignal::new(Category::Unknown);
     let visibility = RwSignal::new(Visibility::Public);
+    let layer = RwSignal::new(Layer::Platform);
+    // Customers (slugs, comma-separated) who see a `named` incident.
+    let audience = RwSignal::new(String::new());
     let (components, set_components) = signal(Vec::<Component>::new());
     // Affected components and the status each takes.
     let affected = RwSignal::new(Vec::<ComponentStatusChange>::new());
@@ -109,8 +112,13 @@ fn NewIncident() -> impl IntoView {
             urgency: urgency.get_untracked(),
             category: category.get_untracked(),
             visibility: visibility.get_untracked(),
-            audience: Vec::new(),
-            layer: cirhub_shared::Layer::Platform,
+            audience: audience
+                .get_untracked()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            layer: layer.get_untracked(),
             status: None,
             components: affected.get_untracked(),
             occurred_at: None,
@@ -150,7 +158,12 @@ fn NewIncident() -> impl IntoView {
                         {options(Some(Category::Unknown))}</select></label>
                     <label>"Visibility"<select id="new-incident-visibility" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { visibility.set(v) }>
                         {options(Some(Visibility::Public))}</select></label>
+                    <label>"Layer"<select id="new-incident-layer" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { layer.set(v) }>
+                        {options(Some(Layer::Platform))}</select></label>
                 </div>
+                {move || (visibility.get() == Visibility::Named).then(|| view! {
+                    <label>"Customers who see it (slugs, comma-separated)"<input id="new-incident-audience" bind:value=audience /></label>
+                })}
                 <fieldset class="choices">
                     <legend>"Affected components"</legend>
                     {move || components.get().into_iter().map(|c| {

@@ -67,6 +67,18 @@ fn Dashboard() -> impl IntoView {
     let (components, set_components) = signal(Vec::<ComponentRef>::new());
     let (mappings, set_mappings) = signal(Vec::<ResourceMapping>::new());
     let (error, set_error) = signal(None::<ApiError>);
+    let (providers, set_providers) = signal(Vec::<(String, String)>::new());
+    spawn_local(async move {
+        if let Ok(r) = api::get::<Paged<Relationship>>("/api/v1/relationships?per_page=100").await {
+            set_providers.set(
+                r.items
+                    .into_iter()
+                    .filter(|r| r.status == RelationshipStatus::Active)
+                    .map(|r| (r.provider_id, r.provider_name))
+                    .collect(),
+            );
+        }
+    });
     let refresh = move || {
         if let Some(l) = layout.get_untracked() {
             spawn_local(async move { set_items.set(Some(load(l).await)) });
@@ -116,7 +128,7 @@ fn Dashboard() -> impl IntoView {
             </span>
         </p>
         <ErrorBox error=error />
-        {move || layout.get().map(|l| view! { <LayoutBar layout=l save=save /> })}
+        {move || layout.get().map(|l| view! { <LayoutBar layout=l save=save providers=providers.get() /> })}
         <section>
             <h2>"Incidents and maintenance"</h2>
             {move || match items.get() {
@@ -140,10 +152,26 @@ fn Dashboard() -> impl IntoView {
                 <tbody>
                     {move || components.get().into_iter().map(|c| {
                         let mine = names(&c);
+                        let service = c.service_id.clone();
+                        let pinned = layout.get().is_some_and(|l| l.pinned_service_ids.contains(&service));
+                        let toggle = move |_| {
+                            if let Some(mut l) = layout.get_untracked() {
+                                if pinned {
+                                    l.pinned_service_ids.retain(|s| s != &service);
+                                } else {
+                                    l.pinned_service_ids.push(service.clone());
+                                }
+                                save(l);
+                            }
+                        };
                         view! {
                             <tr>
                                 <td>{mine}</td>
-                                <td>{c.service_name.clone()}</td>
+                                <td>
+                                    <button class="secondary pin" title="Show this service's incidents first" on:click=toggle>
+                                        {if pinned { "★" } else { "☆" }}
+                                    </button>" "{c.service_name.clone()}
+                                </td>
                                 <td>{c.region_code.clone().unwrap_or_else(|| "global".into())}</td>
                                 <td>{c.name.clone()}</td>
                                 <td><span class=format!("status {}", c.status)>{c.status.label()}</span></td>
@@ -203,7 +231,19 @@ fn driver_label(d: Driver) -> &'static str {
 }
 
 #[component]
-fn LayoutBar(layout: Layout, save: impl Fn(Layout) + Copy + 'static) -> impl IntoView {
+fn LayoutBar(
+    layout: Layout,
+    save: impl Fn(Layout) + Copy + 'static,
+    providers: Vec<(String, String)>,
+) -> impl IntoView {
+    let current = layout.clone();
+    let on_provider = move |ev: leptos::ev::Event| {
+        let mut l = current.clone();
+        let v = event_target_value(&ev);
+        l.provider_ids = if v.is_empty() { Vec::new() } else { vec![v] };
+        save(l);
+    };
+    let only = layout.provider_ids.first().cloned();
     let current = layout.clone();
     let on_priority = move |ev: leptos::ev::Event| {
         let mut l = current.clone();
@@ -219,6 +259,15 @@ fn LayoutBar(layout: Layout, save: impl Fn(Layout) + Copy + 'static) -> impl Int
     let selected = layout.min_priority;
     view! {
         <form class="inline" on:submit=|ev| ev.prevent_default()>
+            <label>"Provider "
+                <select id="layout-provider" on:change=on_provider>
+                    <option value="" selected=only.is_none()>"all"</option>
+                    {providers.into_iter().map(|(id, name)| {
+                        let sel = only.as_deref() == Some(id.as_str());
+                        view! { <option value=id selected=sel>{name}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
             <label>"Show priority up to "
                 <select id="layout-min-priority" on:change=on_priority>
                     <option value="" selected=selected.is_none()>"all"</option>
