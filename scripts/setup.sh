@@ -14,10 +14,10 @@ packages=(libpq-dev pkg-config)
 python_tools=()
 case "$mode" in
   run) ;;
-  test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl)
+  test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
         python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6") ;;
   bench) packages+=(wrk nginx-light curl) ;;
-  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl)
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac

@@ -72,6 +72,9 @@ pub struct Config {
     /// (STARTTLS), `smtps://user:pass@host:465` (TLS). Absent: mails are written as `.eml`
     /// files into `<data dir>/outbox`.
     pub smtp_url: Option<Secret>,
+    /// `CIRHUB_SMTP_CA_FILE`: PEM certificate(s) of a private CA that signed the SMTP
+    /// server's certificate (otherwise the public web roots are trusted).
+    pub smtp_ca_file: Option<PathBuf>,
     /// `CIRHUB_MAIL_FROM`, the From of alert mails (default `cirhub <alerts@localhost>`).
     pub mail_from: String,
     /// `CIRHUB_MAIL_RETRY_BASE_MS`: first retry delay, doubling per attempt up to 10 minutes
@@ -151,6 +154,7 @@ impl Config {
                 })
                 .collect::<anyhow::Result<_>>()?,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: "cirhub <alerts@localhost>".into(),
             mail_retry_base_ms: 2000,
             mail_max_attempts: 20,
@@ -160,6 +164,7 @@ impl Config {
             stream_poll_ms: 1000,
         };
         config.smtp_url = var("CIRHUB_SMTP_URL").map(Secret::new);
+        config.smtp_ca_file = var("CIRHUB_SMTP_CA_FILE").map(PathBuf::from);
         if let Some(from) = var("CIRHUB_MAIL_FROM") {
             config.mail_from = from;
         }
@@ -187,6 +192,14 @@ impl Config {
         self.public_url = self.public_url.trim_end_matches('/').to_string();
         if self.stream_heartbeat_secs == 0 || self.stream_queue == 0 || self.stream_poll_ms == 0 {
             bail!("CIRHUB_STREAM_HEARTBEAT_SECS, CIRHUB_STREAM_QUEUE and CIRHUB_STREAM_POLL_MS must be at least 1");
+        }
+        if let Some(ca) = &self.smtp_ca_file {
+            if !ca.is_file() {
+                bail!(
+                    "CIRHUB_SMTP_CA_FILE {} is not a readable file",
+                    ca.display()
+                );
+            }
         }
         if self.mail_max_attempts < 1 {
             bail!("CIRHUB_MAIL_MAX_ATTEMPTS must be at least 1");

@@ -44,12 +44,7 @@ impl Mailer {
     /// Starts the worker (and the digest composer).
     pub fn spawn(db: Db, config: Arc<Config>, metrics: Metrics) -> anyhow::Result<Mailer> {
         let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map_err(|e| anyhow::anyhow!("CIRHUB_SMTP_URL is not a usable SMTP URL: {e}"))?
-                    .timeout(Some(Duration::from_secs(20)))
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(smtp(url.expose(), config.smtp_ca_file.as_deref())?),
             None => {
                 let dir = config.data_dir.join("outbox");
                 std::fs::create_dir_all(&dir)?;
@@ -92,6 +87,46 @@ impl Mailer {
         });
         Ok(mailer)
     }
+}
+
+/// The SMTP transport of a URL: `smtps://` is TLS from the start, `?tls=required` demands
+/// STARTTLS, plain `smtp://` uses STARTTLS when offered; credentials come from the URL's user
+/// info. A private CA, if given, is trusted for the server's certificate.
+fn smtp(
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let bad = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("CIRHUB_SMTP_URL is not a usable SMTP URL: {e}")
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(&e))?;
+    if let Some(ca) = ca_file {
+        let parsed = url::Url::parse(url).map_err(|e| bad(&e))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| bad(&"no host"))?
+            .to_string();
+        let pem = std::fs::read(ca)?;
+        let params = TlsParameters::builder(host)
+            .add_root_certificate(
+                Certificate::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("CIRHUB_SMTP_CA_FILE: {e}"))?,
+            )
+            .build_rustls()?;
+        let tls = if parsed.scheme() == "smtps" {
+            Tls::Wrapper(params)
+        } else if parsed
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required")
+        {
+            Tls::Required(params)
+        } else {
+            Tls::Opportunistic(params)
+        };
+        builder = builder.tls(tls);
+    }
+    Ok(builder.timeout(Some(Duration::from_secs(20))).build())
 }
 
 struct Worker {

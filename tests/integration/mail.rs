@@ -462,3 +462,216 @@ async fn digest_subscribers_get_one_mail_bundling_the_changes() {
     );
     assert!(header(&msgs[0], "List-Unsubscribe").is_some());
 }
+
+/// A private CA and a server certificate for 127.0.0.1 / localhost it signed (openssl).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=cirhub test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// Starts the TLS-capable aiosmtpd of `tests/fixtures/smtp` in `mode`.
+fn start_tls_server(
+    mode: &str,
+    port: u16,
+    maildir: &Path,
+    cert: &Path,
+    key: &Path,
+) -> std::process::Child {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/smtp/tls_server.py"
+    );
+    let child = std::process::Command::new(python())
+        .args([
+            script,
+            mode,
+            &port.to_string(),
+            maildir.to_str().unwrap(),
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            "alerts",
+            "s3cret-pass",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python with aiosmtpd");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "TLS SMTP server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn maildir_count(maildir: &Path) -> usize {
+    ["new", "cur"]
+        .iter()
+        .map(|s| {
+            std::fs::read_dir(maildir.join(s))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_tls_with_authentication_verified_against_the_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    for (mode, scheme, query) in [
+        ("starttls", "smtp", "?tls=required"),
+        ("smtps", "smtps", ""),
+    ] {
+        let maildir = dir.path().join(format!("mail-{mode}"));
+        let port = free_port();
+        let mut server = start_tls_server(mode, port, &maildir, &cert, &key);
+        let url = format!("{scheme}://alerts:s3cret-pass@127.0.0.1:{port}{query}");
+        // Without the private CA the certificate is not trusted: nothing is sent.
+        let untrusted = TestApp::spawn_with(&[
+            ("CIRHUB_SMTP_URL", url.as_str()),
+            ("CIRHUB_MAIL_RETRY_BASE_MS", "200"),
+        ])
+        .await;
+        let w = untrusted.world().await;
+        untrusted
+            .create::<Value>(
+                "/api/v1/subscriptions",
+                &w.acme,
+                json!({"name": "All", "channels": ["email"]}),
+            )
+            .await;
+        untrusted
+            .open(&w.provider, &w.compute_tokyo, "Untrusted", "affected", &[])
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            maildir_count(&maildir),
+            0,
+            "{mode}: a mail went to an unverified server"
+        );
+        assert!(untrusted
+            .state
+            .metrics
+            .render()
+            .contains("cirhub_mails_total{outcome=\"retry\"}"));
+        // With it (and the right password), the mail is delivered.
+        let ca_path = ca.to_str().unwrap();
+        let app = TestApp::spawn_with(&[
+            ("CIRHUB_SMTP_URL", url.as_str()),
+            ("CIRHUB_SMTP_CA_FILE", ca_path),
+        ])
+        .await;
+        let w = app.world().await;
+        app.create::<Value>(
+            "/api/v1/subscriptions",
+            &w.acme,
+            json!({"name": "All", "channels": ["email"]}),
+        )
+        .await;
+        app.open(
+            &w.provider,
+            &w.compute_tokyo,
+            &format!("Over {mode}"),
+            "affected",
+            &[],
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while maildir_count(&maildir) < 1 {
+            assert!(Instant::now() < deadline, "{mode}: no mail arrived");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A wrong password is refused by the server: nothing more arrives.
+        let wrong = url.replace("s3cret-pass", "wrong-pass");
+        let denied = TestApp::spawn_with(&[
+            ("CIRHUB_SMTP_URL", wrong.as_str()),
+            ("CIRHUB_SMTP_CA_FILE", ca_path),
+        ])
+        .await;
+        let w = denied.world().await;
+        denied
+            .create::<Value>(
+                "/api/v1/subscriptions",
+                &w.acme,
+                json!({"name": "All", "channels": ["email"]}),
+            )
+            .await;
+        denied
+            .open(&w.provider, &w.compute_tokyo, "Denied", "affected", &[])
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            maildir_count(&maildir),
+            1,
+            "{mode}: a wrong password must not deliver"
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
