@@ -5,7 +5,7 @@
 //! Links in the bodies start with [`BASE`], replaced by the public URL when the mail is sent,
 //! so a row's content does not depend on which instance wrote it.
 
-use super::subscriptions::{effective, matches};
+use super::subscriptions::{matches, to_api};
 use super::visibility;
 use crate::audit::object_hash;
 use crate::db::rows::*;
@@ -13,7 +13,7 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::services::feeds::xml_escape;
-use cirhub_shared::customer::{IncidentSummary, StreamEvent};
+use cirhub_shared::customer::{IncidentSummary, StreamEvent, Subscription};
 use cirhub_shared::{Channel, DeliveryMode, EventKind, Role};
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
@@ -94,13 +94,41 @@ pub fn check_unsubscribe_token(
 }
 
 /// People who should hear of an event by e-mail, each with the subscription that matched.
+/// Subscriptions are read first: most events match none, and then no user is loaded.
 fn recipients(
     conn: &mut DbConn,
     ev: &StreamEvent,
     orgs: &[String],
-) -> Result<Vec<(UserRow, SubscriptionRow, DeliveryMode)>, AppError> {
+) -> Result<Vec<(UserRow, Subscription)>, AppError> {
+    let rows: Vec<SubscriptionRow> = subscriptions::table
+        .filter(subscriptions::organisation_id.eq_any(orgs))
+        .filter(subscriptions::channels.like("%\"email\"%"))
+        .order((subscriptions::created_at.asc(), subscriptions::id.asc()))
+        .select(SubscriptionRow::as_select())
+        .load(conn)?;
+    let mut subs: Vec<(String, Subscription)> = Vec::new();
+    for row in &rows {
+        let sub = to_api(row)?;
+        if sub.channels.contains(&Channel::Email) && matches(&sub, ev) {
+            subs.push((row.organisation_id.clone(), sub));
+        }
+    }
+    if subs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&String> = subs.iter().map(|(_, s)| &s.id).collect();
+    let optouts: HashSet<(String, String)> = subscription_optouts::table
+        .filter(subscription_optouts::subscription_id.eq_any(&ids))
+        .select((
+            subscription_optouts::subscription_id,
+            subscription_optouts::user_id,
+        ))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let sub_orgs: Vec<&String> = subs.iter().map(|(o, _)| o).collect();
     let users: Vec<UserRow> = users::table
-        .filter(users::organisation_id.eq_any(orgs))
+        .filter(users::organisation_id.eq_any(sub_orgs))
         .filter(users::deleted_at.is_null())
         .order(users::email.asc())
         .select(UserRow::as_select())
@@ -108,16 +136,14 @@ fn recipients(
     let mut out = Vec::new();
     for u in users {
         let role: Role = parse_stored(&u.role, "role")?;
-        let subs = effective(conn, &u.organisation_id, Some(&u.id), role)?;
-        let hit = subs
-            .into_iter()
-            .find(|s| s.channels.contains(&Channel::Email) && matches(s, ev));
-        if let Some(s) = hit {
-            let row: SubscriptionRow = subscriptions::table
-                .find(&s.id)
-                .select(SubscriptionRow::as_select())
-                .first(conn)?;
-            out.push((u, row, s.mode));
+        let hit = subs.iter().find(|(org, s)| {
+            *org == u.organisation_id
+                && (s.user_id.as_deref() == Some(u.id.as_str()) || s.role == Some(role))
+                && !optouts.contains(&(s.id.clone(), u.id.clone()))
+        });
+        if let Some((_, s)) = hit {
+            let s = s.clone();
+            out.push((u, s));
         }
     }
     Ok(out)
@@ -260,11 +286,11 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
         .unwrap_or_else(|| format!("v{}", i.version));
     let now = now_ms();
     let mut seen = HashSet::new();
-    for (user, sub, mode) in recipients(conn, ev, &orgs)? {
+    for (user, sub) in recipients(conn, ev, &orgs)? {
         if !seen.insert(user.id.clone()) {
             continue;
         }
-        if mode == DeliveryMode::Digest {
+        if sub.mode == DeliveryMode::Digest {
             diesel::insert_into(digest_items::table)
                 .values((
                     digest_items::id.eq(new_id()),
