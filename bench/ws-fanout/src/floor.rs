@@ -29,6 +29,8 @@ pub fn serve(port: u16, control: u16, bytes: usize) -> anyhow::Result<()> {
             });
             loop {
                 let (stream, _) = ws.accept().await?;
+                // As actix-web does for cirhub: no Nagle delay on small frames.
+                let _ = stream.set_nodelay(true);
                 let mut rx = tx.subscribe();
                 tokio::spawn(async move {
                     // Connections to `/quiet` get nothing: the same share of non-receivers as
