@@ -4,7 +4,10 @@
 //! run, the same number of clients on a bare tokio-tungstenite broadcast server (no auth, no
 //! filter, no audit) give the floor. Also: the server's resident memory per idle connection.
 //!
-//! `ws-fanout [--connections N] [--orgs M] [--cirhub PATH]`; `ws-fanout floor-server PORT
+//! Both sets of clients stay connected while rounds alternate (cirhub, floor, cirhub, …), so
+//! both sides see the same machine; the report gives every round and the medians.
+//!
+//! `ws-fanout [--connections N] [--orgs M] [--rounds R] [--cirhub PATH]`; `ws-fanout floor-server PORT
 //! CONTROL_PORT BYTES` is the floor, started by the benchmark as a child process (each side
 //! then has its own open-file limit).
 
@@ -22,6 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 struct Args {
     connections: usize,
     orgs: usize,
+    rounds: usize,
     cirhub: String,
 }
 
@@ -29,6 +33,7 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         connections: 10_000,
         orgs: 100,
+        rounds: 5,
         cirhub: "target/release/cirhub".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -39,8 +44,11 @@ fn args() -> anyhow::Result<Args> {
         match k.as_str() {
             "--connections" => a.connections = v.parse()?,
             "--orgs" => a.orgs = v.parse()?,
+            "--rounds" => a.rounds = v.parse::<usize>()?.max(1),
             "--cirhub" => a.cirhub = v,
-            _ => anyhow::bail!("usage: ws-fanout [--connections N] [--orgs M] [--cirhub PATH]"),
+            _ => anyhow::bail!(
+                "usage: ws-fanout [--connections N] [--orgs M] [--rounds R] [--cirhub PATH]"
+            ),
         }
     }
     Ok(a)
@@ -103,8 +111,8 @@ fn stats(mut ms: Vec<f64>) -> Stats {
 type Arrival = (usize, Instant, usize);
 
 /// Connects `n` clients (URL and optional bearer token per client); each reports the arrival
-/// of its first `event` frame (cirhub) or first text message (floor). Returns once all are
-/// connected and ready; the clients live until `stop` is dropped.
+/// of every `event` frame (cirhub) or text message (floor). Returns once all are connected
+/// and ready; the clients live until `stop` changes.
 async fn connect_all(
     n: usize,
     url: &dyn Fn(usize) -> String,
@@ -141,7 +149,6 @@ async fn connect_all(
                 let _ = ready.send(Ok(()));
             }
             drop(permit);
-            let mut reported = false;
             loop {
                 tokio::select! {
                     msg = read.next() => match msg {
@@ -154,8 +161,7 @@ async fn connect_all(
                                 }
                                 continue;
                             }
-                            if !reported && (!cirhub || t.starts_with("{\"type\":\"event\"")) {
-                                reported = true;
+                            if !cirhub || t.starts_with("{\"type\":\"event\"") {
                                 let _ = arrivals.send((i, at, t.len()));
                             }
                         }
@@ -233,16 +239,59 @@ fn main() -> anyhow::Result<()> {
         .block_on(run(a))
 }
 
+/// One round on one side: what arrived, and its statistics.
+struct Round {
+    stats: Stats,
+    unexpected: usize,
+    bytes: usize,
+}
+
+/// Starts a round with `trigger`, then collects its arrivals.
+async fn round(
+    rx: &mut mpsc::UnboundedReceiver<Arrival>,
+    receives: &[bool],
+    expected: usize,
+    trigger: impl std::future::Future<Output = anyhow::Result<()>>,
+    t0: Instant,
+) -> anyhow::Result<Round> {
+    trigger.await?;
+    let got = collect(rx, t0, expected, Duration::from_secs(30)).await;
+    let unexpected = got
+        .iter()
+        .filter(|(i, _, _)| !receives[i % receives.len()])
+        .count();
+    Ok(Round {
+        bytes: got.first().map(|g| g.2).unwrap_or(0),
+        stats: stats(
+            got.iter()
+                .filter(|(i, _, _)| receives[i % receives.len()])
+                .map(|(_, ms, _)| *ms)
+                .collect(),
+        ),
+        unexpected,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn worst(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(f64::NAN, f64::max)
+}
+
 async fn run(a: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("cirhub.db");
     eprintln!("seeding {} customer organisations…", a.orgs);
     let world = seed::seed(&db, a.orgs)?;
-    let expected: Vec<usize> = (0..a.connections)
+    let expected = (0..a.connections)
         .filter(|i| world.receives[i % a.orgs])
-        .collect();
+        .count();
 
-    // ---- cirhub
+    // ---- cirhub: heartbeats far apart, so that none falls into a round (all 10,000 clients
+    // connect within seconds, so their heartbeats would come as one burst).
     let port = free_port()?;
     let server = Proc(
         Command::new(&a.cirhub)
@@ -251,6 +300,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
             .env("DATABASE_URL", &db)
             .env("CIRHUB_DATA_DIR", dir.path())
             .env("CIRHUB_JWT_SECRET", seed::JWT_SECRET)
+            .env("CIRHUB_STREAM_HEARTBEAT_SECS", "600")
             .env("CIRHUB_LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -268,9 +318,9 @@ async fn run(a: Args) -> anyhow::Result<()> {
     let rss_before = rss_kib(server.0.id());
     eprintln!("connecting {} clients to cirhub…", a.connections);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut crx) = mpsc::unbounded_channel();
     let url = format!("ws://127.0.0.1:{port}/api/v1/stream");
-    let handles = connect_all(
+    let mut handles = connect_all(
         a.connections,
         &|_| url.clone(),
         &world.tokens,
@@ -281,33 +331,18 @@ async fn run(a: Args) -> anyhow::Result<()> {
     .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = rss_kib(server.0.id());
-    let t0 = Instant::now();
-    let res = http
-        .post(format!("{base}/api/v1/incidents/{}/updates", world.incident_id))
-        .bearer_auth(&world.provider_token)
-        .json(&serde_json::json!({"status": "identified", "body": "The cause was found: a faulty switch in one Tokyo zone. Traffic is being moved."}))
-        .send()
-        .await?;
-    anyhow::ensure!(
-        res.status().is_success(),
-        "publish failed: {}",
-        res.status()
-    );
-    let got = collect(&mut rx, t0, expected.len(), Duration::from_secs(30)).await;
-    let frame_bytes = got.first().map(|g| g.2).unwrap_or(1000);
-    let unexpected = got
-        .iter()
-        .filter(|(i, _, _)| !world.receives[i % a.orgs])
-        .count();
-    let cirhub = stats(got.iter().map(|(_, ms, _)| *ms).collect());
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
-    drop(server);
-    drop(rx);
 
-    // ---- floor
+    // ---- floor: started once the frame size is known (from cirhub's first update, which,
+    // like the floor's first broadcast, is not measured: first sends allocate buffers).
+    let warm = round(
+        &mut crx,
+        &world.receives,
+        expected,
+        publish(&http, &base, &world, 0),
+        Instant::now(),
+    )
+    .await?;
+    anyhow::ensure!(warm.bytes > 0, "the warm-up update reached no client");
     let fport = free_port()?;
     let cport = free_port()?;
     let me = std::env::current_exe()?;
@@ -317,7 +352,7 @@ async fn run(a: Args) -> anyhow::Result<()> {
                 "floor-server",
                 &fport.to_string(),
                 &cport.to_string(),
-                &frame_bytes.to_string(),
+                &warm.bytes.to_string(),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -329,64 +364,142 @@ async fn run(a: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("connecting {} clients to the floor…", a.connections);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut frx) = mpsc::unbounded_channel();
     let receives = world.receives.clone();
     let orgs = a.orgs;
     let furl = move |i: usize| {
         let path = if receives[i % orgs] { "all" } else { "quiet" };
         format!("ws://127.0.0.1:{fport}/{path}")
     };
-    let handles = connect_all(a.connections, &furl, &[], false, tx, &stop_rx).await?;
+    handles.extend(connect_all(a.connections, &furl, &[], false, tx, &stop_rx).await?);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let t0 = Instant::now();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut ctl = tokio::net::TcpStream::connect(("127.0.0.1", cport)).await?;
-        ctl.write_all(b"!").await?;
+    // The floor's first, unmeasured broadcast, as cirhub had its first update.
+    round(
+        &mut frx,
+        &world.receives,
+        expected,
+        trigger(cport),
+        Instant::now(),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // ---- rounds, alternating; a pause after each lets the server finish its delivery records.
+    let (mut ours, mut floors) = (Vec::new(), Vec::new());
+    for r in 1..=a.rounds {
+        eprintln!("round {r} of {}…", a.rounds);
+        let t0 = Instant::now();
+        ours.push(
+            round(
+                &mut crx,
+                &world.receives,
+                expected,
+                publish(&http, &base, &world, r),
+                t0,
+            )
+            .await?,
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let t0 = Instant::now();
+        floors.push(round(&mut frx, &world.receives, expected, trigger(cport), t0).await?);
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let got = collect(&mut rx, t0, expected.len(), Duration::from_secs(30)).await;
-    let floor = stats(got.iter().map(|(_, ms, _)| *ms).collect());
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = h.await;
     }
+    drop(server);
 
     let per_conn = rss_after.saturating_sub(rss_before) as f64 / a.connections as f64;
-    let ratio = cirhub.max / floor.max;
+    let med = |rs: &[Round], f: fn(&Stats) -> f64| median(rs.iter().map(|r| f(&r.stats)).collect());
+    let (c50, c99, cmax) = (
+        med(&ours, |s| s.p50),
+        med(&ours, |s| s.p99),
+        med(&ours, |s| s.max),
+    );
+    let (f50, f99, fmax) = (
+        med(&floors, |s| s.p50),
+        med(&floors, |s| s.p99),
+        med(&floors, |s| s.max),
+    );
+    let ratio = cmax / fmax;
+    let unexpected: usize = ours.iter().map(|r| r.unexpected).sum();
+    let complete = ours.iter().all(|r| r.stats.received == expected)
+        && floors.iter().all(|r| r.stats.received == expected);
     let yes = |b: bool| if b { "yes" } else { "NO" };
-    let report = format!(
-        "ws-fanout: {} connections, {} customer organisations, event frame ~{} bytes\n\
-         cirhub:  expected {} receivers, got {} (unexpected {}); p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; time to last {:.1} ms\n\
-         floor:   expected {} receivers, got {}; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; time to last {:.1} ms\n\
-         ratio (cirhub/floor, time to last delivery): {:.2}\n\
-         memory:  cirhub RSS {:.1} MiB before, {:.1} MiB with all connected and idle: {:.1} KiB per idle connection\n\
-         targets: p99 < 250 ms: {}; time to last <= 1.5x floor: {}; < 32 KiB per idle connection: {}; no unexpected delivery: {}\n",
-        a.connections,
-        a.orgs,
-        frame_bytes,
-        expected.len(),
-        cirhub.received - unexpected,
-        unexpected,
-        cirhub.p50,
-        cirhub.p99,
-        cirhub.max,
-        cirhub.max,
-        expected.len(),
-        floor.received,
-        floor.p50,
-        floor.p99,
-        floor.max,
-        floor.max,
-        ratio,
+    let mut report = format!(
+        "ws-fanout: {} connections, {} customer organisations, {} expected receivers per update, \
+         event frame ~{} bytes, {} rounds\n",
+        a.connections, a.orgs, expected, warm.bytes, a.rounds
+    );
+    for (r, (c, f)) in ours.iter().zip(&floors).enumerate() {
+        report += &format!(
+            "round {}: cirhub got {} (unexpected {}), p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms | \
+             floor got {}, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms\n",
+            r + 1,
+            c.stats.received,
+            c.unexpected,
+            c.stats.p50,
+            c.stats.p99,
+            c.stats.max,
+            f.stats.received,
+            f.stats.p50,
+            f.stats.p99,
+            f.stats.max,
+        );
+    }
+    report += &format!(
+        "cirhub (median of rounds): p50 {c50:.1} ms, p99 {c99:.1} ms, time to last {cmax:.1} ms; \
+         worst round: p99 {:.1} ms, time to last {:.1} ms\n\
+         floor  (median of rounds): p50 {f50:.1} ms, p99 {f99:.1} ms, time to last {fmax:.1} ms; \
+         worst round: p99 {:.1} ms, time to last {:.1} ms\n\
+         ratio (cirhub/floor, medians of the time to last delivery): {ratio:.2}\n\
+         memory:  cirhub RSS {:.1} MiB before, {:.1} MiB with all connected and idle: {per_conn:.1} KiB per idle connection\n\
+         targets: p99 < 250 ms: {}; time to last <= 1.5x floor: {}; < 32 KiB per idle connection: {}; \
+         every receiver got every update and no one else: {}\n",
+        worst(ours.iter().map(|r| r.stats.p99)),
+        worst(ours.iter().map(|r| r.stats.max)),
+        worst(floors.iter().map(|r| r.stats.p99)),
+        worst(floors.iter().map(|r| r.stats.max)),
         rss_before as f64 / 1024.0,
         rss_after as f64 / 1024.0,
-        per_conn,
-        yes(cirhub.p99 < 250.0),
+        yes(c99 < 250.0),
         yes(ratio <= 1.5),
         yes(per_conn < 32.0),
-        yes(unexpected == 0 && cirhub.received == expected.len()),
+        yes(unexpected == 0 && complete),
     );
     print!("{report}");
+    Ok(())
+}
+
+/// Makes the floor server broadcast once.
+async fn trigger(control: u16) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut ctl = tokio::net::TcpStream::connect(("127.0.0.1", control)).await?;
+    ctl.write_all(b"!").await?;
+    Ok(())
+}
+
+/// Posts update number `n` of the benchmark's incident.
+async fn publish(
+    http: &reqwest::Client,
+    base: &str,
+    world: &seed::World,
+    n: usize,
+) -> anyhow::Result<()> {
+    let res = http
+        .post(format!("{base}/api/v1/incidents/{}/updates", world.incident_id))
+        .bearer_auth(&world.provider_token)
+        .json(&serde_json::json!({
+            "status": "identified",
+            "body": format!("Update {n}: the cause was found, a faulty switch in one Tokyo zone. Traffic is being moved."),
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "publish failed: {}",
+        res.status()
+    );
     Ok(())
 }
