@@ -311,7 +311,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
             db.write_blocking(|c| {
                 let user = accounts::user_by_email(c, &email)?
                     .ok_or(crate::error::AppError::NotFound("user"))?;
-                accounts::set_password(c, &user.id, &hash)?;
+                accounts::set_password(c, &user.id, &hash, None)?;
                 crate::audit::append(
                     c,
                     crate::audit::Event::change(

@@ -88,12 +88,17 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     })
 }
 
-/// `?page=&per_page=` on every list.
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// `?page=&per_page=` on every list; the OpenAPI document states the bounds `validate` checks.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Pagination {
+    /// Page number, from 1.
     #[serde(default = "one")]
+    #[param(minimum = 1, default = 1)]
     pub page: u32,
+    /// Items per page, 1 to 100.
     #[serde(default = "fifty")]
+    #[param(minimum = 1, maximum = 100, default = 50)]
     pub per_page: u32,
 }
 

@@ -102,6 +102,10 @@ pub struct Note {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateNote {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 10000, pattern = r"\S")
+    )]
     pub body: String,
 }
 
@@ -160,6 +164,10 @@ pub struct ResourceMapping {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateMapping {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: String,
     pub component_id: String,
 }
@@ -223,18 +231,26 @@ pub struct Subscription {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SubscriptionInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: String,
     /// Set (admin only) for a role-wide subscription; otherwise it is the caller's own.
     pub role: Option<Role>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub provider_ids: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub service_ids: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub region_ids: Vec<String>,
     #[serde(default = "default_min_priority")]
     pub min_priority: Priority,
     /// `websocket` and/or `email`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 2))]
     pub channels: Vec<Channel>,
     #[serde(default = "default_mode")]
     pub mode: DeliveryMode,
@@ -266,6 +282,10 @@ pub struct FeedToken {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateFeedToken {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: String,
 }
 

@@ -227,6 +227,53 @@ async fn refresh_rotates_and_the_old_refresh_token_stops_working() {
 }
 
 #[tokio::test]
+async fn a_password_change_ends_every_other_session() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let elsewhere = app.login(&admin.email).await;
+    // Changing one's own password keeps the session that did it and ends the others.
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/users/{}", admin.user_id),
+            &admin,
+            json!({"password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me", &admin).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &elsewhere).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": elsewhere.refresh})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.login_with(&admin.email, "a brand new passphrase").await;
+    // An admin resetting someone else's password ends all of that person's sessions.
+    let other_id = app.user(&admin.org_id, "other@p.test", Role::Operator);
+    let other = app.login("other@p.test").await;
+    let (status, _) = app
+        .patch(
+            &format!("/api/v1/users/{other_id}"),
+            &admin,
+            json!({"password": "reset by the admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", &other).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.get("/api/v1/me", &admin).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_deleted_user_is_locked_out_at_once() {
     let app = TestApp::spawn().await;
     let admin = app.provider("p", Role::Admin).await;

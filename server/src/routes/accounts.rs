@@ -158,7 +158,7 @@ pub async fn me(state: State, caller: Caller) -> Result<HttpResponse, AppError> 
     Ok(HttpResponse::Ok().json(state.db.read(move |c| svc::me(c, &caller)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::Pagination),
     responses((status = 200, body = Paged<User>)), security(("bearer" = [])))]
 /// Users of the caller's organisation.
 pub async fn list_users(
@@ -213,7 +213,8 @@ pub async fn get_user(
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser, responses((status = 200, body = User)), security(("bearer" = [])))]
-/// Changes a user's name, role or password (admin). A new password ends the user's sessions.
+/// Changes a user's name, role or password (admin). A new password ends the user's sessions,
+/// except the caller's own when they change their own password.
 pub async fn update_user(
     state: State,
     caller: Caller,
@@ -255,7 +256,7 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", params(crate::extract::Pagination),
     responses((status = 200, body = Paged<ApiToken>)), security(("bearer" = [])))]
 pub async fn list_tokens(
     state: State,

@@ -39,8 +39,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query), ("object_type" = Option<String>, Query),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_entries",
+    params(crate::extract::Pagination, ("object_type" = Option<String>, Query),
            ("object_id" = Option<String>, Query), ("action" = Option<String>, Query)),
     responses((status = 200, body = Paged<AuditEntry>)), security(("bearer" = [])))]
 /// The organisation's audit entries, newest first (auditor or admin).

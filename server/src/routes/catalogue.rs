@@ -36,9 +36,13 @@ where
 
 macro_rules! lister {
     ($name:ident, $svc:path, $path:literal, $ty:ty, $tag:literal) => {
-        #[utoipa::path(get, path = $path, tag = $tag, params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
-            responses((status = 200, body = Paged<$ty>)), security(("bearer" = [])))]
-        pub async fn $name(state: State, caller: Caller, page: web::Query<Pagination>) -> Result<HttpResponse, AppError> {
+        #[utoipa::path(get, path = $path, tag = $tag, params(crate::extract::Pagination),
+                    responses((status = 200, body = Paged<$ty>)), security(("bearer" = [])))]
+        pub async fn $name(
+            state: State,
+            caller: Caller,
+            page: web::Query<Pagination>,
+        ) -> Result<HttpResponse, AppError> {
             let page = page.into_inner().validate()?;
             Ok(HttpResponse::Ok().json(state.db.read(move |c| $svc(c, &caller, page)).await?))
         }

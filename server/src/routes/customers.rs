@@ -49,7 +49,7 @@ where
 // ---------------------------------------------------------------- relationships
 
 #[utoipa::path(get, path = "/api/v1/relationships", tag = "relationships",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    params(crate::extract::Pagination),
     responses((status = 200, body = Paged<Relationship>)), security(("bearer" = [])))]
 /// Relationships the caller's organisation is a party to (as provider or customer).
 pub async fn list_relationships(
@@ -141,7 +141,7 @@ pub async fn end(
 // ---------------------------------------------------------------- dashboard
 
 #[utoipa::path(get, path = "/api/v1/dashboard/incidents", tag = "dashboard",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query), ("open" = Option<bool>, Query),
+    params(crate::extract::Pagination, ("open" = Option<bool>, Query),
            ("kind" = Option<cirhub_shared::IncidentKind>, Query), ("provider_id" = Option<String>, Query),
            ("min_priority" = Option<cirhub_shared::Priority>, Query)),
     responses((status = 200, body = Paged<CustomerIncident>)), security(("bearer" = [])))]
@@ -233,7 +233,7 @@ pub async fn receipts(
 // ---------------------------------------------------------------- mappings and layout
 
 #[utoipa::path(get, path = "/api/v1/resource-mappings", tag = "dashboard",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    params(crate::extract::Pagination),
     responses((status = 200, body = Paged<ResourceMapping>)), security(("bearer" = [])))]
 pub async fn list_mappings(
     state: State,
@@ -309,7 +309,7 @@ pub async fn put_layout(
 // ---------------------------------------------------------------- subscriptions
 
 #[utoipa::path(get, path = "/api/v1/subscriptions", tag = "subscriptions",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    params(crate::extract::Pagination),
     responses((status = 200, body = Paged<Subscription>)), security(("bearer" = [])))]
 /// The caller's subscriptions and their role's (admins: all of the organisation).
 pub async fn list_subscriptions(
@@ -427,7 +427,7 @@ pub async fn unsubscribe(state: State, token: web::Path<String>) -> Result<HttpR
 // ---------------------------------------------------------------- feed tokens
 
 #[utoipa::path(get, path = "/api/v1/feed-tokens", tag = "feeds",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)),
+    params(crate::extract::Pagination),
     responses((status = 200, body = Paged<FeedToken>)), security(("bearer" = [])))]
 pub async fn list_feed_tokens(
     state: State,

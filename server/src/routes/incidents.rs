@@ -12,8 +12,8 @@ use cirhub_shared::api::*;
 
 type State = web::Data<AppState>;
 
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents",
-    params(("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query),
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", operation_id = "list_incidents",
+    params(crate::extract::Pagination,
            ("kind" = Option<cirhub_shared::IncidentKind>, Query), ("open" = Option<bool>, Query),
            ("visibility" = Option<cirhub_shared::Visibility>, Query)),
     responses((status = 200, body = Paged<Incident>)), security(("bearer" = [])))]

@@ -2,7 +2,10 @@
 
 use super::{accounts, audit, catalogue, customers, incidents};
 use actix_web::HttpResponse;
+use serde_json::Value;
+use utoipa::openapi::link::Link;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -20,6 +23,103 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// OpenAPI links from a creating `POST` on `{path}` to every operation on `{path}/{id}…`, so
+/// that clients and stateful fuzzers follow the new object's id instead of guessing one.
+struct ItemLinks;
+
+/// Where the id of the object a response describes sits: `/id`, or `/<field>/id` for a
+/// wrapper such as `{ "token": {...}, "secret": ... }`.
+fn id_pointer(doc: &Value, schema: &Value) -> Option<String> {
+    let schema = resolve(doc, schema);
+    let props = schema.get("properties")?.as_object()?;
+    if props.contains_key("id") {
+        return Some("/id".into());
+    }
+    props.iter().find_map(|(name, s)| {
+        let inner = resolve(doc, s);
+        let has_id = inner.get("properties")?.as_object()?.contains_key("id");
+        has_id.then(|| format!("/{name}/id"))
+    })
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or(&Value::Null),
+        None => schema,
+    }
+}
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+impl Modify for ItemLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+            return;
+        };
+        // (source path, status, link name, target operation id, id expression). Only from
+        // creations: a link from a list's first item would point clients (and fuzzers) at
+        // objects they did not make, such as their own account.
+        let mut links = Vec::new();
+        for (path, item) in paths {
+            let prefix = format!("{path}/{{id}}");
+            let targets: Vec<(String, String)> = paths
+                .iter()
+                .filter(|(q, _)| *q == &prefix || q.starts_with(&format!("{prefix}/")))
+                .flat_map(|(q, it)| {
+                    let rest = q[prefix.len()..].trim_start_matches('/').replace('/', "_");
+                    METHODS.into_iter().filter_map(move |m| {
+                        let id = it.get(m)?.get("operationId")?.as_str()?.to_owned();
+                        let name = if rest.is_empty() {
+                            m.to_owned()
+                        } else {
+                            format!("{m}_{rest}")
+                        };
+                        Some((name, id))
+                    })
+                })
+                .collect();
+            for status in ["201", "200"] {
+                let pointer = item
+                    .pointer(&format!(
+                        "/post/responses/{status}/content/application~1json/schema"
+                    ))
+                    .and_then(|schema| id_pointer(&doc, schema));
+                let Some(pointer) = pointer else { continue };
+                for (name, op) in &targets {
+                    links.push((
+                        path.clone(),
+                        status,
+                        name.clone(),
+                        op.clone(),
+                        format!("$response.body#{pointer}"),
+                    ));
+                }
+            }
+        }
+        for (path, status, name, op, expr) in links {
+            let post = openapi
+                .paths
+                .paths
+                .get_mut(&path)
+                .and_then(|i| i.post.as_mut());
+            if let Some(RefOr::T(response)) =
+                post.and_then(|o| o.responses.responses.get_mut(status))
+            {
+                let link = Link::builder()
+                    .operation_id(op)
+                    .parameter("id", expr)
+                    .build();
+                response.links.insert(name, RefOr::T(link));
+            }
+        }
     }
 }
 
@@ -44,7 +144,7 @@ impl Modify for BearerAuth {
         customers::replace_subscription, customers::delete_subscription,
         customers::list_feed_tokens, customers::create_feed_token, customers::revoke_feed_token,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ItemLinks),
 )]
 pub struct ApiDoc;
 

@@ -247,7 +247,9 @@ pub fn update_user(
         .set((users::name.eq(&row.name), users::role.eq(&row.role)))
         .execute(conn)?;
     if let Some(hash) = password_hash {
-        set_password(conn, id, &hash)?;
+        let own = caller.user_id() == Some(id);
+        let keep = caller.session_id.as_deref().filter(|_| own);
+        set_password(conn, id, &hash, keep)?;
     }
     let user = user_to_api(&row)?;
     audit::append(
@@ -266,14 +268,21 @@ pub fn validate_password(field: &str, password: &str) -> Result<(), AppError> {
     check.done()
 }
 
-/// Stores a new password hash and revokes the user's sessions.
-pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> Result<(), AppError> {
+/// Stores a new password hash and revokes the user's sessions, except `keep`: the session of
+/// a person changing their own password stays, every other one (a thief's too) ends.
+pub fn set_password(
+    conn: &mut DbConn,
+    user_id: &str,
+    hash: &str,
+    keep: Option<&str>,
+) -> Result<(), AppError> {
     diesel::update(users::table.find(user_id))
         .set(users::password_hash.eq(hash))
         .execute(conn)?;
     diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep.unwrap_or("")))
             .filter(sessions::revoked_at.is_null()),
     )
     .set(sessions::revoked_at.eq(now_ms()))
