@@ -101,7 +101,7 @@ pub struct CreateUser {
     )]
     pub name: String,
     pub role: Role,
-    /// At least 12 characters.
+    /// At least 12 characters and at most 1024 bytes (the schema's 256 characters always fit).
     #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: String,
 }

@@ -39,6 +39,56 @@ async fn openapi_document_and_reference_page() {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     assert!(doc["components"]["schemas"].get("Problem").is_some());
+    // Operation ids are unique (OpenAPI requires it), and every link names one of them.
+    let mut ids = std::collections::HashSet::new();
+    let mut links = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                ids.insert(id.clone()),
+                "operationId {id} repeats ({method} {path})"
+            );
+            for (status, res) in op["responses"].as_object().unwrap() {
+                for (name, link) in res["links"].as_object().into_iter().flatten() {
+                    links.push((format!("{method} {path} {status} {name}"), link.clone()));
+                }
+            }
+        }
+    }
+    for (at, link) in &links {
+        let target = link["operationId"].as_str().unwrap();
+        assert!(ids.contains(target), "link {at} names no operation");
+    }
+    // Creations link to the operations on their id, wherever the id sits in the response.
+    let link = |path: &str, name: &str| {
+        doc["paths"][path]["post"]["responses"]["201"]["links"][name].clone()
+    };
+    assert_eq!(
+        link("/api/v1/subscriptions", "delete")["parameters"]["id"],
+        "$response.body#/id"
+    );
+    assert_eq!(
+        link("/api/v1/relationships", "post_accept")["operationId"],
+        doc["paths"]["/api/v1/relationships/{id}/accept"]["post"]["operationId"]
+    );
+    assert_eq!(
+        link("/api/v1/api-tokens", "delete")["parameters"]["id"],
+        "$response.body#/token/id"
+    );
+    // The bounds the server checks are stated.
+    let params = &doc["paths"]["/api/v1/regions"]["get"]["parameters"];
+    let per_page = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "per_page")
+        .unwrap();
+    assert_eq!(per_page["schema"]["maximum"], 100);
+    assert_eq!(
+        doc["components"]["schemas"]["CreateRegion"]["properties"]["name"]["maxLength"],
+        200
+    );
     let (status, html) = app.public("/api/docs/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("swagger"), "reference page served");

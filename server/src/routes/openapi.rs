@@ -3,6 +3,7 @@
 use super::{accounts, audit, catalogue, customers, incidents};
 use actix_web::HttpResponse;
 use serde_json::Value;
+use std::sync::LazyLock;
 use utoipa::openapi::link::Link;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
@@ -148,12 +149,19 @@ impl Modify for ItemLinks {
 )]
 pub struct ApiDoc;
 
+/// The document, built (modifiers included) once per process.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+static DOCUMENT_JSON: LazyLock<String> =
+    LazyLock::new(|| serde_json::to_string(&*DOCUMENT).unwrap_or_default());
+
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT_JSON.as_str())
 }
 
 /// The rendered reference at `/api/docs/` (assets vendored into the binary; works offline).
 pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", ApiDoc::openapi())
+    SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", DOCUMENT.clone())
 }
