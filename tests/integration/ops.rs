@@ -145,3 +145,82 @@ async fn the_app_shell_is_served_with_a_strict_content_security_policy() {
         "no path traversal out of the frontend directory"
     );
 }
+
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    not_null: bool,
+}
+
+/// Tables and columns (with NOT NULL) of a migrated database, sorted.
+fn columns(conn: &mut cirhub::db::DbConn) -> Vec<Column> {
+    use diesel::RunQueryDsl;
+    let sql = match conn {
+        cirhub::db::DbConn::Sqlite(_) => {
+            // A primary key counts as NOT NULL: PostgreSQL implies it, and every row here
+            // is inserted with its id (SQLite alone would accept a NULL in a TEXT key).
+            "SELECT m.name AS table_name, p.name AS column_name, \
+             (p.\"notnull\" <> 0 OR p.pk > 0) AS not_null \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '__diesel_schema_migrations'"
+        }
+        cirhub::db::DbConn::Postgres(_) => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+             is_nullable = 'NO' AS not_null FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'"
+        }
+    };
+    let mut cols: Vec<Column> = diesel::sql_query(sql).load(conn).expect("columns");
+    cols.sort();
+    cols
+}
+
+/// The SQLite and PostgreSQL migration trees are written by hand side by side: they must
+/// hold the same migrations and produce the same tables and columns. On the PostgreSQL run
+/// this compares the two backends; on SQLite it still checks the migration names.
+#[tokio::test]
+async fn the_two_migration_trees_agree() {
+    let names = |backend: &str| -> Vec<String> {
+        let dir = format!("{}/../migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names("sqlite"), names("postgres"), "migration names differ");
+
+    let app = TestApp::spawn().await;
+    let reference = tempfile::tempdir().unwrap();
+    let url = reference.path().join("reference.db");
+    let url = url.to_string_lossy().into_owned();
+    let config = cirhub::config::Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(url.clone()),
+        "CIRHUB_DATA_DIR" => Some(reference.path().to_string_lossy().into_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let sqlite = cirhub::db::Db::connect(&config).unwrap();
+    sqlite.migrate().unwrap();
+    let expected = columns(&mut sqlite.conn().unwrap());
+    let actual = app.state.db.read(|c| Ok(columns(c))).await.unwrap();
+    assert!(expected.len() > 100, "too few columns read: {expected:?}");
+    let only = |a: &[Column], b: &[Column]| -> Vec<String> {
+        a.iter()
+            .filter(|c| !b.contains(c))
+            .map(|c| format!("{}.{} not_null={}", c.table_name, c.column_name, c.not_null))
+            .collect()
+    };
+    assert!(
+        expected == actual,
+        "the backends' schemas differ:\n only on SQLite: {:?}\n only on this backend: {:?}",
+        only(&expected, &actual),
+        only(&actual, &expected)
+    );
+}

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod frontend;
 pub mod incidents;
 pub mod openapi;
+pub mod openapi_public;
 pub mod ops;
 pub mod public;
 
@@ -175,4 +176,75 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::Compress::default())
                 .route("/{file}", web::get().to(frontend::asset)),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    /// `(method, path, handler)` of every `.route(...)` in the table above, with the
+    /// `/api/v1` scope's prefix applied. Read from this file's source, so a route added to
+    /// the table is seen without anyone updating a list.
+    fn routes() -> Vec<(String, String, String)> {
+        let source = include_str!("mod.rs");
+        let table = &source[..source.find("#[cfg(test)]").expect("test module")];
+        let scope = table.find("web::scope(\"/api/v1\")").expect("api scope");
+        let scope_end = scope + table[scope..].find(".default_service").expect("scope end");
+        let quoted = |s: &str| -> (String, usize) {
+            let start = s.find('"').expect("quote") + 1;
+            let len = s[start..].find('"').expect("closing quote");
+            (s[start..start + len].to_owned(), start + len + 1)
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(found) = table[at..].find(".route(") {
+            let start = at + found;
+            let (path, used) = quoted(&table[start..]);
+            let rest = &table[start + used..];
+            let method = rest[rest.find("web::").expect("method") + 5..]
+                .split('(')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let handler = rest[rest.find(".to(").expect("handler") + 4..]
+                .split(')')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let prefix = if start > scope && start < scope_end {
+                "/api/v1"
+            } else {
+                ""
+            };
+            out.push((method, format!("{prefix}{path}"), handler));
+            at = start + used;
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_is_described_in_the_openapi_document() {
+        let doc = serde_json::to_value(&*super::openapi::DOCUMENT).expect("document");
+        let paths = doc["paths"].as_object().expect("paths");
+        let table = routes();
+        assert!(table.len() > 60, "the route table was not read: {table:?}");
+        for (method, path, handler) in table {
+            // The web UI's pages and assets are not API operations.
+            if handler.starts_with("frontend::") {
+                continue;
+            }
+            let described = match path.split_once(":.*}") {
+                // `{doc:.*}` serves several documents: each must be described.
+                Some(_) => {
+                    let prefix = &path[..path.rfind('{').expect("brace")];
+                    paths
+                        .iter()
+                        .any(|(p, item)| p.starts_with(prefix) && item.get(&method).is_some())
+                }
+                None => paths.get(&path).and_then(|i| i.get(&method)).is_some(),
+            };
+            assert!(
+                described,
+                "{method} {path} ({handler}) is missing from the OpenAPI document"
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document (generated from the handlers' annotations) and its reference page.
 
+use super::openapi_public::PublicDocs;
 use super::{accounts, audit, catalogue, customers, incidents};
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -145,12 +146,12 @@ impl Modify for ItemLinks {
         customers::replace_subscription, customers::delete_subscription,
         customers::list_feed_tokens, customers::create_feed_token, customers::revoke_feed_token,
     ),
-    modifiers(&BearerAuth, &ItemLinks),
+    modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]
 pub struct ApiDoc;
 
 /// The document, built (modifiers included) once per process.
-static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+pub(crate) static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
 static DOCUMENT_JSON: LazyLock<String> =
     LazyLock::new(|| serde_json::to_string(&*DOCUMENT).unwrap_or_default());
 
