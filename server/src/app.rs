@@ -130,19 +130,32 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
 }
 
 /// Installs the tracing subscriber (JSON lines, or human-readable with
-/// `CIRHUB_LOG_FORMAT=pretty`); `RUST_LOG` filters, default `info`.
-pub fn init_tracing(json: bool) {
+/// `CIRHUB_LOG_FORMAT=pretty`); `RUST_LOG` filters, default `info`. Lines are handed to a
+/// writer thread that writes them in buffered batches, as nginx does with its access log, so
+/// a request never waits for the terminal or the disk; keep the returned guard alive until
+/// exit (dropping it flushes what is pending).
+pub fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Not lossy: when the writer falls 128k lines behind, requests wait rather than lines
+    // vanish; short of that, logging costs a request only the formatting of its line.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("cirhub-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     // One line per request when its span closes, carrying request id, route, status,
     // tenant and actor.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    guard
 }

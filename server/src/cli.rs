@@ -126,7 +126,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.log_json);
+    let _log = init_tracing(config.log_json);
     match run(cli, config) {
         Ok(code) => code,
         Err(e) => {
