@@ -34,6 +34,13 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
+        let backfilled = db.write_blocking(crate::services::incidents::backfill_versions)?;
+        if backfilled > 0 {
+            tracing::info!(
+                records = backfilled,
+                "stored the current version of older records"
+            );
+        }
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_string(),
             None => db.write_blocking(crate::services::accounts::jwt_secret)?,

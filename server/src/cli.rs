@@ -193,6 +193,7 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let db = Db::connect(&config)?;
             let applied = db.migrate()?;
+            db.write_blocking(crate::services::incidents::backfill_versions)?;
             println!(
                 "applied {} migration(s): {}",
                 applied.len(),

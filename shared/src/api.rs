@@ -583,6 +583,40 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// One who was sent a fan-out (a stream frame to many connections).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Recipient {
+    pub organisation_id: String,
+    /// `user`, `api_token` or `feed_token`.
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+}
+
+/// One row of the disclosure journal: who was shown or sent which stored version of a
+/// non-public record, when, through which channel. Committed before the data left the server
+/// and sealed into the audit chain in batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Disclosure {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// `user`, `api_token`, `feed_token`, or `audience` for a fan-out.
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    /// SHA-256 of the stored version (canonical JSON) that was disclosed.
+    pub object_hash: Option<String>,
+    pub channel: Channel,
+    /// A fan-out's recipients (only your organisation's, unless the record is yours).
+    pub recipients: Option<Vec<Recipient>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub detail: Option<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

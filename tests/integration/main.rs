@@ -15,3 +15,4 @@ mod public;
 mod statuspage_shape;
 mod stream;
 mod tenancy;
+mod versions;

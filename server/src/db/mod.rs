@@ -163,8 +163,29 @@ impl Db {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
+    /// [`Db::write`], synced to disk before it returns on SQLite too (`synchronous = FULL`
+    /// for this transaction; PostgreSQL commits are synced anyway): for records that must
+    /// outlive a power cut, such as disclosures written ahead of the data they record.
+    pub async fn write_durable<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_with(true, f))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
     /// [`Db::write`] for blocking callers.
     pub fn write_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+    {
+        self.write_with(false, f)
+    }
+
+    fn write_with<T, F>(&self, durable: bool, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError>,
     {
@@ -173,19 +194,26 @@ impl Db {
             Backend::Postgres => (*conn).transaction(f),
             Backend::Sqlite => {
                 let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+                if durable {
+                    conn.batch_execute("PRAGMA synchronous = FULL")?;
+                }
                 // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
                 // before it writes (the audit chain does) never fails to upgrade its lock.
                 conn.batch_execute("BEGIN IMMEDIATE")?;
-                match f(&mut conn) {
-                    Ok(v) => {
-                        conn.batch_execute("COMMIT")?;
-                        Ok(v)
-                    }
+                let out = match f(&mut conn) {
+                    Ok(v) => conn
+                        .batch_execute("COMMIT")
+                        .map(|_| v)
+                        .map_err(AppError::from),
                     Err(e) => {
                         let _ = conn.batch_execute("ROLLBACK");
                         Err(e)
                     }
+                };
+                if durable {
+                    conn.batch_execute("PRAGMA synchronous = NORMAL")?;
                 }
+                out
             }
         }
     }

@@ -270,6 +270,8 @@ pub struct EventRow {
     pub provider_only: bool,
     pub audience: String,
     pub payload: String,
+    /// Hash of the stored version the event announces (versioned records only).
+    pub object_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -316,4 +318,38 @@ pub fn parse_stored<T: std::str::FromStr<Err = String>>(
     value.parse().map_err(|e| {
         crate::error::AppError::Internal(anyhow::anyhow!("stored {what} {value:?}: {e}"))
     })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = disclosures)]
+pub struct DisclosureRow {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub channel: String,
+    pub recipients: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A journal row before the database numbers it.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = disclosures)]
+pub struct NewDisclosureRow {
+    pub at: i64,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub channel: String,
+    pub recipients: Option<String>,
+    pub detail: Option<String>,
 }

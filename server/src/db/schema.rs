@@ -328,6 +328,35 @@ diesel::table! {
         provider_only -> Bool,
         audience -> Text,
         payload -> Text,
+        object_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    record_versions (object_type, object_id, version) {
+        object_type -> Text,
+        object_id -> Text,
+        version -> Integer,
+        body -> Text,
+        hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    disclosures (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        object_type -> Text,
+        object_id -> Text,
+        object_version -> Nullable<Integer>,
+        object_hash -> Nullable<Text>,
+        channel -> Text,
+        recipients -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -399,4 +428,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     mail_outbox,
     digest_items,
+    record_versions,
+    disclosures,
 );

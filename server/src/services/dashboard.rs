@@ -220,6 +220,8 @@ fn disclose(
     items: &[CustomerIncident],
     channel: Channel,
 ) -> Result<(), AppError> {
+    let keys: Vec<(&str, i32)> = items.iter().map(|i| (i.id.as_str(), i.version)).collect();
+    let hashes = audit::versions::hashes(conn, audit::versions::INCIDENT, &keys)?;
     let events: Vec<Event<'_>> = items
         .iter()
         .map(|i| {
@@ -229,7 +231,7 @@ fn disclose(
                 "incident",
                 &i.id,
                 Some(i.version),
-                Some(audit::object_hash(i)),
+                hashes.get(&(i.id.clone(), i.version)).cloned(),
                 channel,
             )
         })

@@ -114,6 +114,13 @@ pub fn append(
         .first(conn)?;
     event.seq = last.unwrap_or(0) + 1;
     let payload = serde_json::to_string(&event).map_err(anyhow::Error::from)?;
+    // A frame about a versioned record names the stored version it announces.
+    let object_hash = match object {
+        (crate::audit::versions::INCIDENT, id, Some(v)) => {
+            Some(crate::audit::versions::hash_of(conn, object.0, id, v)?)
+        }
+        _ => None,
+    };
     diesel::insert_into(events::table)
         .values(&EventRow {
             seq: event.seq,
@@ -126,6 +133,7 @@ pub fn append(
             provider_only,
             audience: serde_json::to_string(audience).map_err(anyhow::Error::from)?,
             payload,
+            object_hash,
         })
         .execute(conn)?;
     Ok(event)

@@ -271,7 +271,7 @@ fn disclose_once(
     if seen > 0 {
         return Ok(());
     }
-    let api = super::incidents::to_api(conn, row)?;
+    let hash = audit::versions::hash_of(conn, audit::versions::INCIDENT, &row.id, row.version)?;
     audit::append(
         conn,
         Event::disclosure(
@@ -280,7 +280,7 @@ fn disclose_once(
             "incident",
             &row.id,
             Some(row.version),
-            Some(audit::object_hash(&api)),
+            Some(hash),
             Channel::Feed,
         ),
     )?;

@@ -3,6 +3,7 @@
 
 use super::catalogue::{component_row, priority_policy, set_status};
 use super::{paged, provider_org};
+use crate::audit::versions::INCIDENT;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::db::rows::*;
@@ -105,17 +106,22 @@ pub fn disclose(
     incidents: &[api::Incident],
     channel: Channel,
 ) -> Result<(), AppError> {
-    let events: Vec<Event<'_>> = incidents
+    let shown: Vec<&api::Incident> = incidents
         .iter()
         .filter(|i| i.visibility != Visibility::Public)
+        .collect();
+    let keys: Vec<(&str, i32)> = shown.iter().map(|i| (i.id.as_str(), i.version)).collect();
+    let hashes = audit::versions::hashes(conn, INCIDENT, &keys)?;
+    let events: Vec<Event<'_>> = shown
+        .iter()
         .map(|i| {
             Event::disclosure(
                 &caller.actor,
                 &caller.org_id,
-                "incident",
+                INCIDENT,
                 &i.id,
                 Some(i.version),
-                Some(audit::object_hash(i)),
+                hashes.get(&(i.id.clone(), i.version)).cloned(),
                 channel,
             )
         })
@@ -295,10 +301,11 @@ fn finish(
     announce: bool,
 ) -> Result<api::Incident, AppError> {
     let incident = to_api(conn, row)?;
+    let hash = audit::versions::record(conn, INCIDENT, &row.id, row.version, &incident)?;
     audit::append(
         conn,
-        Event::change(&caller.actor, &caller.org_id, action, "incident", &row.id)
-            .version(Some(row.version), &incident),
+        Event::change(&caller.actor, &caller.org_id, action, INCIDENT, &row.id)
+            .snapshot(row.version, hash),
     )?;
     super::events::incident_changed(conn, row, row.version == 1, announce)?;
     Ok(incident)
@@ -647,4 +654,23 @@ pub fn patch(
         .set(&row)
         .execute(conn)?;
     finish(conn, caller, &row, "incident.patch", false)
+}
+
+/// Stores the current version of every incident written before versions were kept (run at
+/// start, after migrations): its snapshot is taken from the row as it stands.
+pub fn backfill_versions(conn: &mut DbConn) -> Result<usize, AppError> {
+    let have = audit::versions::stored_keys(conn, INCIDENT)?;
+    let rows: Vec<IncidentRow> = incidents::table
+        .select(IncidentRow::as_select())
+        .load(conn)?;
+    let mut n = 0;
+    for row in rows
+        .iter()
+        .filter(|r| !have.contains(&(r.id.clone(), r.version)))
+    {
+        let incident = to_api(conn, row)?;
+        audit::versions::record(conn, INCIDENT, &row.id, row.version, &incident)?;
+        n += 1;
+    }
+    Ok(n)
 }

@@ -7,7 +7,6 @@
 
 use super::subscriptions::{matches, to_api};
 use super::visibility;
-use crate::audit::object_hash;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
@@ -285,6 +284,8 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
         .map(|u| u.id.clone())
         .unwrap_or_else(|| format!("v{}", i.version));
     let now = now_ms();
+    // The mail names the stored version it summarises.
+    let version_hash = crate::audit::versions::hash_of(conn, "incident", &i.id, i.version)?;
     let mut seen = HashSet::new();
     for (user, sub) in recipients(conn, ev, &orgs)? {
         if !seen.insert(user.id.clone()) {
@@ -335,7 +336,7 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
                 object_type: "incident".into(),
                 object_id: i.id.clone(),
                 object_version: Some(i.version),
-                object_hash: Some(object_hash(i)),
+                object_hash: Some(version_hash.clone()),
                 status: "pending".into(),
                 attempts: 0,
                 next_attempt_at: now,

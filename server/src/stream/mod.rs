@@ -28,7 +28,8 @@ pub struct Prepared {
     pub event: StreamEvent,
     /// The `event` frame as sent on the wire.
     pub frame: bytestring::ByteString,
-    /// SHA-256 of the event as sent, for the delivery record.
+    /// For a versioned record, the hash of the stored version the event announces; otherwise
+    /// SHA-256 of the event as sent. Named by the delivery record.
     pub hash: String,
     pub object_type: String,
     pub object_id: String,
@@ -45,7 +46,9 @@ impl Prepared {
             provider_id: row.provider_id,
             provider_only: row.provider_only,
             audience: audience.into_iter().collect(),
-            hash: crate::audit::object_hash(&event),
+            hash: row
+                .object_hash
+                .unwrap_or_else(|| crate::audit::object_hash(&event)),
             event,
             frame: frame.into(),
             object_type: row.object_type,

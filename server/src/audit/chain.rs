@@ -1,102 +1,17 @@
-//! The audit log: append-only and hash-chained, written in the same transaction as the change
-//! it records. Two kinds of entries answer "who knew what and when": state changes (actor,
-//! action, object, hash of the new version) and disclosures (who was shown or sent which
-//! version of a non-public record, when, through which channel).
+//! The hash chain: each entry carries the hash of the one before; appenders are serialised.
 
-use crate::auth::Actor;
+use crate::audit::Event;
 use crate::config::Backend;
 use crate::db::rows::{now_ms, AuditRow};
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
 use crate::error::AppError;
-use cirhub_shared::Channel;
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Action name of disclosure entries.
-pub const DISCLOSE: &str = "disclose";
-
-/// What one entry records.
-#[derive(Debug, Clone)]
-pub struct Event<'a> {
-    pub actor: &'a Actor,
-    pub organisation_id: Option<&'a str>,
-    pub action: &'a str,
-    pub object_type: &'a str,
-    pub object_id: &'a str,
-    pub object_version: Option<i32>,
-    pub object_hash: Option<String>,
-    pub channel: Option<Channel>,
-    pub detail: Option<serde_json::Value>,
-}
-
-impl<'a> Event<'a> {
-    /// A state change by `actor` in `org` on an object.
-    pub fn change(
-        actor: &'a Actor,
-        org: &'a str,
-        action: &'a str,
-        object_type: &'a str,
-        object_id: &'a str,
-    ) -> Self {
-        Event {
-            actor,
-            organisation_id: Some(org),
-            action,
-            object_type,
-            object_id,
-            object_version: None,
-            object_hash: None,
-            channel: None,
-            detail: None,
-        }
-    }
-
-    /// A disclosure: `actor` of `org` was shown or sent this version of an object.
-    pub fn disclosure(
-        actor: &'a Actor,
-        org: &'a str,
-        object_type: &'a str,
-        object_id: &'a str,
-        object_version: Option<i32>,
-        object_hash: Option<String>,
-        channel: Channel,
-    ) -> Self {
-        Event {
-            actor,
-            organisation_id: Some(org),
-            action: DISCLOSE,
-            object_type,
-            object_id,
-            object_version,
-            object_hash,
-            channel: Some(channel),
-            detail: None,
-        }
-    }
-
-    /// Attaches the version and the hash of the object's new content.
-    pub fn version<T: Serialize>(mut self, version: Option<i32>, object: &T) -> Self {
-        self.object_version = version;
-        self.object_hash = Some(object_hash(object));
-        self
-    }
-
-    pub fn detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail);
-        self
-    }
-}
-
-/// SHA-256 of an object's canonical JSON (field order is fixed by the struct).
-pub fn object_hash<T: Serialize>(object: &T) -> String {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
-}
 
 /// The hash of an entry: SHA-256 over every field but `hash`, as a JSON array.
 pub fn entry_hash(row: &AuditRow) -> String {
@@ -127,7 +42,7 @@ pub fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
     Ok(())
 }
 
-fn backend(conn: &DbConn) -> Backend {
+pub(crate) fn backend(conn: &DbConn) -> Backend {
     match conn {
         DbConn::Postgres(_) => Backend::Postgres,
         DbConn::Sqlite(_) => Backend::Sqlite,
