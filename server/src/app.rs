@@ -47,13 +47,24 @@ impl Application {
         };
         let config = Arc::new(config);
         let metrics = Metrics::new();
+        let journal = crate::audit::Journal::spawn(db.clone(), Duration::from_secs(2));
         let hub = crate::stream::Hub::new(config.stream_queue);
-        hub.spawn_pump(db.clone(), Duration::from_millis(config.stream_poll_ms));
+        hub.spawn_pump(
+            db.clone(),
+            journal.clone(),
+            Duration::from_millis(config.stream_poll_ms),
+        );
         let state = AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
             cache: PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms)),
             deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
-            mailer: crate::mail::Mailer::spawn(db.clone(), config.clone(), metrics.clone())?,
+            mailer: crate::mail::Mailer::spawn(
+                db.clone(),
+                journal.clone(),
+                config.clone(),
+                metrics.clone(),
+            )?,
+            journal,
             hub,
             metrics,
             db,

@@ -5,7 +5,8 @@
 //! exponential backoff. The Message-ID is fixed in the row, so a retry of a mail the server
 //! did accept is recognisably the same mail.
 
-use crate::audit::{self, Event};
+use crate::audit::journal::Disclosure;
+use crate::audit::{Event, Journal};
 use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::rows::*;
@@ -42,7 +43,12 @@ impl Mailer {
     }
 
     /// Starts the worker (and the digest composer).
-    pub fn spawn(db: Db, config: Arc<Config>, metrics: Metrics) -> anyhow::Result<Mailer> {
+    pub fn spawn(
+        db: Db,
+        journal: Journal,
+        config: Arc<Config>,
+        metrics: Metrics,
+    ) -> anyhow::Result<Mailer> {
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(smtp(url.expose(), config.smtp_ca_file.as_deref())?),
             None => {
@@ -63,6 +69,7 @@ impl Mailer {
         let mailer = Mailer { wake: wake.clone() };
         let worker = Worker {
             db: db.clone(),
+            journal,
             config: config.clone(),
             metrics,
             transport,
@@ -131,6 +138,7 @@ fn smtp(
 
 struct Worker {
     db: Db,
+    journal: Journal,
     config: Arc<Config>,
     metrics: Metrics,
     transport: Transport,
@@ -238,8 +246,12 @@ impl Worker {
     }
 
     async fn deliver(&self, row: MailRow) {
+        // Write-ahead: the attempt's disclosure is committed before the mail leaves.
         let result = match self.message(&row) {
-            Ok(msg) => self.send(msg, &row).await,
+            Ok(msg) => match self.journal.commit(vec![disclosure(&row)]).await {
+                Ok(()) => self.send(msg, &row).await,
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            },
             Err(e) => Err(e),
         };
         let max = self.config.mail_max_attempts;
@@ -265,7 +277,31 @@ impl Worker {
     }
 }
 
-/// Marks a row sent (with its disclosure entry) or schedules its retry.
+/// The disclosure of one attempt to send a mail, committed before the mail is handed over.
+fn disclosure(row: &MailRow) -> Disclosure {
+    let actor = Actor::User {
+        id: row.user_id.clone().unwrap_or_default(),
+        name: row.recipient.clone(),
+    };
+    Disclosure::from_event(
+        &Event::disclosure(
+            &actor,
+            &row.organisation_id,
+            &row.object_type,
+            &row.object_id,
+            row.object_version,
+            row.object_hash.clone(),
+            Channel::Email,
+        )
+        .detail(serde_json::json!({
+            "message_id": row.message_id,
+            "recipient": row.recipient,
+            "attempt": row.attempts + 1,
+        })),
+    )
+}
+
+/// Marks a row sent (and its incident reached) or schedules its retry.
 fn record(
     conn: &mut DbConn,
     row: &MailRow,
@@ -285,27 +321,6 @@ fn record(
                 mail_outbox::last_error.eq(None::<String>),
             ))
             .execute(conn)?;
-        let actor = Actor::User {
-            id: row.user_id.clone().unwrap_or_default(),
-            name: row.recipient.clone(),
-        };
-        audit::append(
-            conn,
-            Event::disclosure(
-                &actor,
-                &row.organisation_id,
-                &row.object_type,
-                &row.object_id,
-                row.object_version,
-                row.object_hash.clone(),
-                Channel::Email,
-            )
-            .detail(serde_json::json!({
-                "message_id": row.message_id,
-                "recipient": row.recipient,
-                "accepted_at": now,
-            })),
-        )?;
         if row.object_type == "incident" {
             crate::services::dashboard::mark_reached(
                 conn,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub hub: crate::stream::Hub,
     pub deliveries: crate::stream::delivery::DeliveryLog,
+    /// Disclosures are committed here before the data leaves.
+    pub journal: crate::audit::Journal,
     pub mailer: crate::mail::Mailer,
 }
 

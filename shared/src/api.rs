@@ -584,7 +584,7 @@ pub struct AuditEntry {
 }
 
 /// One who was sent a fan-out (a stream frame to many connections).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Recipient {
     pub organisation_id: String,

@@ -2,7 +2,7 @@
 //! non-public record recorded as a disclosure, and a hash chain that exposes tampering.
 
 use crate::harness::*;
-use cirhub_shared::api::{AuditEntry, Incident, Paged};
+use cirhub_shared::api::{AuditEntry, Disclosure, Incident, Paged};
 use cirhub_shared::Role;
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
@@ -105,8 +105,12 @@ async fn reading_a_non_public_incident_is_a_recorded_disclosure() {
         .await;
     app.get("/api/v1/incidents", &analyst).await;
 
-    let disclosures = entries(&app, &auditor, "action=disclose").await;
-    let to_analyst: Vec<&AuditEntry> = disclosures
+    let (_, disclosures) = app
+        .get("/api/v1/audit/disclosures?per_page=100", &auditor)
+        .await;
+    let disclosures: Vec<Disclosure> =
+        serde_json::from_value(disclosures["items"].clone()).unwrap();
+    let to_analyst: Vec<&Disclosure> = disclosures
         .iter()
         .filter(|e| e.actor_id.as_deref() == Some(analyst.user_id.as_str()))
         .collect();
@@ -118,7 +122,7 @@ async fn reading_a_non_public_incident_is_a_recorded_disclosure() {
     for e in &to_analyst {
         assert_eq!(e.object_id, internal.id);
         assert_eq!(e.object_version, Some(1));
-        assert_eq!(e.channel, Some(cirhub_shared::Channel::Http));
+        assert_eq!(e.channel, cirhub_shared::Channel::Http);
         assert_eq!(
             e.object_hash.as_deref(),
             Some(stored_hash(&shown).as_str()),
@@ -229,4 +233,57 @@ async fn an_anchor_kept_outside_reveals_a_chain_cut_back() {
     );
     let (ok, out) = cli_audit(&app, &["audit", "verify", "--anchor", "nonsense"]);
     assert!(!ok && out.contains("SEQ:HASH"), "{out}");
+}
+
+#[tokio::test]
+async fn disclosures_are_committed_before_the_response_and_sealed_into_the_chain() {
+    let app = TestApp::spawn().await;
+    let ops = app.provider("p", Role::Admin).await;
+    let cat = app.catalogue(&ops).await;
+    let inc = app.incident(&ops, &cat, "Sealed", "internal").await;
+    let count = |app: &TestApp| -> i64 {
+        use diesel::prelude::*;
+        let mut conn = app.state.db.conn().unwrap();
+        cirhub::db::schema::disclosures::table
+            .count()
+            .get_result(&mut *conn)
+            .unwrap()
+    };
+    for n in 1..=5 {
+        app.get(&format!("/api/v1/incidents/{}", inc.id), &ops)
+            .await;
+        assert_eq!(count(&app), n, "committed before the response arrived");
+    }
+    // Sealed now (the periodic sealer may have sealed some already).
+    app.state.journal.seal().await.unwrap();
+    // A read after the seal is committed, not yet sealed: the chain still verifies.
+    app.get(&format!("/api/v1/incidents/{}", inc.id), &ops)
+        .await;
+    let (ok, out) = cli_verify(&app);
+    assert!(ok, "{out}");
+    let (_, v) = app.get("/api/v1/audit/verify", &ops).await;
+    assert_eq!(v["ok"], true, "{v}");
+
+    // Journal rows are append-only; a tamperer who removes the guard and edits a sealed row
+    // is caught by the seal.
+    let mut conn = app.state.db.conn().unwrap();
+    assert!(conn
+        .batch_execute("UPDATE disclosures SET actor_id = 'x' WHERE seq = 2")
+        .is_err());
+    assert!(conn
+        .batch_execute("DELETE FROM disclosures WHERE seq = 2")
+        .is_err());
+    conn.batch_execute(if on_postgres() {
+        "ALTER TABLE disclosures DISABLE TRIGGER disclosures_no_update"
+    } else {
+        "DROP TRIGGER disclosures_no_update"
+    })
+    .unwrap();
+    conn.batch_execute("UPDATE disclosures SET actor_id = 'someone-else' WHERE seq = 2")
+        .unwrap();
+    let (ok, out) = cli_verify(&app);
+    assert!(!ok, "{out}");
+    assert!(out.contains("do not match their seal"), "{out}");
+    let (_, v) = app.get("/api/v1/audit/verify", &ops).await;
+    assert_eq!(v["ok"], false, "{v}");
 }

@@ -412,7 +412,9 @@ async fn personal_feeds_show_only_what_affects_the_customer_and_die_with_their_t
     assert_eq!(s, StatusCode::OK);
     assert!(atom.contains("Tokyo compute degraded") && !atom.contains("Osaka"));
     // Reading through the feed is recorded as a disclosure to the token.
-    let (_, audit) = app.get("/api/v1/audit?per_page=100", &w.acme).await;
+    let (_, audit) = app
+        .get("/api/v1/audit/disclosures?per_page=100", &w.acme)
+        .await;
     assert!(
         audit["items"]
             .as_array()

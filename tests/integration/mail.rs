@@ -264,7 +264,9 @@ async fn alert_mails_carry_the_update_in_the_customers_words_and_thread_together
     );
 
     // Each mail accepted by the SMTP server is a disclosure: who, which version, by e-mail.
-    let (_, audit) = app.get("/api/v1/audit?per_page=100", &w.acme).await;
+    let (_, audit) = app
+        .get("/api/v1/audit/disclosures?per_page=100", &w.acme)
+        .await;
     let mails: Vec<&Value> = audit["items"]
         .as_array()
         .unwrap()

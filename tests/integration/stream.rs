@@ -290,31 +290,36 @@ async fn every_frame_written_is_a_disclosure_in_the_audit_log() {
             break e;
         }
     };
-    // Recorded in a batch right after sending.
+    // Recorded before the frame was sent: the fan-out's one row names its recipients.
+    let (_, audit) = app
+        .get("/api/v1/audit/disclosures?per_page=100", &w.acme)
+        .await;
+    let e = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["channel"] == "websocket" && e["object_id"] == inc.id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no websocket disclosure recorded: {audit}"));
+    assert_eq!(e["object_version"], 1);
+    assert_eq!(ev["incident"]["version"], 1);
+    assert_eq!(
+        e["recipients"],
+        json!([{"organisation_id": w.acme.org_id, "actor_type": "user", "actor_id": w.acme.user_id}]),
+        "only acme's own recipients are shown to acme"
+    );
+    // Delivery states follow: the receipt says reached.
     let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (_, audit) = app.get("/api/v1/audit?per_page=100", &w.acme).await;
-        let hit = audit["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| {
-                e["channel"] == "websocket"
-                    && e["object_id"] == inc.id.as_str()
-                    && e["action"] == "disclose"
-            })
-            .cloned();
-        if let Some(e) = hit {
-            assert_eq!(e["actor_id"], w.acme.user_id.as_str());
-            assert_eq!(e["object_version"], 1);
-            assert_eq!(e["organisation_id"], w.acme.org_id.as_str());
-            assert_eq!(ev["incident"]["version"], 1);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no websocket disclosure recorded: {audit}"
-        );
+    while app
+        .get(
+            &format!("/api/v1/incidents/{}/receipts", inc.id),
+            &w.provider,
+        )
+        .await
+        .1[0]["reached_by"]
+        != "websocket"
+    {
+        assert!(Instant::now() < deadline, "never marked reached");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, receipts) = app

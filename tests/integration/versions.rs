@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub async fn disclosures(app: &TestApp, s: &Session, object_id: &str) -> Vec<Value> {
     let (_, v) = app
         .get(
-            &format!("/api/v1/audit?per_page=100&action=disclose&object_id={object_id}"),
+            &format!("/api/v1/audit/disclosures?per_page=100&object_id={object_id}"),
             s,
         )
         .await;

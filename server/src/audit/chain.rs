@@ -161,11 +161,13 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
             .select(AuditRow::as_select())
             .load(conn)?;
         if batch.is_empty() {
+            // The chain holds; now each seal must still match the journal rows it covers.
+            let bad = super::journal::verify_seals(conn)?;
             return Ok(Verification {
                 entries: count,
-                ok: true,
-                first_bad_seq: None,
-                reason: None,
+                ok: bad.is_none(),
+                first_bad_seq: bad.as_ref().map(|b| b.0),
+                reason: bad.map(|b| b.1),
             });
         }
         for row in batch {

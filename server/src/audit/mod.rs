@@ -10,12 +10,14 @@
 //! - [`journal`]: the disclosure journal (group commit, write-ahead) and its seals.
 
 pub mod chain;
+pub mod journal;
 pub mod versions;
 
 pub use chain::{
     append, append_many, entry_hash, head, lock_chain, verify, verify_anchored, Verification,
     GENESIS,
 };
+pub use journal::Journal;
 
 use crate::auth::Actor;
 use cirhub_shared::Channel;

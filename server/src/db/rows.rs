@@ -337,9 +337,10 @@ pub struct DisclosureRow {
     pub detail: Option<String>,
 }
 
-/// A journal row before the database numbers it.
+/// A journal row before the database numbers it. Absent values are NULL (not DEFAULT), so
+/// many rows go in one multi-row INSERT on both backends.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = disclosures)]
+#[diesel(table_name = disclosures, treat_none_as_default_value = false)]
 pub struct NewDisclosureRow {
     pub at: i64,
     pub actor_type: String,

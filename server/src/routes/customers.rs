@@ -37,13 +37,13 @@ where
     })
 }
 
-/// A read that also writes disclosure records.
+/// A read whose disclosures are committed before the response leaves.
 async fn disclosing<T, F>(state: &AppState, caller: Caller, f: F) -> Result<HttpResponse, AppError>
 where
     T: serde::Serialize + Send + 'static,
     F: FnOnce(&mut crate::db::DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
 {
-    Ok(HttpResponse::Ok().json(state.db.write(move |c| f(c, &caller)).await?))
+    Ok(HttpResponse::Ok().json(state.journal.read(move |c| f(c, &caller)).await?))
 }
 
 // ---------------------------------------------------------------- relationships

@@ -28,8 +28,8 @@ pub async fn list(
     let filter = filter.into_inner();
     Ok(HttpResponse::Ok().json(
         state
-            .db
-            .write(move |c| svc::list(c, &caller, &filter, page))
+            .journal
+            .read(move |c| svc::list(c, &caller, &filter, page))
             .await?,
     ))
 }
@@ -41,7 +41,12 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(state.db.write(move |c| svc::get(c, &caller, &id)).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .journal
+            .read(move |c| svc::get(c, &caller, &id))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,

@@ -146,6 +146,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/stream", web::get().to(crate::stream::ws::stream))
                 .route("/audit", web::get().to(audit::list))
                 .route("/audit/verify", web::get().to(audit::verify))
+                .route("/audit/disclosures", web::get().to(audit::disclosures))
                 .default_service(web::to(ops::not_found)),
         )
         .route(

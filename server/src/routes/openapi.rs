@@ -136,7 +136,7 @@ impl Modify for ItemLinks {
         catalogue::list_groups, catalogue::create_group, catalogue::list_components, catalogue::create_component,
         catalogue::get_component, catalogue::update_component, catalogue::get_policy, catalogue::put_policy,
         incidents::list, incidents::create, incidents::get, incidents::patch, incidents::post_update, incidents::create_maintenance,
-        audit::list, audit::verify,
+        audit::list, audit::verify, audit::disclosures,
         customers::list_relationships, customers::invite, customers::get_relationship, customers::accept,
         customers::set_scopes, customers::end, customers::dashboard_list, customers::dashboard_get,
         customers::acknowledge, customers::add_note, customers::dashboard_components, customers::receipts,

@@ -217,10 +217,15 @@ pub async fn feed(
         _ => return Err(AppError::NotFound("feed document")),
     };
     let base = state.config.public_url.clone();
-    let (org, body, ct) = state
+    // Resolving stamps the token's last use (a write); the rendering is a read whose
+    // disclosures are committed before the document leaves.
+    let token = state
         .db
-        .write(move |c| {
-            let token = crate::services::feed_tokens::resolve(c, &secret)?;
+        .write(move |c| crate::services::feed_tokens::resolve(c, &secret))
+        .await?;
+    let (org, body, ct) = state
+        .journal
+        .read(move |c| {
             let data = crate::services::feed_tokens::data(c, &token, &base)?;
             render_data(c, data, &doc)
         })

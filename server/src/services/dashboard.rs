@@ -213,7 +213,8 @@ fn build(
     })
 }
 
-/// Records that the caller was shown these incidents (audit) and marks them reached.
+/// Records that the caller was shown these incidents (the disclosure journal, committed before
+/// the response leaves) and marks them reached in the same commit.
 fn disclose(
     conn: &mut DbConn,
     caller: &Caller,
@@ -236,11 +237,7 @@ fn disclose(
             )
         })
         .collect();
-    audit::append_many(conn, &events)?;
-    for i in items {
-        mark_reached(conn, &i.id, &caller.org_id, channel)?;
-    }
-    Ok(())
+    audit::journal::stage(&events, true)
 }
 
 fn provider_names(conn: &mut DbConn, links: &[Link]) -> Result<HashMap<String, String>, AppError> {

@@ -260,29 +260,25 @@ fn disclose_once(
     org: &str,
     row: &IncidentRow,
 ) -> Result<(), AppError> {
-    let seen: i64 = audit_log::table
-        .filter(audit_log::object_type.eq("incident"))
-        .filter(audit_log::object_id.eq(&row.id))
-        .filter(audit_log::object_version.eq(row.version))
-        .filter(audit_log::action.eq(audit::DISCLOSE))
-        .filter(audit_log::actor_id.eq(actor.id().unwrap_or_default()))
+    let seen: i64 = disclosures::table
+        .filter(disclosures::object_type.eq("incident"))
+        .filter(disclosures::object_id.eq(&row.id))
+        .filter(disclosures::object_version.eq(row.version))
+        .filter(disclosures::actor_id.eq(actor.id().unwrap_or_default()))
         .count()
         .get_result(conn)?;
     if seen > 0 {
         return Ok(());
     }
     let hash = audit::versions::hash_of(conn, audit::versions::INCIDENT, &row.id, row.version)?;
-    audit::append(
-        conn,
-        Event::disclosure(
-            actor,
-            org,
-            "incident",
-            &row.id,
-            Some(row.version),
-            Some(hash),
-            Channel::Feed,
-        ),
-    )?;
-    super::dashboard::mark_reached(conn, &row.id, org, Channel::Feed)
+    let event = Event::disclosure(
+        actor,
+        org,
+        "incident",
+        &row.id,
+        Some(row.version),
+        Some(hash),
+        Channel::Feed,
+    );
+    audit::journal::stage(std::slice::from_ref(&event), true)
 }

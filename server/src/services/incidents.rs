@@ -99,7 +99,8 @@ fn incident_row(conn: &mut DbConn, provider: &str, id: &str) -> Result<IncidentR
         .ok_or(AppError::NotFound("incident"))
 }
 
-/// Records that `caller` was shown this version of a non-public incident.
+/// Records that `caller` was shown this version of a non-public incident (staged in the
+/// disclosure journal; the handler's [`crate::audit::Journal::read`] commits it first).
 pub fn disclose(
     conn: &mut DbConn,
     caller: &Caller,
@@ -126,7 +127,7 @@ pub fn disclose(
             )
         })
         .collect();
-    audit::append_many(conn, &events)?;
+    audit::journal::stage(&events, false)?;
     Ok(())
 }
 

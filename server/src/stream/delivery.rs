@@ -1,16 +1,63 @@
-//! Delivery records: every event frame written to a WebSocket client becomes a `disclose`
-//! entry in the audit log (who was sent which version of which record, when, by WebSocket).
-//! Frames are sent first and recorded in batches right after, so a busy audit chain never
-//! slows the stream; the entry's detail carries the exact send time and sequence number.
+//! Records of stream frames, written ahead of the frames. The pump commits each event's
+//! audience (everyone it is about to be offered to) as ONE fan-out row of the disclosure
+//! journal before any of its frames goes out ([`fan_out`]); a frame sent to someone outside
+//! that audience (a replay after `?since=`, a connection that joined meanwhile) commits its
+//! own disclosure first ([`disclosure`]). Per-recipient delivery states (a customer's
+//! "reached" receipt) follow in batches after the frames are written.
 
 use super::Prepared;
-use crate::audit::{self, Event};
+use crate::audit::journal::Disclosure;
+use crate::audit::Event;
 use crate::auth::Caller;
 use crate::db::Db;
+use cirhub_shared::api::Recipient;
 use cirhub_shared::Channel;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// Who a connection's frames go to, as a fan-out row names them.
+pub fn recipient(caller: &Caller) -> Recipient {
+    Recipient {
+        organisation_id: caller.org_id.clone(),
+        actor_type: caller.actor.kind().to_string(),
+        actor_id: caller.actor.id().map(str::to_owned),
+    }
+}
+
+/// One journal row for a whole fan-out: the event's record, version and hash, and everyone it
+/// is offered to. Owned by the record's provider.
+pub fn fan_out(p: &Prepared, audience: Vec<Recipient>) -> Disclosure {
+    Disclosure {
+        actor_type: "audience".into(),
+        actor_id: None,
+        organisation_id: Some(p.provider_id.clone()),
+        object_type: p.object_type.clone(),
+        object_id: p.object_id.clone(),
+        object_version: p.object_version,
+        object_hash: Some(p.hash.clone()),
+        channel: Channel::WebSocket,
+        recipients: Some(audience),
+        detail: Some(serde_json::json!({ "seq": p.seq })),
+        reach: false,
+    }
+}
+
+/// The disclosure of one frame to one connection.
+pub fn disclosure(caller: &Caller, p: &Prepared) -> Disclosure {
+    Disclosure::from_event(
+        &Event::disclosure(
+            &caller.actor,
+            &caller.org_id,
+            &p.object_type,
+            &p.object_id,
+            p.object_version,
+            Some(p.hash.clone()),
+            Channel::WebSocket,
+        )
+        .detail(serde_json::json!({ "seq": p.seq })),
+    )
+}
 
 /// One frame written to one client.
 pub struct Delivery {
@@ -19,7 +66,7 @@ pub struct Delivery {
     pub at: i64,
 }
 
-/// Queue of deliveries to record; cheap to clone.
+/// Queue of delivery states to record; cheap to clone.
 #[derive(Clone)]
 pub struct DeliveryLog {
     tx: mpsc::UnboundedSender<Delivery>,
@@ -57,28 +104,8 @@ impl DeliveryLog {
     }
 }
 
+/// Marks each incident reached by each customer organisation a frame about it went to.
 fn write(conn: &mut crate::db::DbConn, items: &[Delivery]) -> Result<(), crate::error::AppError> {
-    let details: Vec<serde_json::Value> = items
-        .iter()
-        .map(|d| serde_json::json!({ "seq": d.prepared.seq, "sent_at": d.at }))
-        .collect();
-    let events: Vec<Event<'_>> = items
-        .iter()
-        .zip(&details)
-        .map(|(d, detail)| {
-            Event::disclosure(
-                &d.caller.actor,
-                &d.caller.org_id,
-                &d.prepared.object_type,
-                &d.prepared.object_id,
-                d.prepared.object_version,
-                Some(d.prepared.hash.clone()),
-                Channel::WebSocket,
-            )
-            .detail(detail.clone())
-        })
-        .collect();
-    audit::append_many(conn, &events)?;
     let mut reached = std::collections::HashSet::new();
     for d in items {
         let p = &d.prepared;

@@ -8,9 +8,11 @@
 pub mod delivery;
 pub mod ws;
 
+use crate::audit::Journal;
 use crate::db::rows::EventRow;
 use crate::db::schema::events;
 use crate::db::Db;
+use cirhub_shared::api::Recipient;
 use cirhub_shared::customer::{StreamEvent, StreamFrame, Subscription};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -34,6 +36,9 @@ pub struct Prepared {
     pub object_type: String,
     pub object_id: String,
     pub object_version: Option<i32>,
+    /// Recipients whose disclosure of this frame the pump committed (its fan-out row); a
+    /// connection outside it records its own before sending.
+    pub recorded: HashSet<Recipient>,
 }
 
 impl Prepared {
@@ -54,6 +59,7 @@ impl Prepared {
             object_type: row.object_type,
             object_id: row.object_id,
             object_version: row.object_version,
+            recorded: HashSet::new(),
         })
     }
 }
@@ -86,6 +92,7 @@ impl Filter {
 
 struct Subscriber {
     filter: Arc<Filter>,
+    who: Recipient,
     tx: mpsc::Sender<Arc<Prepared>>,
 }
 
@@ -152,7 +159,7 @@ impl Hub {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn register(&self, filter: Filter) -> Registration {
+    pub fn register(&self, filter: Filter, who: Recipient) -> Registration {
         let (tx, rx) = mpsc::channel(self.inner.queue);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let filter = Arc::new(filter);
@@ -160,6 +167,7 @@ impl Hub {
             id,
             Subscriber {
                 filter: filter.clone(),
+                who,
                 tx,
             },
         );
@@ -173,6 +181,15 @@ impl Hub {
 
     fn remove(&self, id: u64) {
         self.lock().remove(&id);
+    }
+
+    /// Everyone an event would be offered to now.
+    fn audience(&self, p: &Prepared) -> HashSet<Recipient> {
+        self.lock()
+            .values()
+            .filter(|s| !s.tx.is_closed() && s.filter.admits(p))
+            .map(|s| s.who.clone())
+            .collect()
     }
 
     /// Offers an event to every subscriber it is for. A subscriber whose queue is full is
@@ -193,8 +210,10 @@ impl Hub {
         self.inner.last_seq.store(p.seq, Ordering::Release);
     }
 
-    /// Runs the pump: starts at the newest event, then offers each new one in order.
-    pub fn spawn_pump(&self, db: Db, poll: Duration) {
+    /// Runs the pump: starts at the newest event, then offers each new one in order, each
+    /// after its audience is committed to the disclosure journal (write-ahead; one row per
+    /// event, one commit per batch of events).
+    pub fn spawn_pump(&self, db: Db, journal: Journal, poll: Duration) {
         let hub = self.clone();
         tokio::spawn(async move {
             let mut last = loop {
@@ -219,13 +238,32 @@ impl Hub {
                         }
                     };
                     let n = rows.len();
+                    let newest = rows.last().map(|r| r.seq);
+                    let mut ready = Vec::with_capacity(n);
                     for row in rows {
-                        last = row.seq;
+                        let seq = row.seq;
                         match Prepared::from_row(row) {
-                            Some(p) => hub.offer(Arc::new(p)),
-                            None => tracing::error!(seq = last, "unreadable stream event"),
+                            Some(mut p) => {
+                                p.recorded = hub.audience(&p);
+                                ready.push(p);
+                            }
+                            None => tracing::error!(seq, "unreadable stream event"),
                         }
                     }
+                    let records = ready
+                        .iter()
+                        .filter(|p| !p.recorded.is_empty())
+                        .map(|p| delivery::fan_out(p, p.recorded.iter().cloned().collect()))
+                        .collect();
+                    if let Err(e) = journal.commit(records).await {
+                        // Nothing leaves unrecorded: try these events again later.
+                        tracing::error!(error = %e, "cannot record a fan-out; holding its frames");
+                        break;
+                    }
+                    for p in ready {
+                        hub.offer(Arc::new(p));
+                    }
+                    last = newest.unwrap_or(last);
                     if n < 500 {
                         break;
                     }

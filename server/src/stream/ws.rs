@@ -75,7 +75,9 @@ pub async fn stream(
         subscriptions,
     };
     // Register before reading the backlog, so nothing committed meanwhile is missed.
-    let registration = state.hub.register(filter);
+    let registration = state
+        .hub
+        .register(filter, super::delivery::recipient(&caller));
     let start = state.hub.last_seq();
     let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])
         .map_err(|e| AppError::field("upgrade", format!("not a WebSocket handshake: {e}")))?;
@@ -200,6 +202,22 @@ async fn send(
     session: &mut actix_ws::Session,
     p: &Arc<Prepared>,
 ) -> Result<(), actix_ws::Closed> {
+    if !p.recorded.contains(&super::delivery::recipient(caller)) {
+        // Outside the pump's committed audience (a replay, or joined meanwhile): this frame's
+        // disclosure is committed before it leaves.
+        let record = super::delivery::disclosure(caller, p);
+        if let Err(e) = state.journal.commit(vec![record]).await {
+            tracing::error!(error = %e, "cannot record a frame; closing the stream");
+            let _ = session
+                .clone()
+                .close(Some(actix_ws::CloseReason {
+                    code: actix_ws::CloseCode::Error,
+                    description: Some("cannot record the delivery; reconnect with since".into()),
+                }))
+                .await;
+            return Err(actix_ws::Closed);
+        }
+    }
     session.text(p.frame.clone()).await?;
     state.metrics.stream_frames.inc();
     state.deliveries.record(Delivery {

@@ -1,0 +1,403 @@
+//! The disclosure journal. A disclosure (who was shown or sent which stored version of a
+//! non-public record, when, through which channel) is committed BEFORE the data leaves the
+//! server: a handler, the stream or the mailer hands it to the writer task and awaits the
+//! commit (write-ahead: a crash never leaves a delivery without its record). The writer
+//! commits everything pending in one transaction (group commit) and never takes the audit
+//! chain's lock, so reads do not queue behind changes. Committed rows are sealed into the hash
+//! chain in batches ([`seal`]): one chain entry names a batch's range and a digest over its
+//! rows, which [`verify_seals`] recomputes.
+
+use super::{chain, versions, Event};
+use crate::auth::Actor;
+use crate::config::Backend;
+use crate::db::rows::{now_ms, DisclosureRow, NewDisclosureRow};
+use crate::db::schema::{audit_log, disclosures};
+use crate::db::{Db, DbConn};
+use crate::error::AppError;
+use cirhub_shared::api::Recipient;
+use cirhub_shared::Channel;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Action of the chain entry that seals a batch of journal rows.
+pub const SEAL: &str = "disclosures.seal";
+/// PostgreSQL advisory lock: journal writers hold it shared, the sealer briefly exclusive, so
+/// every row numbered below the sealer's bound has committed before it is sealed.
+const JOURNAL_LOCK: i64 = 7305002;
+/// Rows per group commit at most, and per seal.
+const MAX_BATCH: usize = 20_000;
+
+/// One disclosure, before it is committed.
+#[derive(Debug, Clone)]
+pub struct Disclosure {
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub object_version: Option<i32>,
+    pub object_hash: Option<String>,
+    pub channel: Channel,
+    /// A fan-out: everyone it was sent to, in one row.
+    pub recipients: Option<Vec<Recipient>>,
+    pub detail: Option<serde_json::Value>,
+    /// Also mark the incident reached by `organisation_id` (a customer's receipt), in the
+    /// same commit.
+    pub reach: bool,
+}
+
+impl Disclosure {
+    /// The journal form of a disclosure event ([`Event::disclosure`]).
+    pub fn from_event(e: &Event<'_>) -> Disclosure {
+        Disclosure {
+            actor_type: e.actor.kind().to_string(),
+            actor_id: e.actor.id().map(str::to_owned),
+            organisation_id: e.organisation_id.map(str::to_owned),
+            object_type: e.object_type.to_string(),
+            object_id: e.object_id.to_string(),
+            object_version: e.object_version,
+            object_hash: e.object_hash.clone(),
+            channel: e.channel.unwrap_or(Channel::Http),
+            recipients: None,
+            detail: e.detail.clone(),
+            reach: false,
+        }
+    }
+
+    fn row(&self, at: i64) -> Result<NewDisclosureRow, AppError> {
+        Ok(NewDisclosureRow {
+            at,
+            actor_type: self.actor_type.clone(),
+            actor_id: self.actor_id.clone(),
+            organisation_id: self.organisation_id.clone(),
+            object_type: self.object_type.clone(),
+            object_id: self.object_id.clone(),
+            object_version: self.object_version,
+            object_hash: self.object_hash.clone(),
+            channel: self.channel.as_str().to_string(),
+            recipients: match &self.recipients {
+                Some(r) => Some(serde_json::to_string(r).map_err(anyhow::Error::from)?),
+                None => None,
+            },
+            detail: self.detail.as_ref().map(|d| d.to_string()),
+        })
+    }
+}
+
+thread_local! {
+    /// Disclosures staged by the read running on this thread ([`Journal::read`]).
+    static STAGED: RefCell<Option<Vec<Disclosure>>> = const { RefCell::new(None) };
+}
+
+/// Stages disclosures of the read in progress; [`Journal::read`] commits them before the
+/// response leaves. With `reach`, each also marks the incident reached by the caller's
+/// organisation. Outside [`Journal::read`] this is an error: a disclosure is never dropped.
+pub fn stage(events: &[Event<'_>], reach: bool) -> Result<(), AppError> {
+    STAGED.with(|s| match s.borrow_mut().as_mut() {
+        Some(staged) => {
+            staged.extend(events.iter().map(|e| Disclosure {
+                reach,
+                ..Disclosure::from_event(e)
+            }));
+            Ok(())
+        }
+        None => Err(AppError::Internal(anyhow::anyhow!(
+            "a disclosure outside a journal scope would leave unrecorded"
+        ))),
+    })
+}
+
+/// Runs `f` with a staging area on this thread; returns its result and what it staged.
+fn scoped<T>(f: impl FnOnce() -> Result<T, AppError>) -> Result<(T, Vec<Disclosure>), AppError> {
+    STAGED.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let staged = STAGED.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    Ok((out?, staged))
+}
+
+struct Pending {
+    rows: Vec<Disclosure>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// Handle to the journal's writer; cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::UnboundedSender<Pending>,
+    db: Db,
+}
+
+fn internal(msg: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("disclosure journal: {msg}"))
+}
+
+impl Journal {
+    /// Starts the writer, and the sealer every `seal_every`.
+    pub fn spawn(db: Db, seal_every: Duration) -> Journal {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(db.clone(), rx));
+        let sealer = db.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(seal_every).await;
+                let db = sealer.clone();
+                match tokio::task::spawn_blocking(move || seal(&db)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "cannot seal disclosures"),
+                    Err(e) => tracing::error!(error = %e, "disclosure sealer failed"),
+                }
+            }
+        });
+        Journal { tx, db }
+    }
+
+    /// Returns once `rows` are committed; only then may the data they record leave.
+    pub async fn commit(&self, rows: Vec<Disclosure>) -> Result<(), AppError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Pending { rows, done })
+            .map_err(|_| internal("the writer is not running"))?;
+        wait.await
+            .map_err(|_| internal("the writer stopped"))?
+            .map_err(internal)
+    }
+
+    /// Runs a read on the blocking pool, commits the disclosures it staged ([`stage`]), then
+    /// returns its result.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let (out, staged) = self.db.read(move |c| scoped(|| f(c))).await?;
+        self.commit(staged).await?;
+        Ok(out)
+    }
+
+    /// Seals every committed row now (tests, shutdown); returns how many.
+    pub async fn seal(&self) -> Result<usize, AppError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || seal(&db))
+            .await
+            .map_err(internal)?
+    }
+}
+
+/// Group commit: takes everything pending, commits it in one durable transaction, then
+/// answers every waiter.
+async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut n = first.rows.len();
+        let mut batch = vec![first];
+        while n < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => {
+                    n += p.rows.len();
+                    batch.push(p);
+                }
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<Disclosure> = batch
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.rows))
+            .collect();
+        let result = db
+            .write_durable(move |c| insert(c, &rows))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, rows = n, "cannot commit disclosures");
+                e.to_string()
+            });
+        for p in batch {
+            let _ = p.done.send(result.clone());
+        }
+    }
+}
+
+fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
+    if chain::backend(conn) == Backend::Postgres {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock_shared({JOURNAL_LOCK})"
+        ))
+        .execute(conn)?;
+    }
+    let at = now_ms();
+    let new = rows
+        .iter()
+        .map(|d| d.row(at))
+        .collect::<Result<Vec<_>, _>>()?;
+    // One multi-row INSERT per chunk, on the concrete connection (the multi-backend
+    // connection cannot batch-insert).
+    for chunk in new.chunks(500) {
+        let q = diesel::insert_into(disclosures::table).values(chunk);
+        match conn {
+            DbConn::Sqlite(c) => q.execute(c)?,
+            DbConn::Postgres(c) => q.execute(c)?,
+        };
+    }
+    let mut reached = std::collections::HashSet::new();
+    for d in rows.iter().filter(|d| d.reach) {
+        if let (versions::INCIDENT, Some(org)) = (d.object_type.as_str(), &d.organisation_id) {
+            if reached.insert((&d.object_id, org)) {
+                crate::services::dashboard::mark_reached(conn, &d.object_id, org, d.channel)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The canonical encoding of a journal row, as sealed.
+fn canonical(r: &DisclosureRow) -> Result<String, AppError> {
+    versions::canonical(&serde_json::json!([
+        r.seq,
+        r.at,
+        r.actor_type,
+        r.actor_id,
+        r.organisation_id,
+        r.object_type,
+        r.object_id,
+        r.object_version,
+        r.object_hash,
+        r.channel,
+        r.recipients,
+        r.detail,
+    ]))
+}
+
+/// SHA-256 over the rows' canonical encodings, one per line, in sequence order.
+fn digest(rows: &[DisclosureRow]) -> Result<String, AppError> {
+    let mut h = Sha256::new();
+    for r in rows {
+        h.update(canonical(r)?.as_bytes());
+        h.update(b"\n");
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn rows_in(conn: &mut DbConn, after: i64, upto: i64) -> Result<Vec<DisclosureRow>, AppError> {
+    Ok(disclosures::table
+        .filter(disclosures::seq.gt(after))
+        .filter(disclosures::seq.le(upto))
+        .order(disclosures::seq.asc())
+        .select(DisclosureRow::as_select())
+        .load(conn)?)
+}
+
+/// A seal's range `(from, to]` and row count, from its entry's detail.
+fn range(detail: Option<&str>) -> Option<(i64, i64, usize)> {
+    let d: serde_json::Value = serde_json::from_str(detail?).ok()?;
+    Some((
+        d["from"].as_i64()?,
+        d["to"].as_i64()?,
+        usize::try_from(d["rows"].as_u64()?).ok()?,
+    ))
+}
+
+/// The end of the newest seal's range (0 before the first).
+fn sealed_to(conn: &mut DbConn) -> Result<i64, AppError> {
+    let detail: Option<Option<String>> = audit_log::table
+        .filter(audit_log::action.eq(SEAL))
+        .order(audit_log::seq.desc())
+        .select(audit_log::detail)
+        .first(conn)
+        .optional()?;
+    Ok(detail
+        .map(|d| range(d.as_deref()).map(|r| r.1).unwrap_or(i64::MAX))
+        .unwrap_or(0))
+}
+
+/// Seals committed journal rows into the chain, one entry per batch; returns rows sealed.
+pub fn seal(db: &Db) -> Result<usize, AppError> {
+    // Every writer that numbered a row below the bound has committed once the exclusive lock
+    // is granted (SQLite writers are serialised anyway).
+    let bound: i64 = db.write_blocking(|c| {
+        if chain::backend(c) == Backend::Postgres {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({JOURNAL_LOCK})"))
+                .execute(c)?;
+        }
+        Ok(disclosures::table
+            .select(diesel::dsl::max(disclosures::seq))
+            .first::<Option<i64>>(c)?
+            .unwrap_or(0))
+    })?;
+    let mut total = 0;
+    loop {
+        let n = db.write_blocking(|c| seal_batch(c, bound))?;
+        total += n;
+        if n < MAX_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+fn seal_batch(conn: &mut DbConn, bound: i64) -> Result<usize, AppError> {
+    chain::lock_chain(conn)?;
+    let from = sealed_to(conn)?;
+    if bound <= from {
+        return Ok(0);
+    }
+    let rows: Vec<DisclosureRow> = disclosures::table
+        .filter(disclosures::seq.gt(from))
+        .filter(disclosures::seq.le(bound))
+        .order(disclosures::seq.asc())
+        .limit(MAX_BATCH as i64)
+        .select(DisclosureRow::as_select())
+        .load(conn)?;
+    let Some(last) = rows.last() else {
+        return Ok(0);
+    };
+    let to = if rows.len() == MAX_BATCH {
+        last.seq
+    } else {
+        bound
+    };
+    let id = format!("{}..{}", from + 1, to);
+    let mut entry = Event::change(&Actor::System, "", SEAL, "disclosures", &id)
+        .detail(serde_json::json!({"from": from, "to": to, "rows": rows.len()}));
+    entry.organisation_id = None;
+    entry.object_hash = Some(digest(&rows)?);
+    chain::append(conn, entry)?;
+    Ok(rows.len())
+}
+
+/// Checks every seal against the journal: the seals cover one contiguous range from the
+/// first row, and each one's digest and count match the rows now in its range (a row
+/// changed, removed or slipped in below a seal fails). Returns the first bad seal's entry.
+pub fn verify_seals(conn: &mut DbConn) -> Result<Option<(i64, String)>, AppError> {
+    let seals: Vec<(i64, Option<String>, Option<String>)> = audit_log::table
+        .filter(audit_log::action.eq(SEAL))
+        .order(audit_log::seq.asc())
+        .select((audit_log::seq, audit_log::object_hash, audit_log::detail))
+        .load(conn)?;
+    let mut expected_from = 0;
+    for (seq, hash, detail) in seals {
+        let Some((from, to, n)) = range(detail.as_deref()) else {
+            return Ok(Some((
+                seq,
+                "a disclosure seal has no readable range".into(),
+            )));
+        };
+        if from != expected_from {
+            return Ok(Some((
+                seq,
+                "a disclosure seal does not continue the previous one".into(),
+            )));
+        }
+        let rows = rows_in(conn, from, to)?;
+        if rows.len() != n || hash.as_deref() != Some(digest(&rows)?.as_str()) {
+            return Ok(Some((
+                seq,
+                format!("disclosures {}..{to} do not match their seal", from + 1),
+            )));
+        }
+        expected_from = to;
+    }
+    Ok(None)
+}
