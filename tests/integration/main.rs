@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod catalogue;
 mod cli;
+mod crash;
 mod customers;
 mod incidents;
 mod mail;
