@@ -122,7 +122,13 @@ impl Application {
 
     /// Serves until the server is stopped.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let out = self.server.await;
+        // A graceful stop seals what the disclosure journal committed; after a crash the
+        // next start's sealer does.
+        if let Err(e) = self.state.journal.seal().await {
+            tracing::error!(error = %e, "cannot seal disclosures at shutdown");
+        }
+        out
     }
 }
 
