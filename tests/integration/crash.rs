@@ -69,6 +69,14 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A failing test does not leave the server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// What a client received: who (organisation, actor id), the record, its version, and for a
 /// frame the event's sequence number.
 #[derive(Debug, Clone)]
