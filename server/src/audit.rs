@@ -79,11 +79,16 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// Attaches the version and the hash of the object's new content.
-    pub fn version<T: Serialize>(mut self, version: Option<i32>, object: &T) -> Self {
+    /// Attaches the version and the hash of the object's new content (an error when the
+    /// object cannot be serialised: an entry never carries the hash of nothing).
+    pub fn version<T: Serialize>(
+        mut self,
+        version: Option<i32>,
+        object: &T,
+    ) -> Result<Self, AppError> {
         self.object_version = version;
-        self.object_hash = Some(object_hash(object));
-        self
+        self.object_hash = Some(object_hash(object)?);
+        Ok(self)
     }
 
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
@@ -92,10 +97,16 @@ impl<'a> Event<'a> {
     }
 }
 
-/// SHA-256 of an object's canonical JSON (field order is fixed by the struct).
-pub fn object_hash<T: Serialize>(object: &T) -> String {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+/// SHA-256 of an object's canonical JSON (field order is fixed by the struct). An object
+/// that cannot be serialised has no hash: that is an error, never the hash of empty bytes,
+/// which would name no version at all.
+pub fn object_hash<T: Serialize>(object: &T) -> Result<String, AppError> {
+    let bytes = serde_json::to_vec(object).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "cannot serialise an object to hash it: {e}"
+        ))
+    })?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
 /// The hash of an entry: SHA-256 over every field but `hash`, as a JSON array.

@@ -62,12 +62,12 @@ async fn changes_are_recorded_with_the_hash_of_the_new_version() {
     );
     assert_eq!(
         log[0].object_hash.as_deref(),
-        Some(cirhub::audit::object_hash(&updated).as_str()),
+        Some(cirhub::audit::object_hash(&updated).unwrap().as_str()),
         "hash of version 2 as served"
     );
     assert_eq!(
         log[1].object_hash.as_deref(),
-        Some(cirhub::audit::object_hash(&inc).as_str())
+        Some(cirhub::audit::object_hash(&inc).unwrap().as_str())
     );
     assert_eq!(log[0].actor_type, "user");
     assert_eq!(log[0].actor_id.as_deref(), Some(ops.user_id.as_str()));
@@ -115,7 +115,7 @@ async fn reading_a_non_public_incident_is_a_recorded_disclosure() {
         assert_eq!(e.channel, Some(cirhub_shared::Channel::Http));
         assert_eq!(
             e.object_hash.as_deref(),
-            Some(cirhub::audit::object_hash(&shown).as_str()),
+            Some(cirhub::audit::object_hash(&shown).unwrap().as_str()),
             "exactly what was shown"
         );
     }
@@ -223,4 +223,15 @@ async fn an_anchor_kept_outside_reveals_a_chain_cut_back() {
     );
     let (ok, out) = cli_audit(&app, &["audit", "verify", "--anchor", "nonsense"]);
     assert!(!ok && out.contains("SEQ:HASH"), "{out}");
+}
+
+#[test]
+fn what_cannot_be_serialised_gets_no_hash() {
+    // A map with non-string keys has no JSON form: hashing it must fail, not hash nothing.
+    let mut m = std::collections::HashMap::new();
+    m.insert((1, 2), "x");
+    let outcome = format!("{:?}", cirhub::audit::object_hash(&m));
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert!(!outcome.contains(empty), "hashed empty bytes: {outcome}");
+    assert!(outcome.starts_with("Err"), "{outcome}");
 }

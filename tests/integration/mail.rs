@@ -675,3 +675,117 @@ async fn mail_goes_over_starttls_and_tls_with_authentication_verified_against_th
         let _ = server.wait();
     }
 }
+
+/// Mails in the outbox folder (no SMTP server configured) addressed to `to`, once there are
+/// at least `n` of them.
+async fn outbox_mails(app: &TestApp, to: &str, n: usize) -> Vec<String> {
+    let dir = app.state.config.data_dir.join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mails: Vec<String> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+                    .filter(|m| header(m, "To").is_some_and(|t| t.contains(to)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= n {
+            return mails;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} mails to {to}",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn unsubscribing_from_mail_ends_the_mail_only_and_never_widens_the_stream() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    // One person takes P3 and above by mail and live; another by mail only.
+    let analyst = app.colleague(&w.acme, "analyst", Role::Analyst).await;
+    let reader = app.colleague(&w.acme, "reader", Role::Analyst).await;
+    let both: Value = app
+        .create(
+            "/api/v1/subscriptions",
+            &analyst,
+            json!({"name": "P3+", "min_priority": "P3", "channels": ["email", "websocket"]}),
+        )
+        .await;
+    let mail_only: Value = app
+        .create(
+            "/api/v1/subscriptions",
+            &reader,
+            json!({"name": "P3+ by mail", "min_priority": "P3", "channels": ["email"]}),
+        )
+        .await;
+    app.open(&w.provider, &w.compute_tokyo, "Tokyo P2", "affected", &[])
+        .await;
+    let plain = reqwest::Client::new();
+    for who in [&analyst, &reader] {
+        let mail = outbox_mails(&app, &who.email, 1).await;
+        let link = unsubscribe_link(&mail[0]);
+        let done = plain
+            .post(&link)
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK, "{link}");
+    }
+    // The live channel stays; a subscription that only mailed ends.
+    let (s, kept) = app
+        .get(
+            &format!("/api/v1/subscriptions/{}", both["id"].as_str().unwrap()),
+            &analyst,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the websocket channel must stay: {kept}");
+    assert_eq!(kept["channels"], json!(["websocket"]));
+    assert_eq!(kept["min_priority"], "P3");
+    let (s, gone) = app
+        .get(
+            &format!(
+                "/api/v1/subscriptions/{}",
+                mail_only["id"].as_str().unwrap()
+            ),
+            &reader,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{gone}");
+
+    // Live, the analyst still gets P3 and above only: no P5 after leaving the mail.
+    let mut live = app.stream(&analyst.token, None).await;
+    live.live().await;
+    app.create::<Value>(
+        "/api/v1/incidents",
+        &w.provider,
+        json!({"title": "Tokyo P5", "body": "cosmetic", "impact": "none", "urgency": "low",
+               "visibility": "affected",
+               "components": [{"component_id": w.compute_tokyo.id, "status": "operational"}]}),
+    )
+    .await;
+    app.open(
+        &w.provider,
+        &w.compute_tokyo,
+        "Tokyo P2 again",
+        "affected",
+        &[],
+    )
+    .await;
+    let got: Vec<String> = live
+        .events_until_quiet(Duration::from_millis(1500))
+        .await
+        .iter()
+        .filter_map(|e| e["incident"]["title"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(got, ["Tokyo P2 again"]);
+    // And no more mail for either of them.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(outbox_mails(&app, &analyst.email, 1).await.len(), 1);
+    assert_eq!(outbox_mails(&app, &reader.email, 1).await.len(), 1);
+}

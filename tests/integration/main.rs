@@ -8,6 +8,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod customers;
+mod feeds;
 mod incidents;
 mod mail;
 mod ops;

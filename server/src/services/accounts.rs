@@ -98,7 +98,7 @@ pub fn create_org(
             "organisation",
             &row.id,
         )
-        .version(Some(1), &org_to_api(&row)),
+        .version(Some(1), &org_to_api(&row))?,
     )?;
     Ok(row)
 }
@@ -158,7 +158,7 @@ pub fn create_user(
     let user = user_to_api(&row)?;
     audit::append(
         conn,
-        Event::change(actor, org_id, "user.create", "user", &row.id).version(None, &user),
+        Event::change(actor, org_id, "user.create", "user", &row.id).version(None, &user)?,
     )?;
     Ok(user)
 }
@@ -255,7 +255,7 @@ pub fn update_user(
     audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, "user.update", "user", id)
-            .version(None, &user)
+            .version(None, &user)?
             .detail(serde_json::json!({"password_changed": input.password.is_some()})),
     )?;
     Ok(user)
@@ -496,7 +496,7 @@ pub fn create_token(
             "api_token",
             &row.id,
         )
-        .version(None, &token),
+        .version(None, &token)?,
     )?;
     Ok(api::CreatedApiToken { token, secret })
 }

@@ -59,17 +59,14 @@ pub fn atom(data: &PublicData) -> String {
         .unwrap_or(data.org.updated_at);
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str("<feed xml:lang=\"en-US\" xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    x.push_str(&format!(
-        "  <id>tag:cirhub,2026:/status/{}/history</id>\n",
-        xml_escape(&data.org.slug)
-    ));
+    x.push_str(&format!("  <id>{}</id>\n", xml_escape(&data.feed_ids.feed)));
     x.push_str(&format!(
         "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
         xml_escape(&url)
     ));
     x.push_str(&format!(
-        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}/history.atom\"/>\n",
-        xml_escape(&url)
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
+        xml_escape(&data.feed_url("history.atom"))
     ));
     x.push_str(&format!(
         "  <title>{} Status - Incident History</title>\n",
@@ -83,7 +80,8 @@ pub fn atom(data: &PublicData) -> String {
     for i in &data.incidents {
         x.push_str("  <entry>\n");
         x.push_str(&format!(
-            "    <id>tag:cirhub,2026:Incident/{}</id>\n",
+            "    <id>{}{}</id>\n",
+            xml_escape(&data.feed_ids.entry_prefix),
             xml_escape(&i.row.id)
         ));
         x.push_str(&format!(
@@ -124,8 +122,8 @@ pub fn rss(data: &PublicData) -> String {
     ));
     x.push_str(&format!("    <link>{}</link>\n", xml_escape(&url)));
     x.push_str(&format!(
-        "    <atom:link href=\"{}/history.rss\" rel=\"self\" type=\"application/rss+xml\"/>\n",
-        xml_escape(&url)
+        "    <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
+        xml_escape(&data.feed_url("history.rss"))
     ));
     x.push_str(&format!(
         "    <description>Statuspage of {}</description>\n",
@@ -151,7 +149,8 @@ pub fn rss(data: &PublicData) -> String {
             xml_escape(&i.row.id)
         ));
         x.push_str(&format!(
-            "      <guid isPermaLink=\"false\">tag:cirhub,2026:Incident/{}</guid>\n",
+            "      <guid isPermaLink=\"false\">{}{}</guid>\n",
+            xml_escape(&data.feed_ids.entry_prefix),
             xml_escape(&i.row.id)
         ));
         x.push_str("    </item>\n");

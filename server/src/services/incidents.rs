@@ -105,21 +105,21 @@ pub fn disclose(
     incidents: &[api::Incident],
     channel: Channel,
 ) -> Result<(), AppError> {
-    let events: Vec<Event<'_>> = incidents
+    let events = incidents
         .iter()
         .filter(|i| i.visibility != Visibility::Public)
         .map(|i| {
-            Event::disclosure(
+            Ok(Event::disclosure(
                 &caller.actor,
                 &caller.org_id,
                 "incident",
                 &i.id,
                 Some(i.version),
-                Some(audit::object_hash(i)),
+                Some(audit::object_hash(i)?),
                 channel,
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<Vec<Event<'_>>, AppError>>()?;
     audit::append_many(conn, &events)?;
     Ok(())
 }
@@ -298,7 +298,7 @@ fn finish(
     audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, action, "incident", &row.id)
-            .version(Some(row.version), &incident),
+            .version(Some(row.version), &incident)?,
     )?;
     super::events::incident_changed(conn, row, row.version == 1, announce)?;
     Ok(incident)

@@ -11,6 +11,7 @@ pub mod incidents;
 pub mod notify;
 pub mod public;
 pub mod relationships;
+pub mod status_view;
 pub mod subscriptions;
 pub mod uptime;
 pub mod visibility;

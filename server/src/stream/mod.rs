@@ -45,7 +45,7 @@ impl Prepared {
             provider_id: row.provider_id,
             provider_only: row.provider_only,
             audience: audience.into_iter().collect(),
-            hash: crate::audit::object_hash(&event),
+            hash: crate::audit::object_hash(&event).ok()?,
             event,
             frame: frame.into(),
             object_type: row.object_type,
@@ -56,10 +56,19 @@ impl Prepared {
 }
 
 /// What one connection may receive: its organisation's share (the policy decision made when
-/// the event was written), narrowed by the person's WebSocket subscriptions, if any.
+/// the event was written), narrowed by the person's WebSocket subscriptions.
+///
+/// A person with no WebSocket subscription at all (own or their role's) receives the whole
+/// share: the dashboard updates live from this stream, and must not go quiet for someone who
+/// never subscribed. Nothing but the person's own choice reaches that default: leaving the
+/// mail (the unsubscribe link) removes only the e-mail channel, so a WebSocket subscription
+/// stays in force; and a stored subscription that cannot be read narrows the stream while
+/// matching nothing, instead of counting as "no subscription".
 pub struct Filter {
     pub org_id: String,
-    pub subscriptions: Vec<Subscription>,
+    /// `None`: no WebSocket subscription, the whole share. `Some`: only what one of these
+    /// matches (nothing, when the list is empty because none could be read).
+    pub subscriptions: Option<Vec<Subscription>>,
 }
 
 impl Filter {
@@ -73,11 +82,12 @@ impl Filter {
         if p.event.acknowledgement.is_some() {
             return true;
         }
-        self.subscriptions.is_empty()
-            || self
-                .subscriptions
+        match &self.subscriptions {
+            None => true,
+            Some(list) => list
                 .iter()
-                .any(|s| crate::services::subscriptions::matches(s, &p.event))
+                .any(|s| crate::services::subscriptions::matches(s, &p.event)),
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::customer::{StreamFrame, StreamQuery};
-use cirhub_shared::Channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,11 +64,8 @@ pub async fn stream(
     );
     let subscriptions = state
         .db
-        .read(move |c| crate::services::subscriptions::effective(c, &org, user.as_deref(), role))
-        .await?
-        .into_iter()
-        .filter(|s| s.channels.contains(&Channel::WebSocket))
-        .collect();
+        .read(move |c| crate::services::subscriptions::live_filter(c, &org, user.as_deref(), role))
+        .await?;
     let filter = Filter {
         org_id: caller.org_id.clone(),
         subscriptions,
