@@ -5,6 +5,7 @@ mod harness;
 mod audit;
 mod auth;
 mod browser;
+mod browser_live;
 mod catalogue;
 mod cli;
 mod customers;
