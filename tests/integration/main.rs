@@ -11,6 +11,7 @@ mod cli;
 mod customers;
 mod feeds;
 mod incidents;
+mod input;
 mod mail;
 mod ops;
 mod public;

@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::extract::{ApiJson, Pagination};
+use crate::extract::{ApiJson, OptionalJson, Pagination};
 use crate::services::dashboard::DashboardFilter;
 use crate::services::{dashboard, feed_tokens, relationships, subscriptions};
 use crate::state::AppState;
@@ -175,16 +175,17 @@ pub async fn dashboard_get(
     disclosing(&state, caller, move |c, who| dashboard::get(c, who, &id)).await
 }
 
-#[utoipa::path(post, path = "/api/v1/dashboard/incidents/{id}/ack", tag = "dashboard", request_body = AckRequest,
+#[utoipa::path(post, path = "/api/v1/dashboard/incidents/{id}/ack", tag = "dashboard", request_body = Option<AckRequest>,
     responses((status = 200, body = CustomerIncident), (status = 404, body = Problem)), security(("bearer" = [])))]
-/// Acknowledges the incident for the organisation (first acknowledgement counts).
+/// Acknowledges the incident for the organisation (first acknowledgement counts). The body
+/// is optional (no body: the current version); a body that is sent must be valid.
 pub async fn acknowledge(
     state: State,
     caller: Caller,
     id: web::Path<String>,
-    body: Option<ApiJson<AckRequest>>,
+    body: OptionalJson<AckRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let input = body.map(|b| b.0).unwrap_or_default();
+    let input = body.0.unwrap_or_default();
     change(&state, caller, Role::Analyst, false, move |c, who| {
         dashboard::acknowledge(c, who, &id, &input)
     })
