@@ -274,3 +274,154 @@ async fn text_after_the_json_document_is_a_400() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn characters_xml_forbids_are_refused_in_every_text_field() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("nimbus", Role::Admin).await;
+    let cat = app.catalogue(&s).await;
+    let comp = &cat.components[0].id;
+    for bad in [
+        "Outage \u{FFFE}",
+        "Outage \u{FFFF}",
+        "Outage \u{1}",
+        "\u{1B}[31mred",
+    ] {
+        let (status, body) = app
+            .post("/api/v1/incidents", &s, incident_body(bad, "fine", comp))
+            .await;
+        assert_eq!(field_of(status, &body), "title", "{bad:?}");
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/incidents",
+            &s,
+            incident_body("Outage", "line\u{FFFF}", comp),
+        )
+        .await;
+    assert_eq!(field_of(status, &body), "body");
+    assert_eq!(incident_count(&app, &s).await, 0, "nothing was written");
+    let (status, body) = app
+        .post(
+            "/api/v1/services",
+            &s,
+            json!({"name": "Storage", "description": "objects \u{FFFE}"}),
+        )
+        .await;
+    assert_eq!(field_of(status, &body), "description");
+    // Tab, line feed and carriage return stay allowed.
+    let inc: Value = app
+        .create(
+            "/api/v1/incidents",
+            &s,
+            incident_body("Outage\tnow", "line one\r\nline two", comp),
+        )
+        .await;
+    assert_eq!(inc["title"], "Outage\tnow");
+}
+
+#[tokio::test]
+async fn names_made_only_of_invisible_characters_are_blank() {
+    let app = TestApp::spawn().await;
+    let s = app.provider("nimbus", Role::Admin).await;
+    let cat = app.catalogue(&s).await;
+    for blank in [
+        "\u{200B}",
+        "\u{200C}\u{200D}",
+        "\u{2060}",
+        "\u{FEFF}",
+        " \u{200B}\u{00A0}\u{3000}",
+        "\u{00AD}\u{2061}",
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/services",
+                &s,
+                json!({"name": blank, "description": ""}),
+            )
+            .await;
+        assert_eq!(field_of(status, &body), "name", "{blank:?}");
+        let (status, body) = app
+            .post(
+                "/api/v1/components",
+                &s,
+                json!({"name": blank, "service_id": cat.service.id}),
+            )
+            .await;
+        assert_eq!(field_of(status, &body), "name", "{blank:?}");
+        let (status, body) = app
+            .post(
+                "/api/v1/incidents",
+                &s,
+                incident_body(blank, "investigating", &cat.components[0].id),
+            )
+            .await;
+        assert_eq!(field_of(status, &body), "title", "{blank:?}");
+    }
+    // A visible name that carries a joiner (emoji sequences) is still a name.
+    let svc: Value = app
+        .create(
+            "/api/v1/services",
+            &s,
+            json!({"name": "Ops \u{1F469}\u{200D}\u{1F4BB}", "description": ""}),
+        )
+        .await;
+    assert_eq!(svc["name"], "Ops \u{1F469}\u{200D}\u{1F4BB}");
+}
+
+/// True if every character is one XML 1.0 allows (the `Char` production).
+fn xml_chars_only(doc: &str) -> bool {
+    doc.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    })
+}
+
+#[tokio::test]
+async fn a_stored_record_with_forbidden_characters_still_yields_well_formed_feeds() {
+    use cirhub::db::schema::{incident_updates, incidents};
+    use diesel::prelude::*;
+    let app = TestApp::spawn().await;
+    let s = app.provider("nimbus", Role::Operator).await;
+    let cat = app.catalogue(&s).await;
+    let inc = app.incident(&s, &cat, "Disk failure", "public").await;
+    // Written before this check existed, or by a path that skipped it.
+    let id = inc.id.clone();
+    app.state
+        .db
+        .write_blocking(move |c| {
+            diesel::update(incidents::table.find(&id))
+                .set(incidents::title.eq("Disk \u{FFFE}failure\u{FFFF}\u{1}"))
+                .execute(c)?;
+            diesel::update(incident_updates::table.filter(incident_updates::incident_id.eq(&id)))
+                .set(incident_updates::body.eq("Investigating \u{FFFF}\u{B}now"))
+                .execute(c)?;
+            Ok(())
+        })
+        .expect("store the record");
+    for (doc, kind) in [
+        ("history.atom", feed_rs::model::FeedType::Atom),
+        ("history.rss", feed_rs::model::FeedType::RSS2),
+    ] {
+        let (status, xml) = app.public(&format!("/status/nimbus/{doc}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            xml_chars_only(&xml),
+            "{doc} holds characters XML 1.0 forbids"
+        );
+        let feed = feed_rs::parser::parse(xml.as_bytes()).expect("the feed parses");
+        assert_eq!(feed.feed_type, kind);
+        let entry = &feed.entries[0];
+        assert_eq!(entry.title.as_ref().unwrap().content, "Disk failure");
+        let content = match kind {
+            feed_rs::model::FeedType::Atom => entry.content.as_ref().and_then(|c| c.body.clone()),
+            _ => entry.summary.as_ref().map(|t| t.content.clone()),
+        };
+        assert!(
+            content.unwrap_or_default().contains("Investigating now"),
+            "{doc}: {xml}"
+        );
+    }
+}

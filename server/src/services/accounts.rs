@@ -179,6 +179,7 @@ fn identity_checks(input: &api::CreateUser) -> Check {
             "email",
             "must be an e-mail address",
         )
+        .chars(email, "email")
         .text(&input.name, "name", 200);
     check
 }

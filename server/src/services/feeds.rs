@@ -14,8 +14,9 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 forbids are dropped rather than breaking the document.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            // Input is refused with these, but a record stored before that check (or
+            // written by another path) must not break the document: drop them.
+            c if !crate::text::is_xml_char(c) => {}
             c => out.push(c),
         }
     }
@@ -166,6 +167,14 @@ mod tests {
         assert_eq!(
             super::xml_escape("a<b>&\"c'\u{1}\n"),
             "a&lt;b&gt;&amp;&quot;c&apos;\n"
+        );
+    }
+
+    #[test]
+    fn drops_every_character_xml_forbids_and_keeps_the_rest() {
+        assert_eq!(
+            super::xml_escape("\0x\u{B}\u{1F}y\u{FFFE}z\u{FFFF}\t\r\n\u{FFFD}\u{10000}\u{200B}"),
+            "xyz\t\r\n\u{FFFD}\u{10000}\u{200B}"
         );
     }
 }
