@@ -14,9 +14,10 @@ use serde::Deserialize;
 /// A JSON body, size-limited, whose deserialisation errors name the offending field.
 pub struct ApiJson<T>(pub T);
 
-/// An optional JSON body: no body (zero bytes) is `None`; a body that is present must be
-/// JSON and parse, with the same errors as [`ApiJson`]. (`Option<ApiJson<T>>` would turn
-/// every failure, a malformed or oversized body included, into "no body".)
+/// An optional JSON body: no body (zero bytes) or `null` is `None`, as the OpenAPI
+/// document of an `Option<T>` body says; a body that is present must be JSON and parse,
+/// with the same errors as [`ApiJson`]. (`Option<ApiJson<T>>` would turn every failure, a
+/// malformed or oversized body included, into "no body".)
 pub struct OptionalJson<T>(pub Option<T>);
 
 /// What the headers say about a body, read before the body itself.
@@ -116,8 +117,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = json_body(req, payload, true);
-        Box::pin(async move { body.await.map(OptionalJson) })
+        let body = json_body::<Option<T>>(req, payload, true);
+        Box::pin(async move { body.await.map(|v| OptionalJson(v.flatten())) })
     }
 }
 

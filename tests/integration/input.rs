@@ -230,12 +230,34 @@ async fn an_optional_body_that_is_present_must_be_valid() {
             "a {want} must not acknowledge: {detail}"
         );
     }
-    // No body at all, with or without a JSON content type, is "acknowledge the latest".
+    // No body at all, with or without a JSON content type, or `null`, is "acknowledge the
+    // latest" (the OpenAPI document says the body is optional and may be null).
     let (status, detail) = raw(&app, Method::POST, &ack, Some(&analyst.token), json_ct, "").await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["acknowledgement"]["incident_version"], 1);
     let (status, _) = raw(&app, Method::POST, &ack, Some(&analyst.token), None, "").await;
     assert_eq!(status, StatusCode::OK);
+    let other = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Disk latency",
+            "affected",
+            &[],
+        )
+        .await;
+    let path = format!("/api/v1/dashboard/incidents/{}/ack", other.id);
+    let (status, detail) = raw(
+        &app,
+        Method::POST,
+        &path,
+        Some(&analyst.token),
+        json_ct,
+        "null",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["acknowledgement"]["incident_version"], 1);
 }
 
 #[tokio::test]
