@@ -17,4 +17,5 @@ mod ops;
 mod public;
 mod statuspage_shape;
 mod stream;
+mod stream_replay;
 mod tenancy;

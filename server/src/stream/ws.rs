@@ -1,7 +1,8 @@
 //! `GET /api/v1/stream`: the WebSocket endpoint. Authenticated like the REST API (an
 //! `Authorization: Bearer` header, or — for browsers, which cannot set headers on a
 //! WebSocket — the sub-protocol list `cirhub.v1, bearer.<token>`). `?since=SEQ` replays
-//! missed events from the database before live ones; nothing is skipped or sent twice.
+//! missed events from the database before live ones; nothing is skipped or sent twice; a
+//! replay that cannot finish says `resync` and closes, never `live`.
 
 use super::delivery::Delivery;
 use super::{Filter, Prepared};
@@ -57,6 +58,20 @@ pub async fn stream(
         )
     })?;
     let caller = authenticate(&state, token).await?;
+    if let Some(since) = query.since {
+        // Refused, not clamped: a cursor from the future means the client holds another
+        // database's numbers, and answering `live` would leave it waiting for them forever.
+        let newest = state.db.read(|c| Ok(super::newest(c)?)).await?;
+        if since > newest {
+            return Err(AppError::field(
+                "since",
+                format!(
+                    "is beyond the newest event, {newest}: resume from {newest} or less, \
+                     or leave since out to start with live events"
+                ),
+            ));
+        }
+    }
     let (org, user, role) = (
         caller.org_id.clone(),
         caller.user_id().map(str::to_owned),
@@ -126,7 +141,13 @@ async fn run(
                 .await
             {
                 Ok(r) => r,
-                Err(_) => break,
+                Err(e) => {
+                    // Saying `live` now would hide a gap: have the client resume from here.
+                    tracing::warn!(error = %e, after, "stream replay cannot read events");
+                    let why = "replay failed; reconnect with since";
+                    resync(state, session, cursor, actix_ws::CloseCode::Error, why).await;
+                    return Ok(());
+                }
             };
             if rows.is_empty() {
                 break;
@@ -158,12 +179,8 @@ async fn run(
                 }
                 None => {
                     // The hub dropped us: our queue overflowed.
-                    state.metrics.stream_resyncs.inc();
-                    let _ = session.text(frame(&StreamFrame::Resync { since: cursor })).await;
-                    let _ = session.close(Some(actix_ws::CloseReason {
-                        code: actix_ws::CloseCode::Again,
-                        description: Some("fell behind; reconnect with since".into()),
-                    })).await;
+                    let why = "fell behind; reconnect with since";
+                    resync(state, session, cursor, actix_ws::CloseCode::Again, why).await;
                     return Ok(());
                 }
             },
@@ -188,6 +205,24 @@ async fn run(
             }
         }
     }
+}
+
+/// Asks the client to reconnect with `since` (a `resync` frame), then closes.
+async fn resync(
+    state: &AppState,
+    mut session: actix_ws::Session,
+    since: i64,
+    code: actix_ws::CloseCode,
+    why: &str,
+) {
+    state.metrics.stream_resyncs.inc();
+    let _ = session.text(frame(&StreamFrame::Resync { since })).await;
+    let _ = session
+        .close(Some(actix_ws::CloseReason {
+            code,
+            description: Some(why.into()),
+        }))
+        .await;
 }
 
 async fn send(
