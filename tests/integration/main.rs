@@ -18,4 +18,5 @@ mod public;
 mod statuspage_shape;
 mod stream;
 mod stream_replay;
+mod stream_sessions;
 mod tenancy;

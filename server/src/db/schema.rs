@@ -332,6 +332,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    credential_changes (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        kept_session_id -> Nullable<Text>,
+        api_token_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     mail_outbox (id) {
         id -> Text,
         message_id -> Text,

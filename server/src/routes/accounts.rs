@@ -149,6 +149,7 @@ pub async fn refresh(
 /// Ends the session: its access and refresh tokens are rejected from now on.
 pub async fn logout(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
     state.db.write(move |c| svc::logout(c, &caller)).await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -234,12 +235,12 @@ pub async fn update_user(
         }
         None => None,
     };
-    Ok(HttpResponse::Ok().json(
-        state
-            .db
-            .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
-            .await?,
-    ))
+    let user = state
+        .db
+        .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
+        .await?;
+    state.hub.ends().wake();
+    Ok(HttpResponse::Ok().json(user))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", responses((status = 204)), security(("bearer" = [])))]
@@ -253,6 +254,7 @@ pub async fn delete_user(
         .db
         .write(move |c| svc::delete_user(c, &caller, &id))
         .await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -302,5 +304,6 @@ pub async fn revoke_token(
         .db
         .write(move |c| svc::revoke_token(c, &caller, &id))
         .await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,6 @@
 //! Organisations, users, sessions (login, refresh, logout) and API tokens.
 
+use super::credential_changes::{record as record_change, Change};
 use crate::audit::{self, Event};
 use crate::auth::{password, random_secret, sha256_hex, Actor, Caller, API_TOKEN_PREFIX};
 use crate::db::rows::*;
@@ -242,6 +243,9 @@ pub fn update_user(
                 "you cannot lower your own role; ask another admin",
             ));
         }
+        if row.role != role.as_str() {
+            record_change(conn, Change::RoleChanged { user_id: id })?;
+        }
         row.role = role.as_str().into();
     }
     diesel::update(users::table.find(id))
@@ -288,6 +292,13 @@ pub fn set_password(
     )
     .set(sessions::revoked_at.eq(now_ms()))
     .execute(conn)?;
+    record_change(
+        conn,
+        Change::PasswordChanged {
+            user_id,
+            kept: keep,
+        },
+    )?;
     Ok(())
 }
 
@@ -310,6 +321,7 @@ pub fn delete_user(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), A
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)?;
+    record_change(conn, Change::UserDeleted { user_id: id })?;
     audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, "user.delete", "user", id),
@@ -427,6 +439,13 @@ pub fn logout(conn: &mut DbConn, caller: &Caller) -> Result<(), AppError> {
         diesel::update(sessions::table.find(sid))
             .set(sessions::revoked_at.eq(now_ms()))
             .execute(conn)?;
+        record_change(
+            conn,
+            Change::Logout {
+                user_id: caller.actor.id().unwrap_or_default(),
+                session_id: sid,
+            },
+        )?;
         audit::append(
             conn,
             Event::change(
@@ -531,6 +550,7 @@ pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), 
     if n == 0 {
         return Err(AppError::NotFound("api token"));
     }
+    record_change(conn, Change::ApiTokenRevoked { token_id: id })?;
     audit::append(
         conn,
         Event::change(

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod credential_changes;
 pub mod dashboard;
 pub mod events;
 pub mod feed_tokens;

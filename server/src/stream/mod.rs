@@ -3,9 +3,11 @@
 //! filter facts, the serialised frame) and offers it to every connection's bounded queue.
 //! The pump never waits for a client: a full queue drops that subscriber, whose connection
 //! then tells its client to resynchronise. Several instances share one database: each pump
-//! is woken by its own writers and polls for the others' rows.
+//! is woken by its own writers and polls for the others' rows. A connection also ends with
+//! its credential (see [`ends`]).
 
 pub mod delivery;
+pub mod ends;
 pub mod ws;
 
 use crate::db::rows::EventRow;
@@ -103,6 +105,7 @@ struct Inner {
     last_seq: AtomicI64,
     wake: Notify,
     queue: usize,
+    ends: Arc<ends::Ends>,
 }
 
 /// The per-instance hub; cheap to clone.
@@ -134,6 +137,7 @@ impl Hub {
                 last_seq: AtomicI64::new(-1),
                 wake: Notify::new(),
                 queue,
+                ends: Arc::default(),
             }),
         }
     }
@@ -146,6 +150,11 @@ impl Hub {
     /// Makes the pump look for new events now (call after a commit that wrote some).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// The credentials of this instance's connections, closed when they end.
+    pub fn ends(&self) -> &Arc<ends::Ends> {
+        &self.inner.ends
     }
 
     pub fn subscribers(&self) -> usize {
@@ -201,7 +210,12 @@ impl Hub {
     }
 
     /// Runs the pump: starts at the newest event, then offers each new one in order.
+    /// Also starts the reader of credential changes, at most every 250 ms whatever `poll`,
+    /// so a credential ended on another instance closes its streams here within a second.
     pub fn spawn_pump(&self, db: Db, poll: Duration) {
+        self.inner
+            .ends
+            .spawn(db.clone(), poll.min(Duration::from_millis(250)));
         let hub = self.clone();
         tokio::spawn(async move {
             let mut last = loop {

@@ -2,11 +2,14 @@
 //! `Authorization: Bearer` header, or — for browsers, which cannot set headers on a
 //! WebSocket — the sub-protocol list `cirhub.v1, bearer.<token>`). `?since=SEQ` replays
 //! missed events from the database before live ones; nothing is skipped or sent twice; a
-//! replay that cannot finish says `resync` and closes, never `live`.
+//! replay that cannot finish says `resync` and closes, never `live`. The connection closes
+//! when its credential ends (see [`super::ends`]).
 
 use super::delivery::Delivery;
+use super::ends::{Credential, Ended, Watch};
 use super::{Filter, Prepared};
 use crate::auth::caller::authenticate;
+use crate::auth::API_TOKEN_PREFIX;
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -57,7 +60,11 @@ pub async fn stream(
                 .into(),
         )
     })?;
+    let seen = state.hub.ends().seen(&state.db).await?;
+    let expires = access_expiry(&state, &token);
     let caller = authenticate(&state, token).await?;
+    let credential = Credential::of(&caller)
+        .ok_or_else(|| AppError::Unauthorized("Use an access token or an API token.".into()))?;
     if let Some(since) = query.since {
         // Refused, not clamped: a cursor from the future means the client holds another
         // database's numbers, and answering `live` would leave it waiting for them forever.
@@ -87,6 +94,11 @@ pub async fn stream(
     };
     // Register before reading the backlog, so nothing committed meanwhile is missed.
     let registration = state.hub.register(filter);
+    let watch = state
+        .hub
+        .ends()
+        .watch(&state.db, credential, seen, expires)
+        .await?;
     let start = state.hub.last_seq();
     let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])
         .map_err(|e| AppError::field("upgrade", format!("not a WebSocket handshake: {e}")))?;
@@ -98,6 +110,7 @@ pub async fn stream(
             &state,
             caller,
             registration,
+            watch,
             session,
             messages,
             query.since,
@@ -114,6 +127,7 @@ async fn run(
     state: &AppState,
     caller: Arc<crate::auth::Caller>,
     mut registration: super::Registration,
+    mut watch: Watch,
     mut session: actix_ws::Session,
     mut messages: actix_ws::MessageStream,
     since: Option<i64>,
@@ -134,6 +148,10 @@ async fn run(
     let mut cursor = since.unwrap_or(start.max(0));
     if since.is_some() {
         loop {
+            if let Some(e) = watch.ended() {
+                end(session, e).await;
+                return Ok(());
+            }
             let after = cursor;
             let rows = match state
                 .db
@@ -170,6 +188,10 @@ async fn run(
     let mut heard = Instant::now();
     loop {
         tokio::select! {
+            e = watch.wait() => {
+                end(session, e).await;
+                return Ok(());
+            }
             next = registration.rx.recv() => match next {
                 Some(p) => {
                     if p.seq > cursor {
@@ -221,6 +243,27 @@ async fn resync(
         .close(Some(actix_ws::CloseReason {
             code,
             description: Some(why.into()),
+        }))
+        .await;
+}
+
+/// When the access token expires (none for an API token; an invalid token is refused by
+/// `authenticate` right after).
+fn access_expiry(state: &AppState, token: &str) -> Option<tokio::time::Instant> {
+    if token.starts_with(API_TOKEN_PREFIX) {
+        return None;
+    }
+    let exp_ms = state.jwt.verify(token).ok()?.exp.saturating_mul(1000);
+    let left = u64::try_from(exp_ms - crate::db::rows::now_ms()).unwrap_or(0);
+    Some(tokio::time::Instant::now() + Duration::from_millis(left))
+}
+
+/// Closes the connection because its credential ended.
+async fn end(session: actix_ws::Session, e: Ended) {
+    let _ = session
+        .close(Some(actix_ws::CloseReason {
+            code: e.code.into(),
+            description: Some(e.reason.into()),
         }))
         .await;
 }
