@@ -191,7 +191,11 @@ impl Modify for PublicDocs {
             id: "stream".into(),
             tag: "stream",
             summary: "WebSocket upgrade to the live event stream (sub-protocol cirhub.v1; \
-                      `?since=SEQ` replays missed events)."
+                      `?since=SEQ` replays missed events). The server closes it with 4401 \
+                      when its credential ends (logout, password change, user deletion, \
+                      API-token revocation, access-token expiry), 4409 when the role \
+                      changes, and after a `resync` frame with 1011 when a replay fails; \
+                      the close reason says why."
                 .into(),
             params: vec![],
             ok: ("101", JSON),
