@@ -73,17 +73,17 @@ enum Next {
     Retry,
 }
 
-/// Reads a close frame. Code 4002 or a reason "token expired" means the access token ran out;
-/// a reason "role changed" means reconnect; code 4001 (or "session ended", "credential
-/// revoked") means the session is over. The reason is matched by its start, so the server may
-/// add detail after it.
+/// Reads a close frame, as the server's `stream::ends` sends them: 4401 with a reason "token
+/// expired" means the access token ran out; 4409 ("role changed") means reconnect; any other
+/// 4401 ("session ended: …", "credential revoked: …") means the session is over. The reason
+/// is matched by its start, so the server may add detail after it.
 fn classify(code: u16, reason: &str) -> Next {
     let reason = reason.trim().to_ascii_lowercase();
-    if code == 4002 || reason.starts_with("token expired") {
+    if reason.starts_with("token expired") {
         Next::Renew
-    } else if reason.starts_with("role changed") {
+    } else if code == 4409 || reason.starts_with("role changed") {
         Next::Reconnect
-    } else if code == 4001
+    } else if code == 4401
         || reason.starts_with("session ended")
         || reason.starts_with("credential revoked")
     {
@@ -278,12 +278,17 @@ mod tests {
 
     #[test]
     fn close_frames_map_to_what_the_client_does() {
-        assert_eq!(classify(4002, ""), Next::Renew);
-        assert_eq!(classify(1000, "token expired"), Next::Renew);
-        assert_eq!(classify(4001, "role changed: operator"), Next::Reconnect);
-        assert_eq!(classify(4001, "session ended"), Next::Login);
-        assert_eq!(classify(4001, "credential revoked"), Next::Login);
-        assert_eq!(classify(4001, ""), Next::Login);
+        assert_eq!(
+            classify(4401, "token expired; reconnect with a fresh token"),
+            Next::Renew
+        );
+        assert_eq!(classify(4409, "role changed; reconnect"), Next::Reconnect);
+        assert_eq!(classify(4401, "session ended: logout"), Next::Login);
+        assert_eq!(
+            classify(4401, "credential revoked: user deleted"),
+            Next::Login
+        );
+        assert_eq!(classify(4401, ""), Next::Login);
         assert_eq!(classify(1008, "Session ended by logout"), Next::Login);
         assert_eq!(classify(1006, ""), Next::Retry);
         assert_eq!(
