@@ -454,3 +454,50 @@ async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_concurrent_wrong_passwords_gets_no_more_checks_than_the_limit() {
+    let app = TestApp::spawn().await;
+    let org = app.org("p", true, false);
+    app.user(&org, "a@p.test", Role::Admin);
+    let attempt = || {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": "a@p.test", "password": "not the password"}))
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..16).map(|_| attempt())).await;
+    let mut wrong = 0;
+    let mut limited = 0;
+    for res in answers {
+        let res = res.expect("login request");
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.expect("problem body");
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+                wrong += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        wrong <= 5,
+        "{wrong} of 16 concurrent attempts had their password checked; the limit is 5"
+    );
+    assert_eq!(wrong + limited, 16);
+    // The right password is refused too while the limit holds.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "a@p.test", "password": PASSWORD})),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}

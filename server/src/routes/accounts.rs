@@ -85,32 +85,28 @@ pub async fn login(
     }
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let max = state.config.login_max_failures;
-    let (e, i) = (email.clone(), ip.clone());
+    let e = email.clone();
+    // The attempt is counted and reserved before the password is checked; a success clears it.
+    state
+        .db
+        .write(move |c| svc::reserve_attempt(c, &e, &ip, max))
+        .await?;
     let user = state
         .db
-        .read(move |c| {
-            let (by_email, by_ip) = svc::recent_failures(c, &e, &i)?;
-            if by_email >= max || by_ip >= max * 4 {
-                return Err(AppError::TooManyRequests {
-                    retry_after_secs: (svc::LOGIN_WINDOW_MS / 1000) as u64,
-                    detail: "Too many failed logins; wait 15 minutes and try again.".into(),
-                });
-            }
-            let user = svc::user_by_email(c, &e)?;
-            let ok = password::verify(
-                &input.password,
-                user.as_ref()
-                    .map(|u| u.password_hash.as_str())
-                    .unwrap_or(password::dummy_hash()),
-            );
-            Ok(user.filter(|_| ok))
-        })
+        .read(move |c| svc::user_by_email(c, &email))
         .await?;
-    let Some(user) = user else {
-        state
-            .db
-            .write(move |c| svc::record_failure(c, &email, &ip))
-            .await?;
+    let ok = web::block(move || {
+        let ok = password::verify(
+            &input.password,
+            user.as_ref()
+                .map(|u| u.password_hash.as_str())
+                .unwrap_or(password::dummy_hash()),
+        );
+        user.filter(|_| ok)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some(user) = ok else {
         return Err(AppError::Unauthorized(
             "The e-mail or password is wrong.".into(),
         ));

@@ -329,23 +329,35 @@ pub fn delete_user(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), A
     Ok(())
 }
 
-/// Failed logins for this e-mail and for this client address within the window.
-pub fn recent_failures(conn: &mut DbConn, email: &str, ip: &str) -> Result<(i64, i64), AppError> {
+/// Counts the attempts for this e-mail and this client address within the window and, if
+/// both are under their limits (`max` per e-mail, `4 * max` per address), records this one;
+/// otherwise refuses with 429. Call inside a write transaction, before the password check:
+/// counting and reserving are one step under one lock (SQLite's single writer; on PostgreSQL a
+/// transaction-scoped advisory lock), so a burst of concurrent logins cannot all read a count
+/// under the limit. One lock for all addresses keeps the per-address count exact too; the
+/// locked step is two index counts and an insert, the slow password check runs after it.
+/// A successful login clears the e-mail's attempts ([`open_session`]).
+pub fn reserve_attempt(conn: &mut DbConn, email: &str, ip: &str, max: i64) -> Result<(), AppError> {
+    if matches!(conn, DbConn::Postgres(_)) {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7305002)").execute(conn)?;
+    }
     let since = now_ms() - LOGIN_WINDOW_MS;
-    let by_email = login_attempts::table
+    let by_email: i64 = login_attempts::table
         .filter(login_attempts::email.eq(email))
         .filter(login_attempts::at.gt(since))
         .count()
         .get_result(conn)?;
-    let by_ip = login_attempts::table
+    let by_ip: i64 = login_attempts::table
         .filter(login_attempts::ip.eq(ip))
         .filter(login_attempts::at.gt(since))
         .count()
         .get_result(conn)?;
-    Ok((by_email, by_ip))
-}
-
-pub fn record_failure(conn: &mut DbConn, email: &str, ip: &str) -> Result<(), AppError> {
+    if by_email >= max || by_ip >= max * 4 {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: (LOGIN_WINDOW_MS / 1000) as u64,
+            detail: "Too many failed logins; wait 15 minutes and try again.".into(),
+        });
+    }
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::id.eq(new_id()),
