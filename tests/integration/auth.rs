@@ -501,3 +501,56 @@ async fn a_burst_of_concurrent_wrong_passwords_gets_no_more_checks_than_the_limi
         .await;
     assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
+
+async fn refresh_with(app: &TestApp, refresh: &str) -> (StatusCode, serde_json::Value) {
+    app.call(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_ends_the_session_it_rotated_into() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let other = app.login(&admin.email).await;
+    let (status, pair) = refresh_with(&app, &admin.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let b_access = pair["access_token"].as_str().unwrap().to_string();
+    let b_refresh = pair["refresh_token"].as_str().unwrap().to_string();
+    // A second rotation: reuse of the first token must reach the whole family.
+    let (status, pair) = refresh_with(&app, &b_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let c_access = pair["access_token"].as_str().unwrap().to_string();
+    let c_refresh = pair["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/me", Some(&c_access), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // The old refresh token comes back (a thief, or the victim after the thief): refused...
+    let (status, body) = refresh_with(&app, &admin.refresh).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // ...and every token the session rotated into stops working.
+    for (name, token) in [("B access", &b_access), ("C access", &c_access)] {
+        let (status, _) = app.call(Method::GET, "/api/v1/me", Some(token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    for (name, token) in [("B refresh", &b_refresh), ("C refresh", &c_refresh)] {
+        let (status, _) = refresh_with(&app, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    // Another session of the same person is not part of that family.
+    assert_eq!(app.get("/api/v1/me", &other).await.0, StatusCode::OK);
+    // The theft is on the record.
+    let (status, log) = app
+        .get("/api/v1/audit?action=session.refresh_reuse", &other)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log["total"], 1, "{log}");
+}

@@ -379,6 +379,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    used_refresh_tokens (refresh_hash) {
+        refresh_hash -> Text,
+        session_id -> Text,
+        used_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
@@ -411,4 +419,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     mail_outbox,
     digest_items,
+    used_refresh_tokens,
 );

@@ -130,14 +130,24 @@ pub async fn refresh(
     state: State,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, sid, refresh, me) = state
+    let rotated = state
         .db
-        .write(move |c| {
-            let (user, sid, refresh) = svc::rotate_session(c, &body.0.refresh_token)?;
-            let me = me_for(c, &user)?;
-            Ok((user, sid, refresh, me))
-        })
+        .write(
+            move |c| match svc::rotate_session(c, &body.0.refresh_token)? {
+                svc::Refresh::Rotated(user, sid, refresh) => {
+                    let me = me_for(c, &user)?;
+                    Ok(Some((*user, sid, refresh, me)))
+                }
+                // The session is ended in this transaction; the 401 follows its commit.
+                svc::Refresh::Reused => Ok(None),
+            },
+        )
         .await?;
+    let Some((user, sid, refresh, me)) = rotated else {
+        return Err(AppError::Unauthorized(
+            "The refresh token was already used, so the session has ended; log in again.".into(),
+        ));
+    };
     Ok(HttpResponse::Ok().json(tokens(&state, &user, &sid, refresh, me)?))
 }
 

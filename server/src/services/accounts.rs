@@ -416,21 +416,43 @@ pub fn open_session(
     Ok((row.id, refresh))
 }
 
-/// Exchanges a refresh token for a new one (rotation); the old one stops working.
-pub fn rotate_session(
-    conn: &mut DbConn,
-    refresh: &str,
-) -> Result<(UserRow, String, String), AppError> {
+/// Outcome of presenting a refresh token.
+pub enum Refresh {
+    /// The token was current: the user, the session id and the next refresh token.
+    Rotated(Box<UserRow>, String, String),
+    /// The token had already been exchanged: its session family was ended (commit, then 401).
+    Reused,
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::Unauthorized("The refresh token is invalid or expired; log in again.".into())
+}
+
+/// Exchanges a refresh token for a new one (rotation); the old one stops working. A token
+/// that was already exchanged means two parties hold the session (a copy was taken): the
+/// session it rotated into (the same session id, every later rotation included) is ended and
+/// the theft recorded, as the OAuth security BCP (RFC 9700, 4.14.2) advises.
+pub fn rotate_session(conn: &mut DbConn, refresh: &str) -> Result<Refresh, AppError> {
     let hash = sha256_hex(refresh.as_bytes());
-    let session: SessionRow = sessions::table
+    let current: Option<SessionRow> = sessions::table
         .filter(sessions::refresh_hash.eq(&hash))
         .select(SessionRow::as_select())
         .first(conn)
-        .optional()?
-        .filter(|s| s.revoked_at.is_none() && s.expires_at > now_ms())
-        .ok_or_else(|| {
-            AppError::Unauthorized("The refresh token is invalid or expired; log in again.".into())
-        })?;
+        .optional()?;
+    let Some(session) = current else {
+        let family: Option<String> = used_refresh_tokens::table
+            .find(&hash)
+            .select(used_refresh_tokens::session_id)
+            .first(conn)
+            .optional()?;
+        return match family {
+            Some(sid) => end_reused_session(conn, &sid).map(|()| Refresh::Reused),
+            None => Err(invalid_refresh()),
+        };
+    };
+    if session.revoked_at.is_some() || session.expires_at <= now_ms() {
+        return Err(invalid_refresh());
+    }
     let user: UserRow = users::table
         .find(&session.user_id)
         .filter(users::deleted_at.is_null())
@@ -439,10 +461,56 @@ pub fn rotate_session(
         .optional()?
         .ok_or_else(|| AppError::Unauthorized("The user no longer exists.".into()))?;
     let next = random_secret();
+    diesel::insert_into(used_refresh_tokens::table)
+        .values((
+            used_refresh_tokens::refresh_hash.eq(&hash),
+            used_refresh_tokens::session_id.eq(&session.id),
+            used_refresh_tokens::used_at.eq(now_ms()),
+        ))
+        .execute(conn)?;
     diesel::update(sessions::table.find(&session.id))
         .set(sessions::refresh_hash.eq(sha256_hex(next.as_bytes())))
         .execute(conn)?;
-    Ok((user, session.id, next))
+    Ok(Refresh::Rotated(Box::new(user), session.id, next))
+}
+
+/// Ends the session a reused refresh token belongs to and records it (once: a session that
+/// has already ended is left as it is).
+fn end_reused_session(conn: &mut DbConn, sid: &str) -> Result<(), AppError> {
+    let ended = diesel::update(
+        sessions::table
+            .find(sid)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now_ms()))
+    .execute(conn)?;
+    if ended == 0 {
+        return Ok(());
+    }
+    let user_id: String = sessions::table
+        .find(sid)
+        .select(sessions::user_id)
+        .first(conn)?;
+    let user: UserRow = users::table
+        .find(&user_id)
+        .select(UserRow::as_select())
+        .first(conn)?;
+    let actor = Actor::User {
+        id: user.id.clone(),
+        name: user.name.clone(),
+    };
+    audit::append(
+        conn,
+        Event::change(
+            &actor,
+            &user.organisation_id,
+            "session.refresh_reuse",
+            "session",
+            sid,
+        )
+        .detail(serde_json::json!({"ended": "session family"})),
+    )?;
+    Ok(())
 }
 
 /// Ends a session: its access tokens and refresh token stop working at once.
