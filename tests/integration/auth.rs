@@ -378,13 +378,19 @@ async fn roles_are_ordered_and_enforced() {
     );
     let (status, _) = app.get("/api/v1/audit", &auditor).await;
     assert_eq!(status, StatusCode::OK, "auditors do");
-    let (status, _) = app.post("/api/v1/users", &analyst, json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "long enough password"})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/invitations",
+            &analyst,
+            json!({"email": "n@p.test", "role": "viewer"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app
         .post(
-            "/api/v1/users",
+            "/api/v1/invitations",
             &admin,
-            json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "short"}),
+            json!({"email": "n@p.test", "role": "owner"}),
         )
         .await;
     let p = assert_problem(
@@ -393,7 +399,7 @@ async fn roles_are_ordered_and_enforced() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert_eq!(p.errors[0].field, "password");
+    assert_eq!(p.errors[0].field, "role");
 }
 
 async fn login_from(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> StatusCode {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A real SMTP server (aiosmtpd) delivering into a Maildir.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Option<std::process::Child>,
     port: u16,
     maildir: PathBuf,
@@ -35,7 +35,7 @@ fn free_port() -> u16 {
 }
 
 impl Smtp {
-    fn start() -> Smtp {
+    pub(crate) fn start() -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("mail");
         let mut s = Smtp {
@@ -85,7 +85,7 @@ impl Smtp {
     }
 
     /// Every message received so far (raw RFC 5322 text).
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(rd) = std::fs::read_dir(self.maildir.join(sub)) {
@@ -98,7 +98,7 @@ impl Smtp {
     }
 
     /// Waits until at least `n` messages arrived, then a moment more for strays.
-    async fn wait_for(&self, n: usize) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.messages().len() < n {
             assert!(
@@ -120,7 +120,7 @@ impl Drop for Smtp {
 }
 
 /// A header's value (unfolded) from a raw message.
-fn header(msg: &str, name: &str) -> Option<String> {
+pub(crate) fn header(msg: &str, name: &str) -> Option<String> {
     let head = msg
         .split("\r\n\r\n")
         .next()
@@ -139,14 +139,14 @@ fn header(msg: &str, name: &str) -> Option<String> {
 }
 
 /// The plain-text part, quoted-printable decoded enough for assertions.
-fn text_body(msg: &str) -> String {
+pub(crate) fn text_body(msg: &str) -> String {
     msg.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=E2=80=94", "\u{2014}")
         .replace("=C2=B7", "\u{b7}")
 }
 
-fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
+pub(crate) fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
     let mut v: Vec<&String> = msgs
         .iter()
         .filter(|m| header(m, "To").is_some_and(|t| t.contains(to)))
@@ -155,7 +155,7 @@ fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
     v
 }
 
-async fn spawn_with_smtp(smtp: &Smtp) -> TestApp {
+pub(crate) async fn spawn_with_smtp(smtp: &Smtp) -> TestApp {
     let url = smtp.url();
     TestApp::spawn_with(&[
         ("CIRHUB_SMTP_URL", url.as_str()),

@@ -12,6 +12,7 @@ mod customers;
 mod feeds;
 mod incidents;
 mod input;
+mod invitations;
 mod mail;
 mod ops;
 mod public;

@@ -387,6 +387,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        user_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
@@ -420,4 +436,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     digest_items,
     used_refresh_tokens,
+    invitations,
 );

@@ -182,29 +182,6 @@ pub async fn list_users(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 422, body = cirhub_shared::Problem)), security(("bearer" = [])))]
-/// Adds a user to the caller's organisation (admin).
-pub async fn create_user(
-    state: State,
-    caller: Caller,
-    body: ApiJson<CreateUser>,
-) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
-    let input = body.0;
-    svc::validate_new_user(&input)?;
-    let pw = input.password.clone();
-    let hash = web::block(move || password::hash(&pw))
-        .await
-        .map_err(anyhow::Error::from)??;
-    let org = caller.org_id.clone();
-    let user = state
-        .db
-        .write(move |c| svc::create_user(c, &caller.actor, &org, &input, hash))
-        .await?;
-    Ok(HttpResponse::Created().json(user))
-}
-
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", responses((status = 200, body = User), (status = 404, body = cirhub_shared::Problem)), security(("bearer" = [])))]
 pub async fn get_user(
     state: State,

@@ -114,7 +114,8 @@ pub fn find_org(conn: &mut DbConn, key: &str) -> Result<OrgRow, AppError> {
         .ok_or(AppError::NotFound("organisation"))
 }
 
-fn check_password(check: &mut Check, field: &str, password: &str) {
+/// Password rules: at least 12 characters, at most 1024 bytes.
+pub fn check_password(check: &mut Check, field: &str, password: &str) {
     check.ensure(
         password.chars().count() >= password::MIN_LEN,
         field,
@@ -173,16 +174,21 @@ pub fn validate_new_user(input: &api::CreateUser) -> Result<(), AppError> {
 
 fn identity_checks(input: &api::CreateUser) -> Check {
     let mut check = Check::new();
-    let email = input.email.trim();
+    check_email(&mut check, &input.email);
+    check.text(&input.name, "name", 200);
+    check
+}
+
+/// An e-mail address field (surrounding blanks are trimmed before it is stored).
+pub fn check_email(check: &mut Check, email: &str) {
+    let email = email.trim();
     check
         .ensure(
             email.contains('@') && email.len() <= 254 && !email.contains(char::is_whitespace),
             "email",
             "must be an e-mail address",
         )
-        .chars(email, "email")
-        .text(&input.name, "name", 200);
-    check
+        .chars(email, "email");
 }
 
 fn validate_identity(input: &api::CreateUser) -> Result<(), AppError> {

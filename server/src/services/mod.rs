@@ -9,6 +9,7 @@ pub mod events;
 pub mod feed_tokens;
 pub mod feeds;
 pub mod incidents;
+pub mod invitations;
 pub mod notify;
 pub mod public;
 pub mod relationships;

@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 pub const BASE: &str = "{{base_url}}";
 
 /// Right-hand side of Message-IDs.
-const MSGID_DOMAIN: &str = "cirhub.mail";
+pub const MSGID_DOMAIN: &str = "cirhub.mail";
 
 /// Key of unsubscribe links, kept in the settings table (shared by instances).
 fn unsubscribe_key(conn: &mut DbConn) -> Result<String, AppError> {
