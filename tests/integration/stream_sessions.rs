@@ -226,3 +226,28 @@ async fn a_change_made_on_one_instance_closes_the_stream_held_by_another() {
     let took = expect_close(&mut token_on_b, ENDED, "API token revoked").await;
     eprintln!("revocation on A closed the stream on B after {took:?}");
 }
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_closes_the_streams_of_the_session_it_rotated_into() {
+    let app = TestApp::spawn().await;
+    let (admin, viewer, mut before) = viewer_streaming(&app).await;
+    let mut other = live_stream(&app, &admin.token).await;
+    let refresh = |token: &str| {
+        let body = json!({ "refresh_token": token });
+        app.call(
+            reqwest::Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(body),
+        )
+    };
+    let (status, pair) = refresh(&viewer.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let mut after = live_stream(&app, pair["access_token"].as_str().unwrap()).await;
+    // The old refresh token comes back: the session it rotated into is taken for stolen.
+    let (status, body) = refresh(&viewer.refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    expect_close(&mut after, ENDED, "refresh token reused").await;
+    expect_close(&mut before, ENDED, "refresh token reused").await;
+    expect_open(&mut other, "another person's session is not that family").await;
+}

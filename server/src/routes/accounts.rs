@@ -144,6 +144,7 @@ pub async fn refresh(
         )
         .await?;
     let Some((user, sid, refresh, me)) = rotated else {
+        state.hub.ends().wake();
         return Err(AppError::Unauthorized(
             "The refresh token was already used, so the session has ended; log in again.".into(),
         ));

@@ -516,6 +516,13 @@ fn end_reused_session(conn: &mut DbConn, sid: &str) -> Result<(), AppError> {
         )
         .detail(serde_json::json!({"ended": "session family"})),
     )?;
+    crate::services::credential_changes::record(
+        conn,
+        crate::services::credential_changes::Change::RefreshReused {
+            user_id: &user.id,
+            session_id: sid,
+        },
+    )?;
     Ok(())
 }
 

@@ -48,6 +48,12 @@ pub enum Change<'a> {
         user_id: &'a str,
         kept: Option<&'a str>,
     },
+    /// A rotated refresh token came back: the session it rotated into is treated as stolen
+    /// and ends.
+    RefreshReused {
+        user_id: &'a str,
+        session_id: &'a str,
+    },
     UserDeleted {
         user_id: &'a str,
     },
@@ -64,6 +70,7 @@ impl Change<'_> {
     pub fn kind(&self) -> &'static str {
         match self {
             Change::Logout { .. } => "logout",
+            Change::RefreshReused { .. } => "refresh_reused",
             Change::PasswordChanged { .. } => "password_changed",
             Change::UserDeleted { .. } => "user_deleted",
             Change::RoleChanged { .. } => "role_changed",
@@ -80,6 +87,10 @@ pub fn record(conn: &mut DbConn, change: Change<'_>) -> Result<(), AppError> {
         (None, None, None, None);
     match change {
         Change::Logout {
+            user_id: u,
+            session_id: s,
+        }
+        | Change::RefreshReused {
             user_id: u,
             session_id: s,
         } => (user_id, session_id) = (Some(u), Some(s)),

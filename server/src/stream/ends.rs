@@ -68,6 +68,10 @@ pub fn ends(change: &CredentialChangeRow, cred: &Credential) -> Option<Ended> {
     let reason = match change.kind.as_str() {
         "logout" if user && change.session_id == cred.session_id => "session ended: logout",
         "logout" => return None,
+        "refresh_reused" if user && change.session_id == cred.session_id => {
+            "session ended: refresh token reused"
+        }
+        "refresh_reused" => return None,
         "password_changed" if user && change.kept_session_id != cred.session_id => {
             "session ended: password changed"
         }
