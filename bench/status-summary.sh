@@ -1,108 +1,169 @@
 #!/usr/bin/env bash
-# Requests per second of GET /status/{provider}/api/v2/summary.json (50 components,
-# 10 active incidents with 3 updates each), and in the same run nginx serving the same bytes
-# as a static file, under identical wrk load on loopback. Writes bench/results/status-summary.txt.
+# Read throughput of cirhub's documents, like for like, under wrk on loopback:
+#  A. the public summary (GET /status/{provider}/api/v2/summary.json) with cirhub's default
+#     per-request log (RUST_LOG=info) against nginx serving the same bytes with its access log
+#     on; B. the same pair, both quiet (RUST_LOG=warn, access_log off);
+#  C/D. a customer's personal feed summary, alone and with concurrent incident updates;
+#  E/F. an authenticated read of a non-public incident (a disclosure per read), alone and
+#     with concurrent incident updates.
+# Writes bench/results/status-summary.txt and exits non-zero if a target is missed, a
+# response is not 2xx, or wrk saw a socket error.
 #   bench/status-summary.sh [wrk duration per measurement, default 10s] [rounds, default 3]
-# Each round measures cirhub then nginx; the report gives the median of the rounds, which
-# evens out the noise of a small shared machine.
+# Environment: REPORT (where the report goes, default bench/results/status-summary.txt),
+# WRITE_RATE (updates/s in D and F, default 20), RATIO_TARGET (default 0.7),
+# READS_TARGET (default 20000), SERVER_CPUS / CLIENT_CPUS (taskset lists; default: the first
+# half of the CPUs for the server, the rest for wrk and the writer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10s}" rounds="${2:-3}"
 threads=1 conns=64
+write_rate="${WRITE_RATE:-20}" ratio_target="${RATIO_TARGET:-0.7}" reads_target="${READS_TARGET:-20000}"
 scripts/setup.sh bench
 cargo build --release -p cirhub-server
 
+cpus=$(nproc)
+if [ "$cpus" -ge 2 ]; then
+  half=$((cpus / 2))
+  server_cpus="${SERVER_CPUS:-0-$((half - 1))}" && [ "$half" -gt 1 ] || server_cpus="${SERVER_CPUS:-0}"
+  client_cpus="${CLIENT_CPUS:-$half-$((cpus - 1))}" && [ "$cpus" -gt $((half + 1)) ] || client_cpus="${CLIENT_CPUS:-$half}"
+else
+  server_cpus="${SERVER_CPUS:-0}" client_cpus="${CLIENT_CPUS:-0}"
+fi
+count_cpus() { taskset -c "$1" nproc; }
+server_n=$(count_cpus "$server_cpus")
+on_clients() { taskset -c "$client_cpus" "$@"; }
+
 work="$(mktemp -d)"
 chmod 755 "$work" # nginx workers run as another user
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+logs=target/bench && mkdir -p "$logs"
+res="$work/results" && mkdir -p "$res"
+pids=() cirhub_pid=""
+cleanup() { for p in "${pids[@]}" $cirhub_pid; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port="$(free_port)" nport="$(free_port)"
-export CIRHUB_DATA_DIR="$work" CIRHUB_ADDR="127.0.0.1:$port" CIRHUB_LOG_FORMAT=json RUST_LOG=warn
+port="$(free_port)" nport="$(free_port)" qport="$(free_port)"
+# As scripts/run.sh: its log format (pretty unless set), output to a file.
+log_format="${CIRHUB_LOG_FORMAT:-pretty}"
+export CIRHUB_DATA_DIR="$work" CIRHUB_ADDR="127.0.0.1:$port" CIRHUB_LOG_FORMAT="$log_format"
+base="http://127.0.0.1:$port"
 bin=target/release/cirhub
 $bin admin create-org --slug bench --name "Bench Cloud" --provider >/dev/null
+$bin admin create-org --slug acme --name "Acme Corp" --customer >/dev/null
 CIRHUB_NEW_PASSWORD=bench-password-123 $bin admin create-user --org bench --email admin@bench.example --name Bench --role admin >/dev/null
-$bin serve >"$work/server.log" 2>&1 &
-pids+=($!)
-base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "$base/healthz" >/dev/null || { echo "cirhub did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+CIRHUB_NEW_PASSWORD=bench-password-123 $bin admin create-user --org acme --email admin@acme.example --name Acme --role admin >/dev/null
 
-# Populate through the public REST API, as a provider would.
-python3 - "$base" <<'PY'
-import json, sys, urllib.error, urllib.request
-base = sys.argv[1]
-def call(method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:
-        sys.exit(f"{method} {path} -> {e.code}: {e.read().decode(errors='replace')}")
-tok = call("POST", "/api/v1/auth/login", {"email": "admin@bench.example", "password": "bench-password-123"})["access_token"]
-regions = [call("POST", "/api/v1/regions", {"code": c, "name": c}, tok)["id"] for c in ("ap-northeast-1", "us-east-1", "eu-west-1")]
-services = [call("POST", "/api/v1/services", {"name": f"Service {i}", "description": f"Service number {i}"}, tok)["id"] for i in range(5)]
-groups = [call("POST", "/api/v1/component-groups", {"name": f"Group {i}", "position": i}, tok)["id"] for i in range(5)]
-comps = []
-for i in range(50):
-    comps.append(call("POST", "/api/v1/components", {"name": f"Component {i}", "description": "A component of the benchmark page", "service_id": services[i % 5], "region_id": regions[i % 3], "group_id": groups[i % 5], "position": i}, tok)["id"])
-for i in range(10):
-    inc = call("POST", "/api/v1/incidents", {"title": f"Incident {i}: elevated error rates", "body": "We are investigating elevated error rates. " * 3, "impact": "major" if i % 2 else "minor", "components": [{"component_id": comps[i * 5], "status": "degraded_performance"}]}, tok)
-    for step in ("identified", "monitoring"):
-        call("POST", f"/api/v1/incidents/{inc['id']}/updates", {"status": step, "body": f"Update: {step}. " * 5}, tok)
-PY
+# (Background jobs are started with taskset directly, so that \$! is the server's own pid.)
+# Starts cirhub on the server CPUs with RUST_LOG=$1, its output to $logs/status-summary-cirhub-$2.log.
+start_cirhub() {
+  RUST_LOG="$1" taskset -c "$server_cpus" $bin serve >"$logs/status-summary-cirhub-$2.log" 2>&1 &
+  cirhub_pid=$!
+  for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
+  echo "cirhub did not start:" >&2; cat "$logs/status-summary-cirhub-$2.log" >&2; exit 1
+}
+stop_cirhub() { kill "$cirhub_pid"; wait "$cirhub_pid" 2>/dev/null || true; cirhub_pid=""; }
 
-path=/status/bench/api/v2/summary.json
-mkdir -p "$work/www$(dirname $path)"
-curl -sf "$base$path" -o "$work/www$path"
-bytes=$(stat -c %s "$work/www$path")
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len([c for c in d['components'] if not c['group']])==50 and len(d['incidents'])==10, 'unexpected summary'" "$work/www$path"
+start_cirhub info logged
+python3 bench/status-summary/populate.py "$base" >"$work/world.json"
+get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/world.json" "$1"; }
+public=$(get public) feed=$(get feed) incident=$(get incident) incident_id=$(get incident_id)
+internal_id=$(get internal_id) reader=$(get reader) writer=$(get writer) auditor=$(get auditor)
 
+mkdir -p "$work/www$(dirname "$public")"
+curl -sf "$base$public" -o "$work/www$public"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len([c for c in d['components'] if not c['group']])==50 and len(d['incidents'])==10, 'unexpected summary'" "$work/www$public"
+size() { curl -sf "$@" | wc -c; }
+bytes_public=$(size "$base$public")
+bytes_feed=$(size "$base$feed")
+bytes_incident=$(size -H "authorization: Bearer $reader" "$base$incident")
+
+# One nginx, two sites: the same file with the access log on (default format, to a file) and off.
 cat >"$work/nginx.conf" <<NGINX
-worker_processes auto;
+worker_processes $server_n;
 error_log $work/nginx-error.log;
 pid $work/nginx.pid;
 events { worker_connections 1024; }
 http {
-  access_log off;
   default_type application/json;
   sendfile on;
   client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp; uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  server { listen 127.0.0.1:$nport; root $work/www; }
+  server { listen 127.0.0.1:$nport; root $work/www; access_log $work/nginx-access.log; }
+  server { listen 127.0.0.1:$qport; root $work/www; access_log off; }
 }
 NGINX
 mkdir -p "$work/tmp"
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
+taskset -c "$server_cpus" nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
 pids+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nport$path" >/dev/null && break; sleep 0.1; done
-cmp <(curl -sf "http://127.0.0.1:$nport$path") <(curl -sf "$base$path") || { echo "nginx and cirhub serve different bytes" >&2; exit 1; }
-
-rate() {
-  wrk -t"$threads" -c"$conns" -d2s "$1" >/dev/null
-  wrk -t"$threads" -c"$conns" -d"$duration" "$1" | tee -a "$work/wrk.log" | awk '/Requests\/sec/ {print $2}'
-}
-cirhub_runs=() nginx_runs=()
-for r in $(seq "$rounds"); do
-  cirhub_runs+=("$(rate "$base$path")")
-  nginx_runs+=("$(rate "http://127.0.0.1:$nport$path")")
-  echo "round $r/$rounds: cirhub ${cirhub_runs[-1]} req/s, nginx ${nginx_runs[-1]} req/s" >&2
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$qport$public" >/dev/null && break; sleep 0.1; done
+for p in $nport $qport; do
+  cmp <(curl -sf "http://127.0.0.1:$p$public") <(curl -sf "$base$public") || { echo "nginx and cirhub serve different bytes" >&2; exit 1; }
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-cirhub_rps=$(median "${cirhub_runs[@]}")
-nginx_rps=$(median "${nginx_runs[@]}")
-ratio=$(python3 -c "print(f'{$cirhub_rps/$nginx_rps:.2f}')")
-# wrk counts every completed response; errors would make the rates meaningless.
-errors="$(grep -E 'Non-2xx|Socket errors' "$work/wrk.log" || true)"
-report="date: $(date -u +%Y-%m-%dT%H:%MZ)
-machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; cirhub and nginx with one worker per core
-load: wrk -t$threads -c$conns -d$duration on loopback, after a 2 s warm-up, $rounds alternating rounds (median)
-document: GET $path, $bytes bytes (50 components, 10 active incidents)
-cirhub: $cirhub_rps requests/s (rounds: ${cirhub_runs[*]})
-nginx (same bytes, static file): $nginx_rps requests/s (rounds: ${nginx_runs[*]})
-ratio cirhub/nginx: $ratio
-errors: ${errors:-none}"
-echo "$report" | tee bench/results/status-summary.txt
+
+# measure NAME ROUND URL [wrk options…]: a 2 s warm-up, then the measurement, on the client CPUs.
+measure() {
+  local name=$1 r=$2 url=$3; shift 3
+  on_clients wrk -t$threads -c$conns -d2s --latency "$@" "$url" >"$res/$name.r$r.warm.txt"
+  on_clients wrk -t$threads -c$conns -d"$duration" --latency "$@" "$url" >"$res/$name.r$r.txt"
+  echo "  $name: $(awk '/Requests\/sec/ {print $2}' "$res/$name.r$r.txt") requests/s" >&2
+}
+# with_writes NAME ROUND URL [wrk options…]: measure while the writer posts WRITE_RATE updates/s.
+with_writes() {
+  local name=$1 r=$2
+  taskset -c "$client_cpus" python3 bench/status-summary/writer.py "$base" "$writer" "$internal_id" "$write_rate" "$res/$name.r$r.writes.json" &
+  local w=$!
+  measure "$@"
+  kill -TERM "$w"; wait "$w" || true
+}
+disclosed() {
+  curl -sf -H "authorization: Bearer $auditor" "$base/api/v1/audit?action=disclose&object_id=$incident_id&per_page=1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+}
+# counted RUNNER NAME ROUND URL…: also the disclosures of the read incident before and after
+# (after: once the count has stopped moving for a second, at most 15 s).
+counted() {
+  local runner=$1 name=$2 r=$3 before after prev
+  before=$(disclosed)
+  "$runner" "${@:2}"
+  prev=-1 after=$(disclosed)
+  for _ in $(seq 15); do [ "$after" = "$prev" ] && break; sleep 1; prev=$after after=$(disclosed); done
+  echo "$before $after" >"$res/$name.r$r.disclosed"
+}
+
+echo "phase 1: cirhub RUST_LOG=info (its default), nginx access log on" >&2
+auth=(-H "authorization: Bearer $reader")
+for r in $(seq "$rounds"); do
+  echo "round $r/$rounds" >&2
+  measure public-logged.cirhub "$r" "$base$public"
+  measure public-logged.nginx "$r" "http://127.0.0.1:$nport$public"
+  measure feed "$r" "$base$feed"
+  with_writes feed-writes "$r" "$base$feed"
+  counted measure read "$r" "$base$incident" "${auth[@]}"
+  counted with_writes read-writes "$r" "$base$incident" "${auth[@]}"
+done
+stop_cirhub
+
+echo "phase 2: both quiet (cirhub RUST_LOG=warn, nginx access_log off)" >&2
+start_cirhub warn quiet
+for r in $(seq "$rounds"); do
+  echo "round $r/$rounds" >&2
+  measure public-quiet.cirhub "$r" "$base$public"
+  measure public-quiet.nginx "$r" "http://127.0.0.1:$qport$public"
+done
+stop_cirhub
+
+workers="actix-web workers: one per CPU it may use ($server_n)"
+python3 - "$work/meta.json" <<PY
+import json, sys
+json.dump({"date": "$(date -u +%Y-%m-%dT%H:%MZ)", "rounds": $rounds, "duration": "$duration", "threads": $threads,
+           "conns": $conns, "write_rate": $write_rate, "ratio_target": $ratio_target, "reads_target": $reads_target,
+           "machine": "$cpus cores, $(free -g | awk '/Mem/ {print $2}') GiB",
+           "cores": "cirhub and nginx on CPU $server_cpus (one at a time under load, both running); wrk and the writer on CPU $client_cpus",
+           "log_format": "$log_format", "workers": "$workers", "nginx_workers": $server_n,
+           "bytes_public": $bytes_public, "bytes_feed": $bytes_feed, "bytes_incident": $bytes_incident}, open(sys.argv[1], "w"))
+PY
+report="${REPORT:-bench/results/status-summary.txt}"
+mkdir -p "$(dirname "$report")"
+status=0
+python3 bench/status-summary/report.py "$res" "$work/meta.json" >"$work/report.txt" || status=$?
+cp "$work/report.txt" "$report"
+cat "$report"
+exit "$status"

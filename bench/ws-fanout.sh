@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # WebSocket fan-out: 10,000 subscribers across 100 customer organisations on one cirhub
-# server, one provider update, delivery latency at the clients; the same fan-out through a
-# bare tokio-tungstenite broadcast server as the floor; resident memory per idle connection.
-# Usage: bench/ws-fanout.sh [--connections N] [--orgs M]
+# server run with the settings of scripts/run.sh, single provider updates and a burst of 20,
+# delivery latency at the clients and the server's disclosure records; the same fan-out
+# through a bare tokio-tungstenite broadcast server as the floor; memory per connection.
+# Writes bench/results/ws-fanout.txt and exits non-zero if a target is missed.
+# Usage: bench/ws-fanout.sh [--connections N] [--orgs M] [--rounds R] [--burst K] [--gap-ms MS]
+# Environment: REPORT (where the report goes), SERVER_CPUS / CLIENT_CPUS (taskset lists;
+# default: the first half of the CPUs for cirhub and the floor, the rest for the clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh run
-cargo build --release -q -p cirhub-server -p cirhub-bench
+# Two builds: the server alone, as scripts/run.sh builds it (building both at once would
+# unify their dependencies' features into a different server binary), then the benchmark.
+cargo build --release -q -p cirhub-server
+cargo build --release -q -p cirhub-bench
 mkdir -p bench/results
-out=bench/results/ws-fanout.txt
+out="${REPORT:-bench/results/ws-fanout.txt}"
+cpus=$(nproc)
+if [ "$cpus" -ge 2 ]; then
+  half=$((cpus / 2))
+  server_cpus="${SERVER_CPUS:-0-$((half - 1))}" && [ "$half" -gt 1 ] || server_cpus="${SERVER_CPUS:-0}"
+  client_cpus="${CLIENT_CPUS:-$half-$((cpus - 1))}" && [ "$cpus" -gt $((half + 1)) ] || client_cpus="${CLIENT_CPUS:-$half}"
+else # one CPU: everything shares it
+  server_cpus="${SERVER_CPUS:-0}" client_cpus="${CLIENT_CPUS:-0}"
+fi
 {
-  echo "# bench/ws-fanout.sh $*  ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m))"
-  target/release/ws-fanout --cirhub target/release/cirhub "$@"
-} | tee "$out"
+  echo "# bench/ws-fanout.sh $*  ($(date -u +%Y-%m-%dT%H:%MZ), $cpus cores, $(uname -m))"
+  taskset -c "$client_cpus" target/release/ws-fanout --cirhub target/release/cirhub \
+    --server-cpus "$server_cpus" "$@"
+} | tee "$out" # pipefail: the benchmark's exit status is the script's

@@ -178,6 +178,21 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
     }
 }
 
+/// Exchanges the refresh token now if `used` is still the stored access token (the stream
+/// said it expired; the server's clock may be ahead of its `exp` leeway). A refused exchange
+/// ends the session.
+pub async fn renew(used: &str) -> Result<(), ApiError> {
+    match refresh(used).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if e.status == 401 {
+                session::expired();
+            }
+            Err(e)
+        }
+    }
+}
+
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     call::<T, ()>(Verb::Get, path, None).await
 }

@@ -76,6 +76,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::QueryConfig::default().error_handler(extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
+                .wrap(actix_web::middleware::from_fn(extract::reject_nul))
                 .wrap_fn(|req, srv| {
                     let metrics = req
                         .app_data::<web::Data<AppState>>()

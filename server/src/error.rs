@@ -191,16 +191,41 @@ impl Check {
         }
         self
     }
-    /// A required, trimmed text of at most `max` characters.
+    /// A required, trimmed text of at most `max` characters with something visible in it:
+    /// a name of zero-width characters is as blank as one of spaces.
     pub fn text(&mut self, value: &str, field: &str, max: usize) -> &mut Self {
-        self.ensure(!value.trim().is_empty(), field, "must not be empty");
+        self.ensure(
+            !crate::text::is_blank(value),
+            field,
+            "must not be empty (spaces and invisible characters do not count)",
+        );
         self.max_len(value.trim(), field, max)
     }
 
-    /// An optional text of at most `max` characters.
+    /// An optional text of at most `max` characters. Every free text a client sends (names,
+    /// titles, bodies, descriptions) passes here, directly or through [`Check::text`], so
+    /// this is the one place its characters are checked.
     pub fn max_len(&mut self, value: &str, field: &str, max: usize) -> &mut Self {
         let ok = value.chars().count() <= max;
-        self.ensure(ok, field, &format!("must be at most {max} characters"))
+        self.ensure(ok, field, &format!("must be at most {max} characters"));
+        self.chars(value, field)
+    }
+
+    /// Refuses characters XML 1.0 forbids (control characters other than tab, line feed
+    /// and carriage return; U+FFFE; U+FFFF): stored, they would break the Atom and RSS
+    /// feeds and the pages that show them.
+    pub fn chars(&mut self, value: &str, field: &str) -> &mut Self {
+        match crate::text::forbidden_char(value) {
+            Some(c) => self.ensure(
+                false,
+                field,
+                &format!(
+                    "must not contain the character U+{:04X}; remove control and non-characters",
+                    c as u32
+                ),
+            ),
+            None => self,
+        }
     }
 
     /// Fails with 422 if anything was recorded.

@@ -18,4 +18,5 @@ pub mod routes;
 pub mod services;
 pub mod state;
 pub mod stream;
+pub mod text;
 pub mod watch;

@@ -86,7 +86,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// `POST /api/v1/users` (admin).
+/// A user created directly by an operator (`cirhub admin create-user`, the demo seed). Over
+/// HTTP a person is added by an [`Invitation`] instead, which reveals nothing about accounts
+/// elsewhere.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateUser {
@@ -118,6 +120,50 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: Option<String>,
+}
+
+/// `POST /api/v1/invitations` (admin): invites an address to join the caller's organisation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateInvitation {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, pattern = r"^\s*[^\s@]*@[^\s]*\s*$")
+    )]
+    pub email: String,
+    /// The role the person will have.
+    pub role: Role,
+}
+
+/// An invitation to join an organisation, mailed to the address. The answer is the same
+/// whether or not the address already has an account somewhere; only the person holding the
+/// link learns, when accepting, that it cannot be used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Invitation {
+    pub id: String,
+    pub organisation_id: String,
+    pub email: String,
+    pub role: Role,
+    /// The user who sent it (none when an operator did).
+    pub invited_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The link works once, until this time.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /invitations/{token}` (form fields, as the page's form sends them): accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AcceptInvitation {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub name: String,
+    /// At least 12 characters and at most 1024 bytes.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
+    pub password: String,
 }
 
 /// An API token for machines. The secret is shown once, at creation.

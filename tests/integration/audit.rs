@@ -287,3 +287,72 @@ async fn disclosures_are_committed_before_the_response_and_sealed_into_the_chain
     let (_, v) = app.get("/api/v1/audit/verify", &ops).await;
     assert_eq!(v["ok"], false, "{v}");
 }
+
+#[test]
+fn what_cannot_be_serialised_gets_no_hash() {
+    // A map with non-string keys has no JSON form: hashing it must fail, not hash nothing.
+    let mut m = std::collections::HashMap::new();
+    m.insert((1, 2), "x");
+    let outcome = format!("{:?}", cirhub::audit::object_hash(&m));
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert!(!outcome.contains(empty), "hashed empty bytes: {outcome}");
+    assert!(outcome.starts_with("Err"), "{outcome}");
+}
+
+#[tokio::test]
+async fn each_tenant_verifies_its_own_entries_only() {
+    let app = TestApp::spawn().await;
+    let a = app.provider("alpha", Role::Admin).await;
+    let cat = app.catalogue(&a).await;
+    app.incident(&a, &cat, "Alpha internal", "internal").await;
+    let b = app.provider("bravo", Role::Admin).await;
+    let b_cat = app.catalogue(&b).await;
+    app.incident(&b, &b_cat, "Bravo internal", "internal").await;
+    let a_auditor = app.colleague(&a, "auditor", Role::Auditor).await;
+    let a_entries = entries(&app, &a, "").await;
+    let b_entries = entries(&app, &b, "").await;
+
+    let (status, v) = app.get("/api/v1/audit/verify", &a_auditor).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(
+        v["entries"],
+        a_entries.len() as i64,
+        "counts the caller's entries only: {v}"
+    );
+    let (_, vb) = app.get("/api/v1/audit/verify", &b).await;
+    assert_eq!(vb["entries"], b_entries.len() as i64, "{vb}");
+
+    let drop_guard = if on_postgres() {
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"
+    } else {
+        "DROP TRIGGER audit_log_no_update"
+    };
+    let mut conn = app.state.db.conn().unwrap();
+    conn.batch_execute(drop_guard).unwrap();
+    // Another tenant's entry is edited: not A's business, A's verification is unaffected.
+    let b_seq = b_entries[b_entries.len() / 2].seq;
+    conn.batch_execute(&format!(
+        "UPDATE audit_log SET action = 'x' WHERE seq = {b_seq}"
+    ))
+    .unwrap();
+    let (_, v) = app.get("/api/v1/audit/verify", &a).await;
+    assert_eq!(v["ok"], true, "B's entries are not A's to check: {v}");
+    assert_eq!(v["entries"], a_entries.len() as i64);
+    for secret in [&b.org_id, &b_seq.to_string()] {
+        assert!(!v.to_string().contains(secret.as_str()), "{v}");
+    }
+    let (_, vb) = app.get("/api/v1/audit/verify", &b).await;
+    assert_eq!(vb["ok"], false, "{vb}");
+    assert_eq!(vb["first_bad_seq"], b_seq);
+
+    // One of A's own entries is edited: A finds it.
+    let a_seq = a_entries[a_entries.len() / 2].seq;
+    conn.batch_execute(&format!(
+        "UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = {a_seq}"
+    ))
+    .unwrap();
+    let (_, v) = app.get("/api/v1/audit/verify", &a_auditor).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad_seq"], a_seq);
+}

@@ -378,13 +378,19 @@ async fn roles_are_ordered_and_enforced() {
     );
     let (status, _) = app.get("/api/v1/audit", &auditor).await;
     assert_eq!(status, StatusCode::OK, "auditors do");
-    let (status, _) = app.post("/api/v1/users", &analyst, json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "long enough password"})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/invitations",
+            &analyst,
+            json!({"email": "n@p.test", "role": "viewer"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app
         .post(
-            "/api/v1/users",
+            "/api/v1/invitations",
             &admin,
-            json!({"email": "n@p.test", "name": "N", "role": "viewer", "password": "short"}),
+            json!({"email": "n@p.test", "role": "owner"}),
         )
         .await;
     let p = assert_problem(
@@ -393,7 +399,7 @@ async fn roles_are_ordered_and_enforced() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert_eq!(p.errors[0].field, "password");
+    assert_eq!(p.errors[0].field, "role");
 }
 
 async fn login_from(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> StatusCode {
@@ -453,4 +459,104 @@ async fn forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
         login_from(&app, "real@p.test", PASSWORD, "192.0.2.200").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_wrong_passwords_gets_no_more_checks_than_the_limit() {
+    let app = TestApp::spawn().await;
+    let org = app.org("p", true, false);
+    app.user(&org, "a@p.test", Role::Admin);
+    let attempt = || {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": "a@p.test", "password": "not the password"}))
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..16).map(|_| attempt())).await;
+    let mut wrong = 0;
+    let mut limited = 0;
+    for res in answers {
+        let res = res.expect("login request");
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.expect("problem body");
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+                wrong += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        wrong <= 5,
+        "{wrong} of 16 concurrent attempts had their password checked; the limit is 5"
+    );
+    assert_eq!(wrong + limited, 16);
+    // The right password is refused too while the limit holds.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "a@p.test", "password": PASSWORD})),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}
+
+async fn refresh_with(app: &TestApp, refresh: &str) -> (StatusCode, serde_json::Value) {
+    app.call(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_ends_the_session_it_rotated_into() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let other = app.login(&admin.email).await;
+    let (status, pair) = refresh_with(&app, &admin.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let b_access = pair["access_token"].as_str().unwrap().to_string();
+    let b_refresh = pair["refresh_token"].as_str().unwrap().to_string();
+    // A second rotation: reuse of the first token must reach the whole family.
+    let (status, pair) = refresh_with(&app, &b_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let c_access = pair["access_token"].as_str().unwrap().to_string();
+    let c_refresh = pair["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/me", Some(&c_access), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // The old refresh token comes back (a thief, or the victim after the thief): refused...
+    let (status, body) = refresh_with(&app, &admin.refresh).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // ...and every token the session rotated into stops working.
+    for (name, token) in [("B access", &b_access), ("C access", &c_access)] {
+        let (status, _) = app.call(Method::GET, "/api/v1/me", Some(token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    for (name, token) in [("B refresh", &b_refresh), ("C refresh", &c_refresh)] {
+        let (status, _) = refresh_with(&app, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    // Another session of the same person is not part of that family.
+    assert_eq!(app.get("/api/v1/me", &other).await.0, StatusCode::OK);
+    // The theft is on the record.
+    let (status, log) = app
+        .get("/api/v1/audit?action=session.refresh_reuse", &other)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log["total"], 1, "{log}");
 }

@@ -11,16 +11,16 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         let dist = concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist/index.html");
         assert!(
             std::path::Path::new(dist).exists(),
@@ -78,7 +78,7 @@ impl Browser {
     }
 
     /// Waits until an element matching `css` contains `text`; returns the page text on timeout.
-    async fn wait_for_text(&self, css: &str, text: &str) {
+    pub(crate) async fn wait_for_text(&self, css: &str, text: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
@@ -97,7 +97,7 @@ impl Browser {
     }
 
     /// Saves a screenshot when `CIRHUB_SCREENSHOT_DIR` is set (for looking at the UI).
-    async fn snapshot(&self, name: &str) {
+    pub(crate) async fn snapshot(&self, name: &str) {
         if let Ok(dir) = std::env::var("CIRHUB_SCREENSHOT_DIR") {
             if let Ok(png) = self.client.screenshot().await {
                 let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
@@ -105,7 +105,7 @@ impl Browser {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -227,8 +227,13 @@ async fn status_page_shows_api_incidents_and_console_updates_reach_it() {
 
 impl Browser {
     async fn login(&self, app: &TestApp, email: &str) {
+        self.client.goto(&app.url("/console")).await.unwrap();
+        self.fill_login(email).await;
+    }
+
+    /// Logs in through the form of the page already shown.
+    pub(crate) async fn fill_login(&self, email: &str) {
         let c = &self.client;
-        c.goto(&app.url("/console")).await.unwrap();
         c.wait()
             .at_most(WAIT)
             .for_element(Locator::Css("#login-email"))

@@ -760,3 +760,61 @@ async fn the_demo_world_shows_each_customer_its_own_view() {
     assert!(!summary.contains("Packet loss"));
     assert_eq!(app.get("/api/v1/subscriptions", &acme).await.1["total"], 1);
 }
+
+#[tokio::test]
+async fn the_closed_history_filters_before_it_pages_and_counts_what_it_shows() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let closed = |title: &str, visibility: &str, audience: &[&str]| {
+        json!({"title": title, "body": "over", "impact": "minor", "urgency": "low",
+               "status": "resolved", "visibility": visibility, "audience": audience,
+               "components": [{"component_id": w.compute_tokyo.id, "status": "operational"}]})
+    };
+    for i in 0..3 {
+        app.create::<Value>(
+            "/api/v1/incidents",
+            &w.provider,
+            closed(&format!("Acme history {i}"), "affected", &[]),
+        )
+        .await;
+    }
+    // Then more closed records than one page of history holds, none of them for acme.
+    for i in 0..205 {
+        app.create::<Value>(
+            "/api/v1/incidents",
+            &w.provider,
+            closed(&format!("Globex only {i}"), "named", &["globex"]),
+        )
+        .await;
+    }
+    let (s, page) = app
+        .get("/api/v1/dashboard/incidents?open=false&per_page=2", &w.acme)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 3, "{page}");
+    let titles = |p: &Value| -> Vec<String> {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(titles(&page), ["Acme history 2", "Acme history 1"]);
+    let (_, next) = app
+        .get(
+            "/api/v1/dashboard/incidents?open=false&per_page=2&page=2",
+            &w.acme,
+        )
+        .await;
+    assert_eq!(titles(&next), ["Acme history 0"]);
+    assert_eq!(next["total"], 3);
+    let (_, theirs) = app
+        .get(
+            "/api/v1/dashboard/incidents?open=false&per_page=100",
+            &w.globex,
+        )
+        .await;
+    assert_eq!(theirs["total"], 205, "globex counts all of its own");
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 100);
+}

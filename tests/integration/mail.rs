@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A real SMTP server (aiosmtpd) delivering into a Maildir.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Option<std::process::Child>,
     port: u16,
     maildir: PathBuf,
@@ -35,7 +35,7 @@ fn free_port() -> u16 {
 }
 
 impl Smtp {
-    fn start() -> Smtp {
+    pub(crate) fn start() -> Smtp {
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("mail");
         let mut s = Smtp {
@@ -85,7 +85,7 @@ impl Smtp {
     }
 
     /// Every message received so far (raw RFC 5322 text).
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(rd) = std::fs::read_dir(self.maildir.join(sub)) {
@@ -98,7 +98,7 @@ impl Smtp {
     }
 
     /// Waits until at least `n` messages arrived, then a moment more for strays.
-    async fn wait_for(&self, n: usize) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.messages().len() < n {
             assert!(
@@ -120,7 +120,7 @@ impl Drop for Smtp {
 }
 
 /// A header's value (unfolded) from a raw message.
-fn header(msg: &str, name: &str) -> Option<String> {
+pub(crate) fn header(msg: &str, name: &str) -> Option<String> {
     let head = msg
         .split("\r\n\r\n")
         .next()
@@ -139,14 +139,14 @@ fn header(msg: &str, name: &str) -> Option<String> {
 }
 
 /// The plain-text part, quoted-printable decoded enough for assertions.
-fn text_body(msg: &str) -> String {
+pub(crate) fn text_body(msg: &str) -> String {
     msg.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=E2=80=94", "\u{2014}")
         .replace("=C2=B7", "\u{b7}")
 }
 
-fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
+pub(crate) fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
     let mut v: Vec<&String> = msgs
         .iter()
         .filter(|m| header(m, "To").is_some_and(|t| t.contains(to)))
@@ -155,7 +155,7 @@ fn for_recipient<'a>(msgs: &'a [String], to: &str) -> Vec<&'a String> {
     v
 }
 
-async fn spawn_with_smtp(smtp: &Smtp) -> TestApp {
+pub(crate) async fn spawn_with_smtp(smtp: &Smtp) -> TestApp {
     let url = smtp.url();
     TestApp::spawn_with(&[
         ("CIRHUB_SMTP_URL", url.as_str()),
@@ -676,4 +676,118 @@ async fn mail_goes_over_starttls_and_tls_with_authentication_verified_against_th
         let _ = server.kill();
         let _ = server.wait();
     }
+}
+
+/// Mails in the outbox folder (no SMTP server configured) addressed to `to`, once there are
+/// at least `n` of them.
+async fn outbox_mails(app: &TestApp, to: &str, n: usize) -> Vec<String> {
+    let dir = app.state.config.data_dir.join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mails: Vec<String> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+                    .filter(|m| header(m, "To").is_some_and(|t| t.contains(to)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= n {
+            return mails;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} mails to {to}",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn unsubscribing_from_mail_ends_the_mail_only_and_never_widens_the_stream() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    // One person takes P3 and above by mail and live; another by mail only.
+    let analyst = app.colleague(&w.acme, "analyst", Role::Analyst).await;
+    let reader = app.colleague(&w.acme, "reader", Role::Analyst).await;
+    let both: Value = app
+        .create(
+            "/api/v1/subscriptions",
+            &analyst,
+            json!({"name": "P3+", "min_priority": "P3", "channels": ["email", "websocket"]}),
+        )
+        .await;
+    let mail_only: Value = app
+        .create(
+            "/api/v1/subscriptions",
+            &reader,
+            json!({"name": "P3+ by mail", "min_priority": "P3", "channels": ["email"]}),
+        )
+        .await;
+    app.open(&w.provider, &w.compute_tokyo, "Tokyo P2", "affected", &[])
+        .await;
+    let plain = reqwest::Client::new();
+    for who in [&analyst, &reader] {
+        let mail = outbox_mails(&app, &who.email, 1).await;
+        let link = unsubscribe_link(&mail[0]);
+        let done = plain
+            .post(&link)
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK, "{link}");
+    }
+    // The live channel stays; a subscription that only mailed ends.
+    let (s, kept) = app
+        .get(
+            &format!("/api/v1/subscriptions/{}", both["id"].as_str().unwrap()),
+            &analyst,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the websocket channel must stay: {kept}");
+    assert_eq!(kept["channels"], json!(["websocket"]));
+    assert_eq!(kept["min_priority"], "P3");
+    let (s, gone) = app
+        .get(
+            &format!(
+                "/api/v1/subscriptions/{}",
+                mail_only["id"].as_str().unwrap()
+            ),
+            &reader,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{gone}");
+
+    // Live, the analyst still gets P3 and above only: no P5 after leaving the mail.
+    let mut live = app.stream(&analyst.token, None).await;
+    live.live().await;
+    app.create::<Value>(
+        "/api/v1/incidents",
+        &w.provider,
+        json!({"title": "Tokyo P5", "body": "cosmetic", "impact": "none", "urgency": "low",
+               "visibility": "affected",
+               "components": [{"component_id": w.compute_tokyo.id, "status": "operational"}]}),
+    )
+    .await;
+    app.open(
+        &w.provider,
+        &w.compute_tokyo,
+        "Tokyo P2 again",
+        "affected",
+        &[],
+    )
+    .await;
+    let got: Vec<String> = live
+        .events_until_quiet(Duration::from_millis(1500))
+        .await
+        .iter()
+        .filter_map(|e| e["incident"]["title"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(got, ["Tokyo P2 again"]);
+    // And no more mail for either of them.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(outbox_mails(&app, &analyst.email, 1).await.len(), 1);
+    assert_eq!(outbox_mails(&app, &reader.email, 1).await.len(), 1);
 }

@@ -6,6 +6,7 @@ use cirhub_shared::statuspage as sp;
 use cirhub_shared::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub const DOCS: &[&str] = &[
     "summary.json",
@@ -303,4 +304,80 @@ async fn unknown_pages_and_documents_are_404_problems() {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_problem(status, &v, StatusCode::NOT_FOUND, "not_found");
     }
+}
+
+#[tokio::test]
+async fn a_non_public_status_change_stays_off_the_public_page_and_out_of_other_streams() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let mut acme = app.stream(&w.acme.token, None).await;
+    acme.live().await;
+    let status = |doc: &Value| doc["status"]["description"].as_str().unwrap().to_string();
+    let component = |doc: &Value, id: &str| {
+        doc["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let outage = |title: &str, visibility: &str| {
+        json!({"title": title, "body": "looking", "impact": "minor", "urgency": "low",
+               "visibility": visibility,
+               "components": [{"component_id": w.compute_tokyo.id, "status": "major_outage"}]})
+    };
+    app.create::<Value>(
+        "/api/v1/incidents",
+        &w.provider,
+        outage("Internal probe", "internal"),
+    )
+    .await;
+    let summary = doc(&app, "nimbus", "summary.json").await;
+    assert_eq!(status(&summary), "All Systems Operational", "{summary}");
+    assert_eq!(component(&summary, &w.compute_tokyo.id), "operational");
+    let uptime: Value =
+        serde_json::from_str(&app.public("/status/nimbus/uptime.json").await.1).unwrap();
+    assert_eq!(component(&uptime, &w.compute_tokyo.id), "operational");
+    let tokyo = uptime["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == w.compute_tokyo.id.as_str())
+        .unwrap();
+    assert_eq!(tokyo["uptime_percent"].as_f64(), Some(100.0), "{uptime}");
+    assert!(
+        acme.events_until_quiet(Duration::from_millis(1500))
+            .await
+            .is_empty(),
+        "acme is outside the internal incident's audience"
+    );
+    // The provider's console shows the change.
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/components/{}", w.compute_tokyo.id),
+            &w.provider,
+        )
+        .await;
+    assert_eq!(mine["status"], "major_outage");
+
+    // A public incident changes the public page and tells the customers it touches.
+    app.create::<Value>(
+        "/api/v1/incidents",
+        &w.provider,
+        json!({"title": "Public outage", "body": "down", "impact": "minor", "urgency": "low",
+               "visibility": "public",
+               "components": [{"component_id": w.compute_tokyo.id, "status": "partial_outage"}]}),
+    )
+    .await;
+    let summary = doc(&app, "nimbus", "summary.json").await;
+    assert_eq!(component(&summary, &w.compute_tokyo.id), "partial_outage");
+    assert_eq!(status(&summary), "Partial System Outage", "{summary}");
+    let kinds: Vec<String> = acme
+        .events_until_quiet(Duration::from_millis(1500))
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"component.status".to_string()), "{kinds:?}");
 }

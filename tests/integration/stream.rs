@@ -426,3 +426,65 @@ async fn an_event_written_by_another_instance_reaches_this_instances_clients() {
     assert_eq!(titles(&replayed), ["Written on A", "Written on B"]);
     let _ = inc;
 }
+
+#[tokio::test]
+async fn a_stored_filter_that_cannot_be_read_matches_nothing() {
+    use cirhub::db::schema::mail_outbox;
+    use diesel::prelude::*;
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let analyst = app.colleague(&w.acme, "analyst", Role::Analyst).await;
+    let sub: Value = app
+        .create(
+            "/api/v1/subscriptions",
+            &analyst,
+            json!({"name": "Storage only", "service_ids": [w.storage_tokyo.service_id],
+                   "channels": ["websocket", "email"]}),
+        )
+        .await;
+    // The stored filter gets damaged (a bad migration, a hand edit).
+    let id = sub["id"].as_str().unwrap().to_string();
+    app.state
+        .db
+        .write_blocking(move |c| {
+            diesel::sql_query(format!(
+                "UPDATE subscriptions SET service_ids = '[\"broken' WHERE id = '{id}'"
+            ))
+            .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    let mut narrowed = app.stream(&analyst.token, None).await;
+    let mut control = app.stream(&w.acme.token, None).await;
+    narrowed.live().await;
+    control.live().await;
+    app.open(
+        &w.provider,
+        &w.compute_tokyo,
+        "Tokyo compute",
+        "affected",
+        &[],
+    )
+    .await;
+    let quiet = Duration::from_millis(1500);
+    assert_eq!(
+        titles(&control.events_until_quiet(quiet).await),
+        ["Tokyo compute"]
+    );
+    assert!(
+        titles(&narrowed.events_until_quiet(quiet).await).is_empty(),
+        "a damaged filter must not widen to everything"
+    );
+    let user = analyst.user_id.clone();
+    let mails: i64 = app
+        .state
+        .db
+        .write_blocking(move |c| {
+            Ok(mail_outbox::table
+                .filter(mail_outbox::user_id.eq(user))
+                .count()
+                .get_result(c)?)
+        })
+        .unwrap();
+    assert_eq!(mails, 0, "nor mail everything");
+}

@@ -16,6 +16,8 @@ pub const JWT_SECRET: &str = "benchmark-secret-benchmark-secret-0123456789";
 pub struct World {
     /// A viewer API token per customer organisation.
     pub tokens: Vec<String>,
+    /// An auditor API token per customer organisation, to count its disclosures.
+    pub auditor_tokens: Vec<String>,
     /// Whether each organisation's viewers should receive the published update.
     pub receives: Vec<bool>,
     pub incident_id: String,
@@ -119,6 +121,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
             },
         )?;
         let mut tokens = Vec::new();
+        let mut auditor_tokens = Vec::new();
         let mut receives = Vec::new();
         for i in 0..orgs {
             let org = accounts::create_org(
@@ -162,6 +165,17 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
                 )?
                 .secret,
             );
+            auditor_tokens.push(
+                accounts::create_token(
+                    c,
+                    &me,
+                    &CreateApiToken {
+                        name: "bench-audit".into(),
+                        role: Role::Auditor,
+                    },
+                )?
+                .secret,
+            );
             // Varied subscriptions of the viewer role: the update is P2 on Compute in Tokyo.
             let (min_priority, services, regions, gets) = match i % 10 {
                 0 => (Priority::P1, vec![], vec![], false),
@@ -190,6 +204,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
         }
         Ok(World {
             tokens,
+            auditor_tokens,
             receives,
             incident_id: incident.id,
             provider_token,

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 /// Shows an API error, if any, in words a person can act on.
 #[component]
 pub fn ErrorBox(
-    error: ReadSignal<Option<ApiError>>,
+    #[prop(into)] error: Signal<Option<ApiError>>,
     #[prop(optional)] id: &'static str,
 ) -> impl IntoView {
     move || {
@@ -12,4 +12,9 @@ pub fn ErrorBox(
             view! { <p class="error" role="alert" id=id>{e.to_string()}</p> }
         })
     }
+}
+
+/// The error of a load or a submission whose latest run failed: what an [`ErrorBox`] shows.
+pub fn error_of<T>(latest: Option<Result<T, ApiError>>) -> Option<ApiError> {
+    latest.and_then(Result::err)
 }

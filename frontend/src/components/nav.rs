@@ -1,17 +1,18 @@
 use crate::api;
 use crate::session::SessionState;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 /// The console's top bar: sections, the public page, the caller and logout.
 #[component]
 pub fn Nav() -> impl IntoView {
     let session = SessionState::get();
+    // The session ends here whatever the server answers: the tokens are forgotten.
+    let end = Action::new_unsync(move |_: &()| async move {
+        let _ = api::call::<(), ()>(api::Verb::Post, "/api/v1/auth/logout", None).await;
+        session.logged_out();
+    });
     let logout = move |_| {
-        spawn_local(async move {
-            let _ = api::call::<(), ()>(api::Verb::Post, "/api/v1/auth/logout", None).await;
-            session.logged_out();
-        });
+        end.dispatch(());
     };
     view! {
         <header class="topbar">
@@ -36,7 +37,7 @@ pub fn Nav() -> impl IntoView {
                 {move || session.0.get().map(|me| format!("{} · {} ({})",
                     me.user.map(|u| u.name).unwrap_or_default(), me.organisation.name, me.role))}
             </span>
-            <button class="secondary" id="logout" on:click=logout>"Log out"</button>
+            <button class="secondary" id="logout" on:click=logout disabled=move || end.pending().get()>"Log out"</button>
         </header>
     }
 }

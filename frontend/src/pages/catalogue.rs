@@ -3,12 +3,11 @@
 
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::components::options::options;
 use cirhub_shared::api::{Component, ComponentGroup, Paged, Region, Service};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 
 /// Everything the page shows, loaded together and reloaded after each change.
@@ -47,29 +46,27 @@ pub fn CataloguePage() -> impl IntoView {
 
 #[component]
 fn CatalogueView() -> impl IntoView {
-    let (cat, set_cat) = signal(Catalogue::default());
-    let (error, set_error) = signal(None::<ApiError>);
-    let reload = move || {
-        spawn_local(async move {
-            match load().await {
-                Ok(c) => set_cat.set(c),
-                Err(e) => set_error.set(Some(e)),
-            }
-        })
-    };
-    reload();
-    // Sends a JSON body, then reloads; shows the server's problem otherwise.
-    let send = move |verb: api::Verb, path: String, body: serde_json::Value| {
-        spawn_local(async move {
-            match api::call::<serde_json::Value, _>(verb, &path, Some(&body)).await {
-                Ok(_) => {
-                    set_error.set(None);
-                    reload();
+    let loaded = LocalResource::new(load);
+    let cat = move || loaded.get().and_then(Result::ok).unwrap_or_default();
+    // Sends a JSON body, then reloads (the reload is the resource's newest run, so an earlier
+    // load cannot overwrite it); shows the server's problem otherwise.
+    let change = Action::new_unsync(
+        move |(verb, path, body): &(api::Verb, String, serde_json::Value)| {
+            let (verb, path, body) = (*verb, path.clone(), body.clone());
+            async move {
+                let result = api::call::<serde_json::Value, _>(verb, &path, Some(&body)).await;
+                if result.is_ok() {
+                    loaded.refetch();
                 }
-                Err(e) => set_error.set(Some(e)),
+                result
             }
-        })
+        },
+    );
+    let send = move |verb: api::Verb, path: String, body: serde_json::Value| {
+        change.dispatch((verb, path, body));
     };
+    let error =
+        Signal::derive(move || error_of(change.value().get()).or_else(|| error_of(loaded.get())));
     let region_code = RwSignal::new(String::new());
     let region_name = RwSignal::new(String::new());
     let service_name = RwSignal::new(String::new());
@@ -95,7 +92,7 @@ fn CatalogueView() -> impl IntoView {
                 <thead><tr><th>"Name"</th><th>"Service"</th><th>"Region"</th><th>"Group"</th><th>"Status"</th></tr></thead>
                 <tbody>
                 {move || {
-                    let c = cat.get();
+                    let c = cat();
                     c.components.iter().map(|comp| {
                         let name_of = |id: &Option<String>, list: Vec<(String, String)>| id.as_ref().and_then(|id| list.into_iter().find(|(i, _)| i == id)).map(|(_, n)| n).unwrap_or_else(|| "—".into());
                         let service = name_of(&Some(comp.service_id.clone()), c.services.iter().map(|s| (s.id.clone(), s.name.clone())).collect());
@@ -123,15 +120,15 @@ fn CatalogueView() -> impl IntoView {
                 <label>"Name"<input id="component-name" required bind:value=comp_name /></label>
                 <label>"Service"<select id="component-service" on:change=move |ev| comp_service.set(event_target_value(&ev))>
                     <option value="">"choose…"</option>
-                    {move || cat.get().services.into_iter().map(|s| view! { <option value=s.id>{s.name}</option> }).collect_view()}
+                    {move || cat().services.into_iter().map(|s| view! { <option value=s.id>{s.name}</option> }).collect_view()}
                 </select></label>
                 <label>"Region"<select on:change=move |ev| comp_region.set(event_target_value(&ev))>
                     <option value="">"global"</option>
-                    {move || cat.get().regions.into_iter().map(|r| view! { <option value=r.id>{r.code}</option> }).collect_view()}
+                    {move || cat().regions.into_iter().map(|r| view! { <option value=r.id>{r.code}</option> }).collect_view()}
                 </select></label>
                 <label>"Group"<select on:change=move |ev| comp_group.set(event_target_value(&ev))>
                     <option value="">"none"</option>
-                    {move || cat.get().groups.into_iter().map(|g| view! { <option value=g.id>{g.name}</option> }).collect_view()}
+                    {move || cat().groups.into_iter().map(|g| view! { <option value=g.id>{g.name}</option> }).collect_view()}
                 </select></label>
                 <button type="submit">"Add component"</button>
             </form>
@@ -139,7 +136,7 @@ fn CatalogueView() -> impl IntoView {
         <div class="columns">
             <section class="card">
                 <h2>"Regions"</h2>
-                <ul>{move || cat.get().regions.into_iter().map(|r| view! { <li>{format!("{} — {}", r.code, r.name)}</li> }).collect_view()}</ul>
+                <ul>{move || cat().regions.into_iter().map(|r| view! { <li>{format!("{} — {}", r.code, r.name)}</li> }).collect_view()}</ul>
                 <form on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
                     send(api::Verb::Post, "/api/v1/regions".into(), serde_json::json!({"code": region_code.get_untracked(), "name": region_name.get_untracked()}));
@@ -151,7 +148,7 @@ fn CatalogueView() -> impl IntoView {
             </section>
             <section class="card">
                 <h2>"Services"</h2>
-                <ul>{move || cat.get().services.into_iter().map(|s| view! { <li>{s.name}</li> }).collect_view()}</ul>
+                <ul>{move || cat().services.into_iter().map(|s| view! { <li>{s.name}</li> }).collect_view()}</ul>
                 <form on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
                     send(api::Verb::Post, "/api/v1/services".into(), serde_json::json!({"name": service_name.get_untracked(), "description": service_desc.get_untracked()}));
@@ -163,7 +160,7 @@ fn CatalogueView() -> impl IntoView {
             </section>
             <section class="card">
                 <h2>"Groups"</h2>
-                <ul>{move || cat.get().groups.into_iter().map(|g| view! { <li>{g.name}</li> }).collect_view()}</ul>
+                <ul>{move || cat().groups.into_iter().map(|g| view! { <li>{g.name}</li> }).collect_view()}</ul>
                 <form on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
                     send(api::Verb::Post, "/api/v1/component-groups".into(), serde_json::json!({"name": group_name.get_untracked()}));

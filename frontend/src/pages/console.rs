@@ -4,14 +4,13 @@
 
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::components::options::options;
 use crate::format::local;
 use cirhub_shared::api::{Component, ComponentStatusChange, CreateIncident, Incident, Paged};
 use cirhub_shared::*;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 #[component]
@@ -38,9 +37,10 @@ pub fn ConsoleHome() -> impl IntoView {
 /// A list of incidents fetched from `path`, with links to their pages.
 #[component]
 pub fn IncidentList(title: &'static str, path: String) -> impl IntoView {
-    let (items, set_items) = signal(None::<Result<Paged<Incident>, ApiError>>);
-    let p = path.clone();
-    spawn_local(async move { set_items.set(Some(api::get(&p).await)) });
+    let items = LocalResource::new(move || {
+        let path = path.clone();
+        async move { api::get::<Paged<Incident>>(&path).await }
+    });
     view! {
         <section>
             <h2>{title}</h2>
@@ -78,12 +78,14 @@ fn IncidentLists() -> impl IntoView {
 }
 
 /// The provider's components, for pickers.
-pub fn load_components(set: WriteSignal<Vec<Component>>) {
-    spawn_local(async move {
-        if let Ok(page) = api::get::<Paged<Component>>("/api/v1/components?per_page=100").await {
-            set.set(page.items);
-        }
-    });
+pub fn load_components() -> LocalResource<Result<Vec<Component>, ApiError>> {
+    LocalResource::new(|| async {
+        Ok(
+            api::get::<Paged<Component>>("/api/v1/components?per_page=100")
+                .await?
+                .items,
+        )
+    })
 }
 
 #[component]
@@ -97,12 +99,22 @@ fn NewIncident() -> impl IntoView {
     let layer = RwSignal::new(Layer::Platform);
     // Customers (slugs, comma-separated) who see a `named` incident.
     let audience = RwSignal::new(String::new());
-    let (components, set_components) = signal(Vec::<Component>::new());
+    let components = load_components();
     // Affected components and the status each takes.
     let affected = RwSignal::new(Vec::<ComponentStatusChange>::new());
-    let (error, set_error) = signal(None::<ApiError>);
-    load_components(set_components);
+    let create = Action::new_unsync(|input: &CreateIncident| {
+        let input = input.clone();
+        async move { api::post::<Incident, _>("/api/v1/incidents", &input).await }
+    });
     let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(i)) = create.value().get() {
+            navigate(&format!("/console/incidents/{}", i.id), Default::default());
+        }
+    });
+    let error = Signal::derive(move || {
+        error_of(create.value().get()).or_else(|| error_of(components.get()))
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let input = CreateIncident {
@@ -124,13 +136,7 @@ fn NewIncident() -> impl IntoView {
             occurred_at: None,
             detected_at: None,
         };
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match api::post::<Incident, _>("/api/v1/incidents", &input).await {
-                Ok(i) => navigate(&format!("/console/incidents/{}", i.id), Default::default()),
-                Err(e) => set_error.set(Some(e)),
-            }
-        });
+        create.dispatch(input);
     };
     let set_affected = move |id: String, status: Option<ComponentStatus>| {
         affected.update(|list| {
@@ -166,7 +172,7 @@ fn NewIncident() -> impl IntoView {
                 })}
                 <fieldset class="choices">
                     <legend>"Affected components"</legend>
-                    {move || components.get().into_iter().map(|c| {
+                    {move || components.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| {
                         let id = c.id.clone();
                         view! {
                             <label class="inline">{c.name.clone()}
@@ -179,7 +185,7 @@ fn NewIncident() -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
                 <ErrorBox error=error />
-                <button id="new-incident-submit" type="submit">"Open incident"</button>
+                <button id="new-incident-submit" type="submit" disabled=move || create.pending().get()>"Open incident"</button>
             </form>
         </section>
     }

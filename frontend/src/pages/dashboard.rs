@@ -7,7 +7,7 @@
 
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::format::local;
 use crate::live;
@@ -15,7 +15,6 @@ use cirhub_shared::api::Paged;
 use cirhub_shared::customer::*;
 use cirhub_shared::*;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -62,58 +61,66 @@ async fn load(layout: Layout) -> Result<Vec<CustomerIncident>, ApiError> {
 
 #[component]
 fn Dashboard() -> impl IntoView {
-    let layout = RwSignal::new(None::<Layout>);
-    let (items, set_items) = signal(None::<Result<Vec<CustomerIncident>, ApiError>>);
-    let (components, set_components) = signal(Vec::<ComponentRef>::new());
-    let (mappings, set_mappings) = signal(Vec::<ResourceMapping>::new());
-    let (error, set_error) = signal(None::<ApiError>);
-    let (providers, set_providers) = signal(Vec::<(String, String)>::new());
-    spawn_local(async move {
-        if let Ok(r) = api::get::<Paged<Relationship>>("/api/v1/relationships?per_page=100").await {
-            set_providers.set(
-                r.items
-                    .into_iter()
-                    .filter(|r| r.status == RelationshipStatus::Active)
-                    .map(|r| (r.provider_id, r.provider_name))
-                    .collect(),
-            );
+    // The layout as saved, replaced by the caller's edits. The list is a resource keyed on
+    // it, so when the filter changes twice quickly the newest layout's answer is shown,
+    // whichever answer arrives last.
+    let saved = LocalResource::new(|| api::get::<Layout>("/api/v1/me/layout"));
+    let edited = RwSignal::new(None::<Layout>);
+    let layout = Signal::derive(move || {
+        edited
+            .get()
+            .or_else(|| saved.get().map(|r| r.unwrap_or_default()))
+    });
+    let items = LocalResource::new(move || {
+        let l = layout.get();
+        async move {
+            match l {
+                Some(l) => Some(load(l).await),
+                None => None,
+            }
         }
     });
-    let refresh = move || {
-        if let Some(l) = layout.get_untracked() {
-            spawn_local(async move { set_items.set(Some(load(l).await)) });
-        }
-        spawn_local(async move {
-            if let Ok(c) = api::get::<Vec<ComponentRef>>("/api/v1/dashboard/components").await {
-                set_components.set(c);
-            }
-        });
-    };
-    spawn_local(async move {
-        let l = api::get::<Layout>("/api/v1/me/layout")
+    let components =
+        LocalResource::new(|| api::get::<Vec<ComponentRef>>("/api/v1/dashboard/components"));
+    let mappings = LocalResource::new(|| async {
+        api::get::<Paged<ResourceMapping>>("/api/v1/resource-mappings?per_page=100")
             .await
-            .unwrap_or_default();
-        layout.set(Some(l));
-        refresh();
-        if let Ok(m) =
-            api::get::<Paged<ResourceMapping>>("/api/v1/resource-mappings?per_page=100").await
-        {
-            set_mappings.set(m.items);
-        }
+            .map(|m| m.items)
     });
-    let connected = live::subscribe(move |_| refresh());
+    let providers = LocalResource::new(|| async {
+        let r = api::get::<Paged<Relationship>>("/api/v1/relationships?per_page=100").await?;
+        Ok::<_, ApiError>(
+            r.items
+                .into_iter()
+                .filter(|r| r.status == RelationshipStatus::Active)
+                .map(|r| (r.provider_id, r.provider_name))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let connected = live::subscribe(move |_| {
+        items.refetch();
+        components.refetch();
+    });
+    let put_layout = Action::new_unsync(|l: &Layout| {
+        let l = l.clone();
+        async move { api::put::<Layout, _>("/api/v1/me/layout", &l).await }
+    });
     let save = move |l: Layout| {
-        layout.set(Some(l.clone()));
-        refresh();
-        spawn_local(async move {
-            if let Err(e) = api::put::<Layout, _>("/api/v1/me/layout", &l).await {
-                set_error.set(Some(e));
-            }
-        });
+        edited.set(Some(l.clone()));
+        put_layout.dispatch(l);
     };
+    let error = Signal::derive(move || {
+        error_of(put_layout.value().get())
+            .or_else(|| error_of(saved.get()))
+            .or_else(|| error_of(providers.get()))
+            .or_else(|| error_of(mappings.get()))
+            .or_else(|| error_of(components.get()))
+    });
     let names = move |c: &ComponentRef| -> String {
         let mine: Vec<String> = mappings
             .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
             .iter()
             .filter(|m| m.component.id == c.id)
             .map(|m| m.name.clone())
@@ -128,10 +135,13 @@ fn Dashboard() -> impl IntoView {
             </span>
         </p>
         <ErrorBox error=error />
-        {move || layout.get().map(|l| view! { <LayoutBar layout=l save=save providers=providers.get() /> })}
+        {move || layout.get().map(|l| view! {
+            <LayoutBar layout=l save=save providers=providers.get().and_then(Result::ok).unwrap_or_default() />
+        })}
+        {move || put_layout.pending().get().then(|| view! { <p class="muted">"Saving the layout…"</p> })}
         <section>
             <h2>"Incidents and maintenance"</h2>
-            {move || match items.get() {
+            {move || match items.get().flatten() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! { <p class="muted" id="dash-empty">"Nothing affects you right now."</p> }.into_any(),
@@ -150,7 +160,7 @@ fn Dashboard() -> impl IntoView {
             <table class="list">
                 <thead><tr><th>"Your name"</th><th>"Service"</th><th>"Region"</th><th>"Component"</th><th>"Status"</th></tr></thead>
                 <tbody>
-                    {move || components.get().into_iter().map(|c| {
+                    {move || components.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| {
                         let mine = names(&c);
                         let service = c.service_id.clone();
                         let pinned = layout.get().is_some_and(|l| l.pinned_service_ids.contains(&service));
@@ -295,17 +305,10 @@ pub fn DashboardIncidentPage() -> impl IntoView {
 fn DashboardIncident() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read_untracked().get("id").unwrap_or_default();
-    let (incident, set_incident) = signal(None::<Result<CustomerIncident, ApiError>>);
-    let (error, set_error) = signal(None::<ApiError>);
-    let reload = move || {
-        let id = id();
-        spawn_local(async move {
-            set_incident.set(Some(
-                api::get(&format!("/api/v1/dashboard/incidents/{id}")).await,
-            ))
-        });
-    };
-    reload();
+    let incident = LocalResource::new(move || {
+        let id = params.read().get("id").unwrap_or_default();
+        async move { api::get::<CustomerIncident>(&format!("/api/v1/dashboard/incidents/{id}")).await }
+    });
     let connected = live::subscribe(move |ev| {
         let mine = ev.incident.as_ref().is_some_and(|i| i.id == id())
             || ev
@@ -313,8 +316,33 @@ fn DashboardIncident() -> impl IntoView {
                 .as_ref()
                 .is_some_and(|a| a.incident_id == id());
         if mine {
-            reload();
+            incident.refetch();
         }
+    });
+    // Each submission reloads the incident when it succeeds: the reload is the resource's
+    // newest run, so no earlier answer can overwrite it.
+    let acknowledge = Action::new_unsync(|(path, body): &(String, AckRequest)| {
+        let (path, body) = (path.clone(), body.clone());
+        async move { api::post::<CustomerIncident, _>(&path, &body).await }
+    });
+    let add = Action::new_unsync(|(path, body): &(String, CreateNote)| {
+        let (path, body) = (path.clone(), body.clone());
+        async move { api::post::<Note, _>(&path, &body).await }
+    });
+    let note = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = acknowledge.value().get() {
+            incident.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            note.set(String::new());
+            incident.refetch();
+        }
+    });
+    let error = Signal::derive(move || {
+        error_of(acknowledge.value().get()).or_else(|| error_of(add.value().get()))
     });
     let ack = move |_| {
         let version = incident
@@ -322,30 +350,17 @@ fn DashboardIncident() -> impl IntoView {
             .and_then(|r| r.ok())
             .map(|i| i.version);
         let path = format!("/api/v1/dashboard/incidents/{}/ack", id());
-        spawn_local(async move {
-            match api::post::<CustomerIncident, _>(&path, &AckRequest { version }).await {
-                Ok(i) => set_incident.set(Some(Ok(i))),
-                Err(e) => set_error.set(Some(e)),
-            }
-        });
+        acknowledge.dispatch((path, AckRequest { version }));
     };
-    let note = RwSignal::new(String::new());
     let add_note = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let path = format!("/api/v1/dashboard/incidents/{}/notes", id());
-        let body = CreateNote {
-            body: note.get_untracked(),
-        };
-        spawn_local(async move {
-            match api::post::<Note, _>(&path, &body).await {
-                Ok(_) => {
-                    note.set(String::new());
-                    set_error.set(None);
-                    reload();
-                }
-                Err(e) => set_error.set(Some(e)),
-            }
-        });
+        add.dispatch((
+            path,
+            CreateNote {
+                body: note.get_untracked(),
+            },
+        ));
     };
     view! {
         <p><a href="/console/dashboard">"← Dashboard"</a>
@@ -368,7 +383,7 @@ fn DashboardIncident() -> impl IntoView {
                             None => "not yet".into(),
                         }}</dd>
                     </dl>
-                    {i.acknowledgement.is_none().then(|| view! { <button id="ack-button" on:click=ack>"Acknowledge"</button> })}
+                    {i.acknowledgement.is_none().then(|| view! { <button id="ack-button" on:click=ack disabled=move || acknowledge.pending().get()>"Acknowledge"</button> })}
                     <h2>"Provider updates"</h2>
                     <ol class="timeline">
                         {i.updates.iter().map(|u| view! {
@@ -386,7 +401,7 @@ fn DashboardIncident() -> impl IntoView {
         }}
         <form class="card" on:submit=add_note>
             <label>"Add a private note"<textarea id="note-body" bind:value=note></textarea></label>
-            <button type="submit" id="note-submit">"Add note"</button>
+            <button type="submit" id="note-submit" disabled=move || add.pending().get()>"Add note"</button>
         </form>
     }
 }

@@ -5,14 +5,13 @@
 use super::console::load_components;
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::components::options::{options, options_of};
 use crate::format::{local, now_iso};
-use cirhub_shared::api::{Component, ComponentStatusChange, Incident, PostUpdate};
+use cirhub_shared::api::{ComponentStatusChange, Incident, PostUpdate};
 use cirhub_shared::*;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -28,18 +27,16 @@ pub fn IncidentPage() -> impl IntoView {
 #[component]
 fn IncidentDetail() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let (incident, set_incident) = signal(None::<Result<Incident, ApiError>>);
-    Effect::new(move |_| {
-        let id = id();
-        spawn_local(async move {
-            set_incident.set(Some(api::get(&format!("/api/v1/incidents/{id}")).await))
-        });
+    // Keyed on the id: following a link to another incident shows that one, never a late
+    // answer for the previous one.
+    let incident = LocalResource::new(move || {
+        let id = params.read().get("id").unwrap_or_default();
+        async move { api::get::<Incident>(&format!("/api/v1/incidents/{id}")).await }
     });
     move || match incident.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-        Some(Ok(i)) => view! { <Detail incident=i set_incident=set_incident /> }.into_any(),
+        Some(Ok(i)) => view! { <Detail incident=i shown=incident /> }.into_any(),
     }
 }
 
@@ -47,22 +44,27 @@ fn when(t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.as_ref().map(local).unwrap_or_else(|| "—".into())
 }
 
+/// The incident shown: a submission's answer replaces it. Writing the resource outranks a
+/// load already under way, so that load's older answer cannot overwrite the newer one.
+type Shown = LocalResource<Result<Incident, ApiError>>;
+
 #[component]
-fn Detail(
-    incident: Incident,
-    set_incident: WriteSignal<Option<Result<Incident, ApiError>>>,
-) -> impl IntoView {
-    let (error, set_error) = signal(None::<ApiError>);
+fn Detail(incident: Incident, shown: Shown) -> impl IntoView {
     let id = incident.id.clone();
-    let mark = move |field: &'static str| {
+    let patch = Action::new_unsync(move |field: &&'static str| {
         let path = format!("/api/v1/incidents/{id}");
-        spawn_local(async move {
-            let body = serde_json::json!({ field: now_iso() });
-            match api::patch::<Incident, _>(&path, &body).await {
-                Ok(i) => set_incident.set(Some(Ok(i))),
-                Err(e) => set_error.set(Some(e)),
+        let body = serde_json::json!({ *field: now_iso() });
+        async move {
+            let result = api::patch::<Incident, _>(&path, &body).await;
+            if let Ok(i) = &result {
+                shown.set(Some(Ok(i.clone())));
             }
-        });
+            result
+        }
+    });
+    let error = Signal::derive(move || error_of(patch.value().get()));
+    let mark = move |field: &'static str| {
+        patch.dispatch(field);
     };
     let is_incident = incident.kind == IncidentKind::Incident;
     view! {
@@ -88,14 +90,14 @@ fn Detail(
             </dl>
             {is_incident.then(|| view! {
                 <div class="row">
-                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("acknowledged_at")}>"Mark acknowledged now"</button>
-                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("contained_at")}>"Mark contained now"</button>
-                    <button class="secondary" on:click={let m = mark.clone(); move |_| m("recovered_at")}>"Mark recovered now"</button>
+                    <button class="secondary" on:click=move |_| mark("acknowledged_at")>"Mark acknowledged now"</button>
+                    <button class="secondary" on:click=move |_| mark("contained_at")>"Mark contained now"</button>
+                    <button class="secondary" on:click=move |_| mark("recovered_at")>"Mark recovered now"</button>
                 </div>
             })}
             <ErrorBox error=error />
         </article>
-        <UpdateForm incident=incident.clone() set_incident=set_incident />
+        <UpdateForm incident=incident.clone() shown=shown />
         <Receipts id=incident.id.clone() />
         <section>
             <h2>"Timeline"</h2>
@@ -115,10 +117,7 @@ fn Detail(
 }
 
 #[component]
-fn UpdateForm(
-    incident: Incident,
-    set_incident: WriteSignal<Option<Result<Incident, ApiError>>>,
-) -> impl IntoView {
+fn UpdateForm(incident: Incident, shown: Shown) -> impl IntoView {
     let kind = incident.kind;
     let statuses: Vec<IncidentStatus> = IncidentStatus::ALL
         .iter()
@@ -130,11 +129,23 @@ fn UpdateForm(
     let impact = RwSignal::new(None::<Impact>);
     let urgency = RwSignal::new(None::<Urgency>);
     let changes = RwSignal::new(Vec::<ComponentStatusChange>::new());
-    let (components, set_components) = signal(Vec::<Component>::new());
-    let (error, set_error) = signal(None::<ApiError>);
-    load_components(set_components);
+    let components = load_components();
     let affected = incident.component_ids.clone();
     let path = format!("/api/v1/incidents/{}/updates", incident.id);
+    let post = Action::new_unsync(move |input: &PostUpdate| {
+        let (path, input) = (path.clone(), input.clone());
+        async move {
+            let result = api::post::<Incident, _>(&path, &input).await;
+            if let Ok(i) = &result {
+                body.set(String::new());
+                changes.set(Vec::new());
+                shown.set(Some(Ok(i.clone())));
+            }
+            result
+        }
+    });
+    let error =
+        Signal::derive(move || error_of(post.value().get()).or_else(|| error_of(components.get())));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let input = PostUpdate {
@@ -144,18 +155,7 @@ fn UpdateForm(
             impact: impact.get_untracked(),
             urgency: urgency.get_untracked(),
         };
-        let path = path.clone();
-        spawn_local(async move {
-            match api::post::<Incident, _>(&path, &input).await {
-                Ok(i) => {
-                    body.set(String::new());
-                    changes.set(Vec::new());
-                    set_error.set(None);
-                    set_incident.set(Some(Ok(i)));
-                }
-                Err(e) => set_error.set(Some(e)),
-            }
-        });
+        post.dispatch(input);
     };
     let current = incident.status;
     view! {
@@ -181,7 +181,7 @@ fn UpdateForm(
                 <fieldset class="choices">
                     <legend>"Component status (affected components first)"</legend>
                     {move || {
-                        let mut list = components.get();
+                        let mut list = components.get().and_then(Result::ok).unwrap_or_default();
                         list.sort_by_key(|c| !affected.contains(&c.id));
                         list.into_iter().map(|c| {
                         let id = c.id.clone();
@@ -205,7 +205,7 @@ fn UpdateForm(
                     }}
                 </fieldset>
                 <ErrorBox error=error />
-                <button id="update-submit" type="submit">"Post update"</button>
+                <button id="update-submit" type="submit" disabled=move || post.pending().get()>"Post update"</button>
             </form>
         </section>
     }
@@ -215,28 +215,23 @@ fn UpdateForm(
 /// refreshed live when an acknowledgement arrives. Selector: `.receipt[data-customer]`.
 #[component]
 fn Receipts(id: String) -> impl IntoView {
-    let (receipts, set_receipts) = signal(Vec::<cirhub_shared::customer::Receipt>::new());
     let path = format!("/api/v1/incidents/{id}/receipts");
-    let load = move || {
+    let receipts = LocalResource::new(move || {
         let path = path.clone();
-        spawn_local(async move {
-            if let Ok(r) = api::get(&path).await {
-                set_receipts.set(r);
-            }
-        });
-    };
-    load();
+        async move { api::get::<Vec<cirhub_shared::customer::Receipt>>(&path).await }
+    });
     let mine = id.clone();
     crate::live::subscribe(move |ev| {
         if ev.acknowledgement.is_some_and(|a| a.incident_id == mine) {
-            load();
+            receipts.refetch();
         }
     });
     view! {
         <section>
             <h2>"Customers"</h2>
+            <ErrorBox error=Signal::derive(move || error_of(receipts.get())) />
             {move || {
-                let list = receipts.get();
+                let list = receipts.get().and_then(Result::ok).unwrap_or_default();
                 if list.is_empty() {
                     return view! { <p class="muted">"No customer relationship covers this record."</p> }.into_any();
                 }

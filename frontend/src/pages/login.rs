@@ -1,37 +1,33 @@
 //! The console login form. Stable ids for browser tests: `#login-email`, `#login-password`,
 //! `#login-submit`, `#login-error`.
 
-use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::api;
+use crate::components::error::{error_of, ErrorBox};
 use crate::session::SessionState;
 use cirhub_shared::api::{LoginRequest, TokenPair};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 #[component]
 pub fn Login() -> impl IntoView {
     let session = SessionState::get();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let (error, set_error) = signal(None::<ApiError>);
-    let busy = RwSignal::new(false);
+    let login = Action::new_unsync(|body: &LoginRequest| {
+        let body = body.clone();
+        async move { api::anonymous_post::<TokenPair, _>("/api/v1/auth/login", &body).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(pair)) = login.value().get() {
+            session.logged_in(&pair);
+        }
+    });
+    let error = Signal::derive(move || error_of(login.value().get()));
+    let busy = login.pending();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
-        let body = LoginRequest {
+        login.dispatch(LoginRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
-        };
-        spawn_local(async move {
-            let res = api::anonymous_post::<TokenPair, _>("/api/v1/auth/login", &body).await;
-            busy.set(false);
-            match res {
-                Ok(pair) => {
-                    set_error.set(None);
-                    session.logged_in(&pair);
-                }
-                Err(e) => set_error.set(Some(e)),
-            }
         });
     };
     view! {

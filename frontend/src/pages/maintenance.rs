@@ -2,13 +2,12 @@
 
 use super::console::{load_components, IncidentList};
 use super::login::RequireLogin;
-use crate::api::{self, ApiError};
-use crate::components::error::ErrorBox;
+use crate::api;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::format::local_input_to_iso;
-use cirhub_shared::api::{Component, Incident};
+use cirhub_shared::api::Incident;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 #[component]
@@ -31,10 +30,20 @@ fn Schedule() -> impl IntoView {
     let start = RwSignal::new(String::new());
     let end = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
-    let (components, set_components) = signal(Vec::<Component>::new());
-    let (error, set_error) = signal(None::<ApiError>);
-    load_components(set_components);
+    let components = load_components();
+    let schedule = Action::new_unsync(|body: &serde_json::Value| {
+        let body = body.clone();
+        async move { api::post::<Incident, _>("/api/v1/maintenances", &body).await }
+    });
     let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(m)) = schedule.value().get() {
+            navigate(&format!("/console/incidents/{}", m.id), Default::default());
+        }
+    });
+    let error = Signal::derive(move || {
+        error_of(schedule.value().get()).or_else(|| error_of(components.get()))
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // Times are entered in the viewer's zone and sent as UTC; the server names a bad one.
@@ -45,13 +54,7 @@ fn Schedule() -> impl IntoView {
             "scheduled_until": local_input_to_iso(&end.get_untracked()),
             "component_ids": chosen.get_untracked(),
         });
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match api::post::<Incident, _>("/api/v1/maintenances", &body).await {
-                Ok(m) => navigate(&format!("/console/incidents/{}", m.id), Default::default()),
-                Err(e) => set_error.set(Some(e)),
-            }
-        });
+        schedule.dispatch(body);
     };
     view! {
         <section class="card">
@@ -65,7 +68,7 @@ fn Schedule() -> impl IntoView {
                 </div>
                 <fieldset class="choices">
                     <legend>"Components"</legend>
-                    {move || components.get().into_iter().map(|c| {
+                    {move || components.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| {
                         let id = c.id.clone();
                         view! {
                             <label class="inline">
@@ -80,7 +83,7 @@ fn Schedule() -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
                 <ErrorBox error=error />
-                <button id="maintenance-submit" type="submit">"Schedule"</button>
+                <button id="maintenance-submit" type="submit" disabled=move || schedule.pending().get()>"Schedule"</button>
             </form>
         </section>
     }

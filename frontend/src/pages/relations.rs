@@ -7,7 +7,7 @@
 
 use super::login::RequireLogin;
 use crate::api::{self, ApiError, Verb};
-use crate::components::error::ErrorBox;
+use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
 use crate::format::local;
 use crate::session::SessionState;
@@ -15,7 +15,6 @@ use cirhub_shared::api::Paged;
 use cirhub_shared::customer::*;
 use cirhub_shared::*;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde_json::json;
 
 #[component]
@@ -35,27 +34,33 @@ struct Data {
     mappings: Vec<ResourceMapping>,
     subscriptions: Vec<Subscription>,
     tokens: Vec<FeedToken>,
+    /// The first part that could not be loaded; the others are shown all the same.
+    failed: Option<ApiError>,
 }
 
-async fn items<T: serde::de::DeserializeOwned>(path: &str) -> Vec<T> {
-    api::get::<Paged<T>>(&format!("{path}?per_page=100"))
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default()
+impl Data {
+    fn keep<T: Default>(&mut self, part: Result<T, ApiError>) -> T {
+        part.unwrap_or_else(|e| {
+            self.failed.get_or_insert(e);
+            T::default()
+        })
+    }
+}
+
+async fn items<T: serde::de::DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
+    Ok(api::get::<Paged<T>>(&format!("{path}?per_page=100"))
+        .await?
+        .items)
 }
 
 async fn load(customer: bool) -> Data {
-    let mut d = Data {
-        relationships: items("/api/v1/relationships").await,
-        ..Default::default()
-    };
+    let mut d = Data::default();
+    d.relationships = d.keep(items("/api/v1/relationships").await);
     if customer {
-        d.components = api::get("/api/v1/dashboard/components")
-            .await
-            .unwrap_or_default();
-        d.mappings = items("/api/v1/resource-mappings").await;
-        d.subscriptions = items("/api/v1/subscriptions").await;
-        d.tokens = items("/api/v1/feed-tokens").await;
+        d.components = d.keep(api::get("/api/v1/dashboard/components").await);
+        d.mappings = d.keep(items("/api/v1/resource-mappings").await);
+        d.subscriptions = d.keep(items("/api/v1/subscriptions").await);
+        d.tokens = d.keep(items("/api/v1/feed-tokens").await);
     }
     d
 }
@@ -76,25 +81,32 @@ fn Relations() -> impl IntoView {
     let provider = me.as_ref().is_some_and(|m| m.organisation.is_provider);
     let customer = me.as_ref().is_some_and(|m| m.organisation.is_customer);
     let my_org = me.map(|m| m.organisation.id).unwrap_or_default();
-    let (data, set_data) = signal(Data::default());
-    let (error, set_error) = signal(None::<ApiError>);
+    let loaded = LocalResource::new(move || load(customer));
+    let data = move || loaded.get().unwrap_or_default();
     let (minted, set_minted) = signal(None::<CreatedFeedToken>);
-    let reload = move || spawn_local(async move { set_data.set(load(customer).await) });
-    reload();
-    let send = move |verb: Verb, path: String, body: Option<serde_json::Value>| {
-        spawn_local(async move {
-            match api::call::<serde_json::Value, _>(verb, &path, body.as_ref()).await {
-                Ok(v) => {
-                    set_error.set(None);
-                    if let Ok(t) = serde_json::from_value::<CreatedFeedToken>(v) {
+    // A change, then a reload: the reload is the resource's newest run, so an earlier load
+    // cannot overwrite it.
+    let change = Action::new_unsync(
+        move |(verb, path, body): &(Verb, String, Option<serde_json::Value>)| {
+            let (verb, path, body) = (*verb, path.clone(), body.clone());
+            async move {
+                let result = api::call::<serde_json::Value, _>(verb, &path, body.as_ref()).await;
+                if let Ok(v) = &result {
+                    if let Ok(t) = serde_json::from_value::<CreatedFeedToken>(v.clone()) {
                         set_minted.set(Some(t));
                     }
-                    reload();
+                    loaded.refetch();
                 }
-                Err(e) => set_error.set(Some(e)),
+                result
             }
-        })
+        },
+    );
+    let send = move |verb: Verb, path: String, body: Option<serde_json::Value>| {
+        change.dispatch((verb, path, body));
     };
+    let error = Signal::derive(move || {
+        error_of(change.value().get()).or_else(|| loaded.get().and_then(|d| d.failed))
+    });
 
     let invite_slug = RwSignal::new(String::new());
     let invite_model = RwSignal::new(ServiceModel::Saas);
@@ -162,7 +174,7 @@ fn Relations() -> impl IntoView {
             <table class="list">
                 <thead><tr><th>"With"</th><th>"Model"</th><th>"Covers"</th><th>"Status"</th><th>"Since"</th><th></th></tr></thead>
                 <tbody>
-                    {move || data.get().relationships.into_iter().map(|r| {
+                    {move || data().relationships.into_iter().map(|r| {
                         let mine_as_customer = r.customer_id == my_org;
                         let other = if mine_as_customer { r.provider_name.clone() } else { r.customer_name.clone() };
                         let covers = if r.scopes.is_empty() { "whole catalogue".to_string() } else { format!("{} scope(s)", r.scopes.len()) };
@@ -209,7 +221,7 @@ fn Relations() -> impl IntoView {
                 <table class="list">
                     <thead><tr><th>"Name"</th><th>"Provider component"</th><th></th></tr></thead>
                     <tbody>
-                        {move || data.get().mappings.into_iter().map(|m| {
+                        {move || data().mappings.into_iter().map(|m| {
                             let path = format!("/api/v1/resource-mappings/{}", m.id);
                             view! {
                                 <tr class="mapping"><td>{m.name.clone()}</td><td>{place(&m.component)}</td>
@@ -223,7 +235,7 @@ fn Relations() -> impl IntoView {
                     <label>"Component"
                         <select id="mapping-component" on:change=move |ev| map_component.set(event_target_value(&ev))>
                             <option value="">"choose…"</option>
-                            {move || data.get().components.into_iter().map(|c| view! { <option value=c.id.clone()>{place(&c)}</option> }).collect_view()}
+                            {move || data().components.into_iter().map(|c| view! { <option value=c.id.clone()>{place(&c)}</option> }).collect_view()}
                         </select>
                     </label>
                     <button type="submit" id="mapping-submit">"Add name"</button>
@@ -234,7 +246,7 @@ fn Relations() -> impl IntoView {
                 <table class="list">
                     <thead><tr><th>"Name"</th><th>"For"</th><th>"Priority"</th><th>"Channels"</th><th>"Mode"</th><th></th></tr></thead>
                     <tbody>
-                        {move || data.get().subscriptions.into_iter().map(|s| {
+                        {move || data().subscriptions.into_iter().map(|s| {
                             let path = format!("/api/v1/subscriptions/{}", s.id);
                             let who = s.role.map(|r| format!("every {r}")).unwrap_or_else(|| "me".into());
                             let channels = s.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
@@ -268,7 +280,7 @@ fn Relations() -> impl IntoView {
                 <table class="list">
                     <thead><tr><th>"Name"</th><th>"Starts with"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
                     <tbody>
-                        {move || data.get().tokens.into_iter().map(|t| {
+                        {move || data().tokens.into_iter().map(|t| {
                             let path = format!("/api/v1/feed-tokens/{}", t.id);
                             let live = t.revoked_at.is_none();
                             view! {

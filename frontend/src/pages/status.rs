@@ -8,7 +8,6 @@ use crate::api::{self, ApiError};
 use crate::format::{humanise, local_time};
 use cirhub_shared::statuspage::{ComponentUptime, Incident, IncidentsDoc, Summary, UptimeDoc};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 
@@ -32,28 +31,26 @@ async fn load(provider: String) -> Result<Docs, ApiError> {
 pub fn StatusPage() -> impl IntoView {
     let params = use_params_map();
     let provider = move || params.read().get("provider").unwrap_or_default();
+    // Keyed on the provider: the newest request's answer is the one that lands.
+    let fetched = LocalResource::new(move || load(provider()));
     let (docs, set_docs) = signal(None::<Result<Docs, ApiError>>);
-    let fetch = move || {
-        let p = provider();
-        spawn_local(async move {
-            let result = load(p).await;
-            let current = docs.get_untracked();
-            // Keep showing the last good page if a refresh fails, and leave the page (and
-            // anything the reader has selected) alone when nothing changed.
-            let keep = match (&current, &result) {
-                (Some(Ok(_)), Err(_)) => true,
-                (Some(old), new) => old == new,
-                (None, _) => false,
-            };
-            if !keep {
-                set_docs.set(Some(result));
-            }
-        });
-    };
     Effect::new(move |_| {
-        provider();
-        fetch();
+        let Some(result) = fetched.get() else {
+            return;
+        };
+        let current = docs.get_untracked();
+        // Keep showing the last good page if a refresh fails, and leave the page (and
+        // anything the reader has selected) alone when nothing changed.
+        let keep = match (&current, &result) {
+            (Some(Ok(_)), Err(_)) => true,
+            (Some(old), new) => old == new,
+            (None, _) => false,
+        };
+        if !keep {
+            set_docs.set(Some(result));
+        }
     });
+    let fetch = move || fetched.refetch();
     if let Ok(handle) = set_interval_with_handle(fetch, Duration::from_secs(15)) {
         on_cleanup(move || handle.clear());
     }

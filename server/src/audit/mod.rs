@@ -14,12 +14,13 @@ pub mod journal;
 pub mod versions;
 
 pub use chain::{
-    append, append_many, entry_hash, head, lock_chain, verify, verify_anchored, Verification,
-    GENESIS,
+    append, append_many, entry_hash, head, lock_chain, verify, verify_anchored,
+    verify_organisation, Verification, GENESIS,
 };
 pub use journal::Journal;
 
 use crate::auth::Actor;
+use crate::error::AppError;
 use cirhub_shared::Channel;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -86,11 +87,16 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// Attaches the version and the hash of the object's new content.
-    pub fn version<T: Serialize>(mut self, version: Option<i32>, object: &T) -> Self {
+    /// Attaches the version and the hash of the object's new content (an error when the
+    /// object cannot be serialised: an entry never carries the hash of nothing).
+    pub fn version<T: Serialize>(
+        mut self,
+        version: Option<i32>,
+        object: &T,
+    ) -> Result<Self, AppError> {
         self.object_version = version;
-        self.object_hash = Some(object_hash(object));
-        self
+        self.object_hash = Some(object_hash(object)?);
+        Ok(self)
     }
 
     /// Names a stored version of the object (see [`versions::record`]) by its hash.
@@ -106,8 +112,14 @@ impl<'a> Event<'a> {
     }
 }
 
-/// SHA-256 of an object's canonical JSON (field order is fixed by the struct).
-pub fn object_hash<T: Serialize>(object: &T) -> String {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+/// SHA-256 of an object's JSON (field order is fixed by the struct). An object that cannot
+/// be serialised has no hash: that is an error, never the hash of empty bytes, which would
+/// name no version at all.
+pub fn object_hash<T: Serialize>(object: &T) -> Result<String, AppError> {
+    let bytes = serde_json::to_vec(object).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "cannot serialise an object to hash it: {e}"
+        ))
+    })?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
 }

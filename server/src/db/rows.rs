@@ -300,6 +300,22 @@ pub struct MailRow {
     pub sent_at: Option<i64>,
 }
 
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct InvitationRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub email: String,
+    pub role: String,
+    pub token_hash: String,
+    pub invited_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub user_id: Option<String>,
+}
+
 /// A new random id (UUID v7: time-ordered, so recent rows cluster in indexes).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -361,6 +361,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    credential_changes (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        kept_session_id -> Nullable<Text>,
+        api_token_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     mail_outbox (id) {
         id -> Text,
         message_id -> Text,
@@ -393,6 +405,30 @@ diesel::table! {
         subscription_id -> Text,
         event_seq -> BigInt,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    used_refresh_tokens (refresh_hash) {
+        refresh_hash -> Text,
+        session_id -> Text,
+        used_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        user_id -> Nullable<Text>,
     }
 }
 
@@ -430,4 +466,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     digest_items,
     record_versions,
     disclosures,
+    used_refresh_tokens,
+    invitations,
 );

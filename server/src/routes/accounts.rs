@@ -85,32 +85,28 @@ pub async fn login(
     }
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let max = state.config.login_max_failures;
-    let (e, i) = (email.clone(), ip.clone());
+    let e = email.clone();
+    // The attempt is counted and reserved before the password is checked; a success clears it.
+    state
+        .db
+        .write(move |c| svc::reserve_attempt(c, &e, &ip, max))
+        .await?;
     let user = state
         .db
-        .read(move |c| {
-            let (by_email, by_ip) = svc::recent_failures(c, &e, &i)?;
-            if by_email >= max || by_ip >= max * 4 {
-                return Err(AppError::TooManyRequests {
-                    retry_after_secs: (svc::LOGIN_WINDOW_MS / 1000) as u64,
-                    detail: "Too many failed logins; wait 15 minutes and try again.".into(),
-                });
-            }
-            let user = svc::user_by_email(c, &e)?;
-            let ok = password::verify(
-                &input.password,
-                user.as_ref()
-                    .map(|u| u.password_hash.as_str())
-                    .unwrap_or(password::dummy_hash()),
-            );
-            Ok(user.filter(|_| ok))
-        })
+        .read(move |c| svc::user_by_email(c, &email))
         .await?;
-    let Some(user) = user else {
-        state
-            .db
-            .write(move |c| svc::record_failure(c, &email, &ip))
-            .await?;
+    let ok = web::block(move || {
+        let ok = password::verify(
+            &input.password,
+            user.as_ref()
+                .map(|u| u.password_hash.as_str())
+                .unwrap_or(password::dummy_hash()),
+        );
+        user.filter(|_| ok)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some(user) = ok else {
         return Err(AppError::Unauthorized(
             "The e-mail or password is wrong.".into(),
         ));
@@ -134,14 +130,25 @@ pub async fn refresh(
     state: State,
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, sid, refresh, me) = state
+    let rotated = state
         .db
-        .write(move |c| {
-            let (user, sid, refresh) = svc::rotate_session(c, &body.0.refresh_token)?;
-            let me = me_for(c, &user)?;
-            Ok((user, sid, refresh, me))
-        })
+        .write(
+            move |c| match svc::rotate_session(c, &body.0.refresh_token)? {
+                svc::Refresh::Rotated(user, sid, refresh) => {
+                    let me = me_for(c, &user)?;
+                    Ok(Some((*user, sid, refresh, me)))
+                }
+                // The session is ended in this transaction; the 401 follows its commit.
+                svc::Refresh::Reused => Ok(None),
+            },
+        )
         .await?;
+    let Some((user, sid, refresh, me)) = rotated else {
+        state.hub.ends().wake();
+        return Err(AppError::Unauthorized(
+            "The refresh token was already used, so the session has ended; log in again.".into(),
+        ));
+    };
     Ok(HttpResponse::Ok().json(tokens(&state, &user, &sid, refresh, me)?))
 }
 
@@ -149,6 +156,7 @@ pub async fn refresh(
 /// Ends the session: its access and refresh tokens are rejected from now on.
 pub async fn logout(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
     state.db.write(move |c| svc::logout(c, &caller)).await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -173,29 +181,6 @@ pub async fn list_users(
             .read(move |c| svc::list_users(c, &caller, page))
             .await?,
     ))
-}
-
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 422, body = cirhub_shared::Problem)), security(("bearer" = [])))]
-/// Adds a user to the caller's organisation (admin).
-pub async fn create_user(
-    state: State,
-    caller: Caller,
-    body: ApiJson<CreateUser>,
-) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
-    let input = body.0;
-    svc::validate_new_user(&input)?;
-    let pw = input.password.clone();
-    let hash = web::block(move || password::hash(&pw))
-        .await
-        .map_err(anyhow::Error::from)??;
-    let org = caller.org_id.clone();
-    let user = state
-        .db
-        .write(move |c| svc::create_user(c, &caller.actor, &org, &input, hash))
-        .await?;
-    Ok(HttpResponse::Created().json(user))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", responses((status = 200, body = User), (status = 404, body = cirhub_shared::Problem)), security(("bearer" = [])))]
@@ -234,12 +219,12 @@ pub async fn update_user(
         }
         None => None,
     };
-    Ok(HttpResponse::Ok().json(
-        state
-            .db
-            .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
-            .await?,
-    ))
+    let user = state
+        .db
+        .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
+        .await?;
+    state.hub.ends().wake();
+    Ok(HttpResponse::Ok().json(user))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", responses((status = 204)), security(("bearer" = [])))]
@@ -253,6 +238,7 @@ pub async fn delete_user(
         .db
         .write(move |c| svc::delete_user(c, &caller, &id))
         .await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -302,5 +288,6 @@ pub async fn revoke_token(
         .db
         .write(move |c| svc::revoke_token(c, &caller, &id))
         .await?;
+    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::extract::{ApiJson, Pagination};
+use crate::extract::{ApiJson, OptionalJson, Pagination};
 use crate::services::dashboard::DashboardFilter;
 use crate::services::{dashboard, feed_tokens, relationships, subscriptions};
 use crate::state::AppState;
@@ -14,8 +14,10 @@ use cirhub_shared::{Problem, Role};
 
 type State = web::Data<AppState>;
 
-/// Runs a change for a caller of at least `role`; wakes the stream and the mailer after
-/// commit (the change may have written events and outbox rows).
+/// Runs a change for a caller of at least `role`; after commit, drops the cached documents
+/// that depend on the caller's organisation (personal feeds follow relationships, scopes and
+/// resource names) and wakes the stream and the mailer (the change may have written events
+/// and outbox rows).
 async fn change<T, F>(
     state: &AppState,
     caller: Caller,
@@ -28,7 +30,9 @@ where
     F: FnOnce(&mut crate::db::DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
 {
     caller.require(role)?;
+    let org = caller.org_id.clone();
     let out = state.db.write(move |c| f(c, &caller)).await?;
+    state.cache.invalidate(&org);
     state.wake();
     Ok(if created {
         HttpResponse::Created().json(out)
@@ -171,16 +175,17 @@ pub async fn dashboard_get(
     disclosing(&state, caller, move |c, who| dashboard::get(c, who, &id)).await
 }
 
-#[utoipa::path(post, path = "/api/v1/dashboard/incidents/{id}/ack", tag = "dashboard", request_body = AckRequest,
+#[utoipa::path(post, path = "/api/v1/dashboard/incidents/{id}/ack", tag = "dashboard", request_body = Option<AckRequest>,
     responses((status = 200, body = CustomerIncident), (status = 404, body = Problem)), security(("bearer" = [])))]
-/// Acknowledges the incident for the organisation (first acknowledgement counts).
+/// Acknowledges the incident for the organisation (first acknowledgement counts). The body
+/// is optional (no body: the current version); a body that is sent must be valid.
 pub async fn acknowledge(
     state: State,
     caller: Caller,
     id: web::Path<String>,
-    body: Option<ApiJson<AckRequest>>,
+    body: OptionalJson<AckRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let input = body.map(|b| b.0).unwrap_or_default();
+    let input = body.0.unwrap_or_default();
     change(&state, caller, Role::Analyst, false, move |c, who| {
         dashboard::acknowledge(c, who, &id, &input)
     })
@@ -271,10 +276,12 @@ pub async fn delete_mapping(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Analyst)?;
+    let org = caller.org_id.clone();
     state
         .db
         .write(move |c| dashboard::delete_mapping(c, &caller, &id))
         .await?;
+    state.cache.invalidate(&org);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -466,9 +473,12 @@ pub async fn revoke_feed_token(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let token = id.clone();
     state
         .db
         .write(move |c| feed_tokens::revoke(c, &caller, &id))
         .await?;
+    // The token check is never cached; its documents go too, to free the memory.
+    state.cache.invalidate_token(&token);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod customers;
 pub mod frontend;
 pub mod incidents;
+pub mod invitations;
 pub mod openapi;
 pub mod openapi_public;
 pub mod ops;
@@ -27,7 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/logout", web::post().to(accounts::logout))
                 .route("/me", web::get().to(accounts::me))
                 .route("/users", web::get().to(accounts::list_users))
-                .route("/users", web::post().to(accounts::create_user))
+                .route("/invitations", web::get().to(invitations::list))
+                .route("/invitations", web::post().to(invitations::create))
+                .route("/invitations/{id}", web::delete().to(invitations::revoke))
                 .route("/users/{id}", web::get().to(accounts::get_user))
                 .route("/users/{id}", web::patch().to(accounts::update_user))
                 .route("/users/{id}", web::delete().to(accounts::delete_user))
@@ -162,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/unsubscribe/{token}",
             web::post().to(customers::unsubscribe),
         )
+        .route("/invitations/{token}", web::get().to(invitations::form))
+        .route("/invitations/{token}", web::post().to(invitations::accept))
         .route("/status/{slug}/uptime.json", web::get().to(public::uptime))
         .route("/status/{slug}/history.atom", web::get().to(public::atom))
         .route("/status/{slug}/history.rss", web::get().to(public::rss))

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document (generated from the handlers' annotations) and its reference page.
 
 use super::openapi_public::PublicDocs;
-use super::{accounts, audit, catalogue, customers, incidents};
+use super::{accounts, audit, catalogue, customers, incidents, invitations};
 use actix_web::HttpResponse;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -130,8 +130,9 @@ impl Modify for ItemLinks {
     info(title = "cirhub API", description = "Cloud incident coordination hub. Errors are RFC 9457 problem details (application/problem+json). Public Statuspage v2 documents live under /status/{provider}/api/v2/."),
     paths(
         accounts::login, accounts::refresh, accounts::logout, accounts::me,
-        accounts::list_users, accounts::create_user, accounts::get_user, accounts::update_user, accounts::delete_user,
+        accounts::list_users, accounts::get_user, accounts::update_user, accounts::delete_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
+        invitations::create, invitations::list, invitations::revoke,
         catalogue::list_regions, catalogue::create_region, catalogue::list_services, catalogue::create_service,
         catalogue::list_groups, catalogue::create_group, catalogue::list_components, catalogue::create_component,
         catalogue::get_component, catalogue::update_component, catalogue::get_policy, catalogue::put_policy,

@@ -62,7 +62,7 @@ struct Doc<'a> {
 
 fn operation(d: &Doc<'_>) -> PathItem {
     let mut responses = ResponsesBuilder::new().response(
-        if d.ok.0 == "101" { "101" } else { "200" },
+        d.ok.0,
         ResponseBuilder::new()
             .description(d.summary.clone())
             .content(d.ok.1, any_body()),
@@ -83,8 +83,9 @@ fn operation(d: &Doc<'_>) -> PathItem {
     for (name, description) in &d.params {
         op = op.parameter(string_param(name, description));
     }
-    if d.method == HttpMethod::Post && d.tag == "unsubscribe" {
-        // RFC 8058 one-click: the mail client posts `List-Unsubscribe=One-Click`.
+    if d.method == HttpMethod::Post {
+        // Forms: RFC 8058 one-click (`List-Unsubscribe=One-Click`), an invitation's
+        // `name` and `password`.
         op = op.request_body(Some(
             RequestBodyBuilder::new()
                 .content("application/x-www-form-urlencoded", any_body())
@@ -186,12 +187,59 @@ impl Modify for PublicDocs {
             method: HttpMethod::Post,
             errors: bad_token,
         });
+        let invitation = ("token", "The secret from the invitation mail's link.");
+        docs.push(Doc {
+            path: "/invitations/{token}".into(),
+            id: "invitation_page".into(),
+            tag: "users",
+            summary:
+                "The form to accept an invitation; changes nothing (mail scanners follow links)."
+                    .into(),
+            params: vec![invitation],
+            ok: ("200", "text/html"),
+            method: HttpMethod::Get,
+            errors: &[(
+                "404",
+                "The link is not valid: used, revoked, expired or unknown.",
+            )],
+        });
+        docs.push(Doc {
+            path: "/invitations/{token}".into(),
+            id: "accept_invitation".into(),
+            tag: "users",
+            summary:
+                "Accepts with the form fields `name` and `password` (at least 12 characters): \
+                      creates the account in the inviting organisation."
+                    .into(),
+            params: vec![invitation],
+            ok: ("201", "text/html"),
+            method: HttpMethod::Post,
+            errors: &[
+                (
+                    "404",
+                    "The link is not valid: used, revoked, expired or unknown.",
+                ),
+                (
+                    "409",
+                    "The address already has an account; the invitation cannot be used.",
+                ),
+                ("415", "The body is not application/x-www-form-urlencoded."),
+                (
+                    "422",
+                    "A field is missing or invalid; the problem names it.",
+                ),
+            ],
+        });
         docs.push(Doc {
             path: "/api/v1/stream".into(),
             id: "stream".into(),
             tag: "stream",
             summary: "WebSocket upgrade to the live event stream (sub-protocol cirhub.v1; \
-                      `?since=SEQ` replays missed events)."
+                      `?since=SEQ` replays missed events). The server closes it with 4401 \
+                      when its credential ends (logout, password change, user deletion, \
+                      API-token revocation, access-token expiry), 4409 when the role \
+                      changes, and after a `resync` frame with 1011 when a replay fails; \
+                      the close reason says why."
                 .into(),
             params: vec![],
             ok: ("101", JSON),

@@ -204,7 +204,12 @@ pub async fn rss(
 }
 
 /// `/feeds/{secret}/api/v2/{doc}`, `/feeds/{secret}/history.atom|rss`: a customer's
-/// personal documents. The token is checked on every request, so revocation is immediate.
+/// personal documents. The token is checked against the database on every request (a read,
+/// never cached), so revocation is immediate; the documents come from the cache, which any
+/// change of the customer or of one of its providers invalidates. A document is rendered in
+/// a write transaction only on a miss: that transaction records the disclosure of every
+/// version in it before the document is stored or sent, so a cached copy carries nothing
+/// that was not recorded as disclosed to this token.
 pub async fn feed(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -216,19 +221,37 @@ pub async fn feed(
         None if doc == "history.atom" || doc == "history.rss" => doc,
         _ => return Err(AppError::NotFound("feed document")),
     };
-    let base = state.config.public_url.clone();
-    // Resolving stamps the token's last use (a write); the rendering is a read whose
-    // disclosures are committed before the document leaves.
+    let s = secret.clone();
     let token = state
         .db
-        .write(move |c| crate::services::feed_tokens::resolve(c, &secret))
+        .read(move |c| crate::services::feed_tokens::resolve(c, &s))
         .await?;
-    let (org, body, ct) = state
+    if crate::services::feed_tokens::needs_touch(&token, crate::db::rows::now_ms()) {
+        let id = token.id.clone();
+        state
+            .db
+            .write(move |c| crate::services::feed_tokens::touch(c, &id))
+            .await?;
+    }
+    if let Some(hit) = state.cache.get_personal(&token.id, &doc) {
+        return Ok(respond(&req, hit));
+    }
+    let generation = state.cache.generation();
+    let base = state.config.public_url.clone();
+    let (t, d) = (token.clone(), doc.clone());
+    // A miss renders in a read whose disclosures the journal commits before the document
+    // leaves (and before it is cached).
+    let (deps, body, ct) = state
         .journal
         .read(move |c| {
-            let data = crate::services::feed_tokens::data(c, &token, &base)?;
-            render_data(c, data, &doc)
+            let deps = crate::services::feed_tokens::depends_on(c, &t)?;
+            let data = crate::services::feed_tokens::data(c, &t, &secret, &base)?;
+            let (_, body, ct) = render_data(c, data, &d)?;
+            Ok((deps, body, ct))
         })
         .await?;
-    Ok(respond(&req, Cached::private(org, body, ct)))
+    let cached = state
+        .cache
+        .put_personal(&token.id, &doc, deps, generation, body, ct);
+    Ok(respond(&req, cached))
 }

@@ -1,5 +1,6 @@
 //! Organisations, users, sessions (login, refresh, logout) and API tokens.
 
+use super::credential_changes::{record as record_change, Change};
 use crate::audit::{self, Event};
 use crate::auth::{password, random_secret, sha256_hex, Actor, Caller, API_TOKEN_PREFIX};
 use crate::db::rows::*;
@@ -98,7 +99,7 @@ pub fn create_org(
             "organisation",
             &row.id,
         )
-        .version(Some(1), &org_to_api(&row)),
+        .version(Some(1), &org_to_api(&row))?,
     )?;
     Ok(row)
 }
@@ -113,7 +114,8 @@ pub fn find_org(conn: &mut DbConn, key: &str) -> Result<OrgRow, AppError> {
         .ok_or(AppError::NotFound("organisation"))
 }
 
-fn check_password(check: &mut Check, field: &str, password: &str) {
+/// Password rules: at least 12 characters, at most 1024 bytes.
+pub fn check_password(check: &mut Check, field: &str, password: &str) {
     check.ensure(
         password.chars().count() >= password::MIN_LEN,
         field,
@@ -158,7 +160,7 @@ pub fn create_user(
     let user = user_to_api(&row)?;
     audit::append(
         conn,
-        Event::change(actor, org_id, "user.create", "user", &row.id).version(None, &user),
+        Event::change(actor, org_id, "user.create", "user", &row.id).version(None, &user)?,
     )?;
     Ok(user)
 }
@@ -172,15 +174,21 @@ pub fn validate_new_user(input: &api::CreateUser) -> Result<(), AppError> {
 
 fn identity_checks(input: &api::CreateUser) -> Check {
     let mut check = Check::new();
-    let email = input.email.trim();
+    check_email(&mut check, &input.email);
+    check.text(&input.name, "name", 200);
+    check
+}
+
+/// An e-mail address field (surrounding blanks are trimmed before it is stored).
+pub fn check_email(check: &mut Check, email: &str) {
+    let email = email.trim();
     check
         .ensure(
             email.contains('@') && email.len() <= 254 && !email.contains(char::is_whitespace),
             "email",
             "must be an e-mail address",
         )
-        .text(&input.name, "name", 200);
-    check
+        .chars(email, "email");
 }
 
 fn validate_identity(input: &api::CreateUser) -> Result<(), AppError> {
@@ -241,6 +249,9 @@ pub fn update_user(
                 "you cannot lower your own role; ask another admin",
             ));
         }
+        if row.role != role.as_str() {
+            record_change(conn, Change::RoleChanged { user_id: id })?;
+        }
         row.role = role.as_str().into();
     }
     diesel::update(users::table.find(id))
@@ -255,7 +266,7 @@ pub fn update_user(
     audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, "user.update", "user", id)
-            .version(None, &user)
+            .version(None, &user)?
             .detail(serde_json::json!({"password_changed": input.password.is_some()})),
     )?;
     Ok(user)
@@ -287,6 +298,13 @@ pub fn set_password(
     )
     .set(sessions::revoked_at.eq(now_ms()))
     .execute(conn)?;
+    record_change(
+        conn,
+        Change::PasswordChanged {
+            user_id,
+            kept: keep,
+        },
+    )?;
     Ok(())
 }
 
@@ -309,6 +327,7 @@ pub fn delete_user(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), A
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)?;
+    record_change(conn, Change::UserDeleted { user_id: id })?;
     audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, "user.delete", "user", id),
@@ -316,23 +335,35 @@ pub fn delete_user(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), A
     Ok(())
 }
 
-/// Failed logins for this e-mail and for this client address within the window.
-pub fn recent_failures(conn: &mut DbConn, email: &str, ip: &str) -> Result<(i64, i64), AppError> {
+/// Counts the attempts for this e-mail and this client address within the window and, if
+/// both are under their limits (`max` per e-mail, `4 * max` per address), records this one;
+/// otherwise refuses with 429. Call inside a write transaction, before the password check:
+/// counting and reserving are one step under one lock (SQLite's single writer; on PostgreSQL a
+/// transaction-scoped advisory lock), so a burst of concurrent logins cannot all read a count
+/// under the limit. One lock for all addresses keeps the per-address count exact too; the
+/// locked step is two index counts and an insert, the slow password check runs after it.
+/// A successful login clears the e-mail's attempts ([`open_session`]).
+pub fn reserve_attempt(conn: &mut DbConn, email: &str, ip: &str, max: i64) -> Result<(), AppError> {
+    if matches!(conn, DbConn::Postgres(_)) {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7305002)").execute(conn)?;
+    }
     let since = now_ms() - LOGIN_WINDOW_MS;
-    let by_email = login_attempts::table
+    let by_email: i64 = login_attempts::table
         .filter(login_attempts::email.eq(email))
         .filter(login_attempts::at.gt(since))
         .count()
         .get_result(conn)?;
-    let by_ip = login_attempts::table
+    let by_ip: i64 = login_attempts::table
         .filter(login_attempts::ip.eq(ip))
         .filter(login_attempts::at.gt(since))
         .count()
         .get_result(conn)?;
-    Ok((by_email, by_ip))
-}
-
-pub fn record_failure(conn: &mut DbConn, email: &str, ip: &str) -> Result<(), AppError> {
+    if by_email >= max || by_ip >= max * 4 {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: (LOGIN_WINDOW_MS / 1000) as u64,
+            detail: "Too many failed logins; wait 15 minutes and try again.".into(),
+        });
+    }
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::id.eq(new_id()),
@@ -391,21 +422,43 @@ pub fn open_session(
     Ok((row.id, refresh))
 }
 
-/// Exchanges a refresh token for a new one (rotation); the old one stops working.
-pub fn rotate_session(
-    conn: &mut DbConn,
-    refresh: &str,
-) -> Result<(UserRow, String, String), AppError> {
+/// Outcome of presenting a refresh token.
+pub enum Refresh {
+    /// The token was current: the user, the session id and the next refresh token.
+    Rotated(Box<UserRow>, String, String),
+    /// The token had already been exchanged: its session family was ended (commit, then 401).
+    Reused,
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::Unauthorized("The refresh token is invalid or expired; log in again.".into())
+}
+
+/// Exchanges a refresh token for a new one (rotation); the old one stops working. A token
+/// that was already exchanged means two parties hold the session (a copy was taken): the
+/// session it rotated into (the same session id, every later rotation included) is ended and
+/// the theft recorded, as the OAuth security BCP (RFC 9700, 4.14.2) advises.
+pub fn rotate_session(conn: &mut DbConn, refresh: &str) -> Result<Refresh, AppError> {
     let hash = sha256_hex(refresh.as_bytes());
-    let session: SessionRow = sessions::table
+    let current: Option<SessionRow> = sessions::table
         .filter(sessions::refresh_hash.eq(&hash))
         .select(SessionRow::as_select())
         .first(conn)
-        .optional()?
-        .filter(|s| s.revoked_at.is_none() && s.expires_at > now_ms())
-        .ok_or_else(|| {
-            AppError::Unauthorized("The refresh token is invalid or expired; log in again.".into())
-        })?;
+        .optional()?;
+    let Some(session) = current else {
+        let family: Option<String> = used_refresh_tokens::table
+            .find(&hash)
+            .select(used_refresh_tokens::session_id)
+            .first(conn)
+            .optional()?;
+        return match family {
+            Some(sid) => end_reused_session(conn, &sid).map(|()| Refresh::Reused),
+            None => Err(invalid_refresh()),
+        };
+    };
+    if session.revoked_at.is_some() || session.expires_at <= now_ms() {
+        return Err(invalid_refresh());
+    }
     let user: UserRow = users::table
         .find(&session.user_id)
         .filter(users::deleted_at.is_null())
@@ -414,10 +467,63 @@ pub fn rotate_session(
         .optional()?
         .ok_or_else(|| AppError::Unauthorized("The user no longer exists.".into()))?;
     let next = random_secret();
+    diesel::insert_into(used_refresh_tokens::table)
+        .values((
+            used_refresh_tokens::refresh_hash.eq(&hash),
+            used_refresh_tokens::session_id.eq(&session.id),
+            used_refresh_tokens::used_at.eq(now_ms()),
+        ))
+        .execute(conn)?;
     diesel::update(sessions::table.find(&session.id))
         .set(sessions::refresh_hash.eq(sha256_hex(next.as_bytes())))
         .execute(conn)?;
-    Ok((user, session.id, next))
+    Ok(Refresh::Rotated(Box::new(user), session.id, next))
+}
+
+/// Ends the session a reused refresh token belongs to and records it (once: a session that
+/// has already ended is left as it is).
+fn end_reused_session(conn: &mut DbConn, sid: &str) -> Result<(), AppError> {
+    let ended = diesel::update(
+        sessions::table
+            .find(sid)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now_ms()))
+    .execute(conn)?;
+    if ended == 0 {
+        return Ok(());
+    }
+    let user_id: String = sessions::table
+        .find(sid)
+        .select(sessions::user_id)
+        .first(conn)?;
+    let user: UserRow = users::table
+        .find(&user_id)
+        .select(UserRow::as_select())
+        .first(conn)?;
+    let actor = Actor::User {
+        id: user.id.clone(),
+        name: user.name.clone(),
+    };
+    audit::append(
+        conn,
+        Event::change(
+            &actor,
+            &user.organisation_id,
+            "session.refresh_reuse",
+            "session",
+            sid,
+        )
+        .detail(serde_json::json!({"ended": "session family"})),
+    )?;
+    crate::services::credential_changes::record(
+        conn,
+        crate::services::credential_changes::Change::RefreshReused {
+            user_id: &user.id,
+            session_id: sid,
+        },
+    )?;
+    Ok(())
 }
 
 /// Ends a session: its access tokens and refresh token stop working at once.
@@ -426,6 +532,13 @@ pub fn logout(conn: &mut DbConn, caller: &Caller) -> Result<(), AppError> {
         diesel::update(sessions::table.find(sid))
             .set(sessions::revoked_at.eq(now_ms()))
             .execute(conn)?;
+        record_change(
+            conn,
+            Change::Logout {
+                user_id: caller.actor.id().unwrap_or_default(),
+                session_id: sid,
+            },
+        )?;
         audit::append(
             conn,
             Event::change(
@@ -496,7 +609,7 @@ pub fn create_token(
             "api_token",
             &row.id,
         )
-        .version(None, &token),
+        .version(None, &token)?,
     )?;
     Ok(api::CreatedApiToken { token, secret })
 }
@@ -530,6 +643,7 @@ pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), 
     if n == 0 {
         return Err(AppError::NotFound("api token"));
     }
+    record_change(conn, Change::ApiTokenRevoked { token_id: id })?;
     audit::append(
         conn,
         Event::change(

@@ -102,7 +102,7 @@ macro_rules! insert_unique {
                 $object,
                 &$row.id,
             )
-            .version(Some(1), &out),
+            .version(Some(1), &out)?,
         )?;
         Ok(out)
     }};
@@ -359,7 +359,7 @@ pub fn create_component(
             "component",
             &row.id,
         )
-        .version(None, &out),
+        .version(None, &out)?,
     )?;
     Ok(out)
 }
@@ -435,7 +435,7 @@ pub fn update_component(
             "component",
             id,
         )
-        .version(None, &out),
+        .version(None, &out)?,
     )?;
     Ok(out)
 }
@@ -482,7 +482,7 @@ pub fn set_status(
     record_status(conn, &row.id, status, now, incident_id)?;
     row.status = status.as_str().into();
     row.updated_at = now;
-    super::events::component_changed(conn, row)?;
+    super::events::component_changed(conn, row, incident_id)?;
     Ok(Some(api::ComponentChange {
         component_id: row.id.clone(),
         name: row.name.clone(),
@@ -552,7 +552,7 @@ pub fn put_policy(
             "organisation",
             &org.id,
         )
-        .version(None, policy),
+        .version(None, policy)?,
     )?;
     Ok(policy.clone())
 }

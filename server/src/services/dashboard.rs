@@ -2,21 +2,21 @@
 //! check lets it see, in its own resource names, with acknowledgements and private notes;
 //! and the provider's view of who was reached and who acknowledged.
 
-use super::events::component_refs;
 use super::incidents::update_to_api;
 use super::paged;
-use super::visibility::{self, Footprint, Link};
+use super::status_view::{self, Reader};
+use super::visibility::{self, coverage, seen_by, Link};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::DbConn;
+use crate::db::{DbConn, MultiBackend};
 use crate::error::{AppError, Check};
 use crate::extract::Pagination;
 use cirhub_shared::api::Paged;
 use cirhub_shared::customer::*;
 use cirhub_shared::time::from_millis;
-use cirhub_shared::{Channel, IncidentKind, Priority, Visibility};
+use cirhub_shared::{Channel, IncidentKind, Priority};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -56,44 +56,24 @@ pub fn mark_reached(
     Ok(())
 }
 
-/// Per incident id: footprint, named audience, component ids.
-type Shapes = (
-    HashMap<String, Footprint>,
-    HashMap<String, Vec<String>>,
-    HashMap<String, Vec<String>>,
-);
-
-/// Footprints and named audiences of many incidents at once.
-fn shapes(conn: &mut DbConn, ids: &[String]) -> Result<Shapes, AppError> {
-    let mut fp: HashMap<String, Footprint> = HashMap::new();
+/// The component ids of many incidents at once.
+fn component_ids(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, AppError> {
     let mut comps: HashMap<String, Vec<String>> = HashMap::new();
-    for (i, c, s, r) in incident_components::table
-        .inner_join(components::table)
+    for (i, c) in incident_components::table
         .filter(incident_components::incident_id.eq_any(ids))
         .order(incident_components::component_id.asc())
         .select((
             incident_components::incident_id,
             incident_components::component_id,
-            components::service_id,
-            components::region_id,
-        ))
-        .load::<(String, String, String, Option<String>)>(conn)?
-    {
-        fp.entry(i.clone()).or_default().push((s, r));
-        comps.entry(i).or_default().push(c);
-    }
-    let mut named: HashMap<String, Vec<String>> = HashMap::new();
-    for (i, c) in incident_audiences::table
-        .filter(incident_audiences::incident_id.eq_any(ids))
-        .select((
-            incident_audiences::incident_id,
-            incident_audiences::customer_id,
         ))
         .load::<(String, String)>(conn)?
     {
-        named.entry(i).or_default().push(c);
+        comps.entry(i).or_default().push(c);
     }
-    Ok((fp, named, comps))
+    Ok(comps)
 }
 
 fn ack_to_api(a: &AckRow) -> Acknowledgement {
@@ -165,7 +145,7 @@ fn build(
     } else {
         Vec::new()
     };
-    let components = component_refs(conn, component_ids)?;
+    let components = status_view::refs(conn, component_ids, Reader::Customer(customer))?;
     let mut affected: Vec<String> = components
         .iter()
         .flat_map(|c| names.get(&c.id).cloned().unwrap_or_default())
@@ -250,101 +230,115 @@ fn provider_names(conn: &mut DbConn, links: &[Link]) -> Result<HashMap<String, S
         .collect())
 }
 
-/// Every incident the customer may see, with its component ids, newest first.
-pub fn visible_rows(
-    conn: &mut DbConn,
+/// Records the customer may see that pass `filter`, as a query to count, order and page.
+fn visible_query<'a>(
     customer: &str,
+    links: &[(Link, Vec<String>)],
     filter: &DashboardFilter,
-) -> Result<Vec<(Link, IncidentRow, Vec<String>)>, AppError> {
-    let links = visibility::providers_of(conn, customer)?;
+) -> incidents::BoxedQuery<'a, MultiBackend> {
     let closed = ["resolved", "postmortem", "completed"];
-    let mut rows: Vec<IncidentRow> = Vec::new();
-    for l in &links {
-        if filter
-            .provider_id
-            .as_ref()
-            .is_some_and(|p| p != &l.rel.provider_id)
-        {
-            continue;
-        }
-        let base = || {
-            let mut q = incidents::table
-                .filter(incidents::provider_id.eq(&l.rel.provider_id))
-                .filter(incidents::visibility.ne(Visibility::Internal.as_str()))
-                .into_boxed();
-            if let Some(k) = filter.kind {
-                q = q.filter(incidents::kind.eq(k.as_str()));
-            }
-            q
-        };
-        if filter.open != Some(false) {
-            rows.extend(
-                base()
-                    .filter(incidents::status.ne_all(closed))
-                    .select(IncidentRow::as_select())
-                    .load(conn)?,
-            );
-        }
-        if filter.open != Some(true) {
-            rows.extend(
-                base()
-                    .filter(incidents::status.eq_any(closed))
-                    .order(incidents::created_at.desc())
-                    .limit(200)
-                    .select(IncidentRow::as_select())
-                    .load(conn)?,
-            );
-        }
+    let mut q = incidents::table
+        .filter(seen_by(customer, links))
+        .into_boxed();
+    if let Some(k) = filter.kind {
+        q = q.filter(incidents::kind.eq(k.as_str()));
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let (fp, named, comps) = shapes(conn, &ids)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let Some(link) = links.iter().find(|l| l.rel.provider_id == row.provider_id) else {
-            continue;
-        };
-        let v: Visibility = parse_stored(&row.visibility, "visibility")?;
-        let empty = Vec::new();
-        if !link.sees(
-            v,
-            fp.get(&row.id).unwrap_or(&empty),
-            named.get(&row.id).map_or(&[][..], |n| n),
-        ) {
-            continue;
-        }
-        if let Some(p) = filter.min_priority {
-            if parse_stored::<Priority>(&row.priority, "priority")? > p {
-                continue;
-            }
-        }
-        let c = comps.get(&row.id).cloned().unwrap_or_default();
-        out.push((link.clone(), row, c));
+    match filter.open {
+        Some(false) => q = q.filter(incidents::status.eq_any(closed)),
+        Some(true) => q = q.filter(incidents::status.ne_all(closed)),
+        None => {}
     }
-    out.sort_by(|a, b| {
-        b.1.created_at
-            .cmp(&a.1.created_at)
-            .then(b.1.id.cmp(&a.1.id))
-    });
-    Ok(out)
+    if let Some(p) = filter.min_priority {
+        let wanted: Vec<&str> = Priority::ALL
+            .iter()
+            .filter(|x| **x <= p)
+            .map(|x| x.as_str())
+            .collect();
+        q = q.filter(incidents::priority.eq_any(wanted));
+    }
+    q
 }
 
+/// Pairs rows with their relationship and component ids.
+fn with_components(
+    conn: &mut DbConn,
+    links: &[(Link, Vec<String>)],
+    rows: Vec<IncidentRow>,
+) -> Result<Vec<(Link, IncidentRow, Vec<String>)>, AppError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let comps = component_ids(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let (link, _) = links
+                .iter()
+                .find(|(l, _)| l.rel.provider_id == row.provider_id)?;
+            let c = comps.get(&row.id).cloned().unwrap_or_default();
+            Some((link.clone(), row, c))
+        })
+        .collect())
+}
+
+/// What a personal feed carries, newest first: every open record the customer may see and
+/// the latest `closed_per_kind` closed incidents and maintenances (counted after the policy
+/// check, so that records of other customers never crowd them out).
+pub fn feed_rows(
+    conn: &mut DbConn,
+    customer: &str,
+    closed_per_kind: i64,
+) -> Result<Vec<(Link, IncidentRow, Vec<String>)>, AppError> {
+    let links = coverage(conn, customer, None)?;
+    let order = (incidents::created_at.desc(), incidents::id.desc());
+    let open = DashboardFilter {
+        open: Some(true),
+        ..Default::default()
+    };
+    let mut rows: Vec<IncidentRow> = visible_query(customer, &links, &open)
+        .order(order)
+        .select(IncidentRow::as_select())
+        .load(conn)?;
+    for kind in [IncidentKind::Incident, IncidentKind::Maintenance] {
+        let closed = DashboardFilter {
+            open: Some(false),
+            kind: Some(kind),
+            ..Default::default()
+        };
+        rows.extend(
+            visible_query(customer, &links, &closed)
+                .order(order)
+                .limit(closed_per_kind)
+                .select(IncidentRow::as_select())
+                .load(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    with_components(conn, &links, rows)
+}
+
+/// The customer's incidents, filtered by the policy check and `filter` in the database,
+/// then paged; `total` counts every visible one.
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &DashboardFilter,
     page: Pagination,
 ) -> Result<Paged<CustomerIncident>, AppError> {
-    let all = visible_rows(conn, &caller.org_id, filter)?;
-    let total = all.len() as i64;
-    let links: Vec<Link> = all.iter().map(|(l, _, _)| l.clone()).collect();
-    let pnames = provider_names(conn, &links)?;
+    let links = coverage(conn, &caller.org_id, filter.provider_id.as_deref())?;
+    let total: i64 = visible_query(&caller.org_id, &links, filter)
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<IncidentRow> = visible_query(&caller.org_id, &links, filter)
+        .order((incidents::created_at.desc(), incidents::id.desc()))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(IncidentRow::as_select())
+        .load(conn)?;
+    let page_rows = with_components(conn, &links, rows)?;
+    let all_links: Vec<Link> = links.iter().map(|(l, _)| l.clone()).collect();
+    let pnames = provider_names(conn, &all_links)?;
     let names = names_by_component(conn, &caller.org_id)?;
     let mut items = Vec::new();
-    for (link, row, comps) in all
-        .iter()
-        .skip(page.offset() as usize)
-        .take(page.limit() as usize)
-    {
+    for (link, row, comps) in &page_rows {
         let pname = pnames.get(&row.provider_id).cloned().unwrap_or_default();
         items.push(build(
             conn,
@@ -445,7 +439,7 @@ pub fn acknowledge(
                 "incident",
                 id,
             )
-            .version(Some(version), &api),
+            .version(Some(version), &api)?,
         )?;
         super::events::acknowledged(conn, &row.provider_id, &api)?;
         mark_reached(conn, id, &caller.org_id, Channel::Http)?;
@@ -490,7 +484,7 @@ pub fn add_note(
             "note",
             &row.id,
         )
-        .version(Some(1), &note),
+        .version(Some(1), &note)?,
     )?;
     Ok(note)
 }
@@ -561,7 +555,11 @@ pub fn components(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ComponentRef
             .filter(|(_, s, r)| link.touches(&vec![(s.clone(), r.clone())]))
             .map(|(id, _, _)| id)
             .collect();
-        out.extend(component_refs(conn, &ids)?);
+        out.extend(status_view::refs(
+            conn,
+            &ids,
+            Reader::Customer(&caller.org_id),
+        )?);
     }
     Ok(out)
 }
@@ -569,9 +567,13 @@ pub fn components(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ComponentRef
 // ---------------------------------------------------------------- resource mappings
 
 fn mapping_to_api(conn: &mut DbConn, m: &MappingRow) -> Result<ResourceMapping, AppError> {
-    let component = component_refs(conn, std::slice::from_ref(&m.component_id))?
-        .pop()
-        .ok_or(AppError::NotFound("component"))?;
+    let component = status_view::refs(
+        conn,
+        std::slice::from_ref(&m.component_id),
+        Reader::Customer(&m.customer_id),
+    )?
+    .pop()
+    .ok_or(AppError::NotFound("component"))?;
     Ok(ResourceMapping {
         id: m.id.clone(),
         name: m.name.clone(),
@@ -647,7 +649,7 @@ pub fn create_mapping(
             "resource_mapping",
             &row.id,
         )
-        .version(Some(1), &out),
+        .version(Some(1), &out)?,
     )?;
     Ok(out)
 }

@@ -3,6 +3,7 @@
 //! that events commit in sequence order (a reader never sees seq N+1 before N).
 
 use super::incidents::update_to_api;
+use super::status_view::{self, Reader};
 use super::visibility;
 use crate::db::rows::*;
 use crate::db::schema::*;
@@ -10,7 +11,7 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use cirhub_shared::customer::{Acknowledgement, ComponentRef, IncidentSummary, StreamEvent};
 use cirhub_shared::time::from_millis;
-use cirhub_shared::{EventKind, IncidentKind, IncidentStatus};
+use cirhub_shared::{EventKind, IncidentKind, IncidentStatus, Visibility};
 use diesel::prelude::*;
 
 /// Components with their service names and region codes, in the given order.
@@ -68,6 +69,12 @@ pub fn summary(conn: &mut DbConn, row: &IncidentRow) -> Result<IncidentSummary, 
         .select(UpdateRow::as_select())
         .first(conn)
         .optional()?;
+    // Statuses as everyone this event reaches may know them (the provider alone: all).
+    let reader = if row.visibility == Visibility::Internal.as_str() {
+        Reader::Provider
+    } else {
+        Reader::Audience(row)
+    };
     Ok(IncidentSummary {
         id: row.id.clone(),
         provider_id: row.provider_id.clone(),
@@ -80,7 +87,7 @@ pub fn summary(conn: &mut DbConn, row: &IncidentRow) -> Result<IncidentSummary, 
         layer: parse_stored(&row.layer, "layer")?,
         visibility: parse_stored(&row.visibility, "visibility")?,
         version: row.version,
-        components: component_refs(conn, &ids)?,
+        components: status_view::refs(conn, &ids, reader)?,
         latest_update: latest.as_ref().map(update_to_api).transpose()?,
         updated_at: from_millis(row.updated_at),
     })
@@ -170,18 +177,43 @@ pub fn incident_changed(
     Ok(event)
 }
 
-/// Records a component status change for the provider and the customers it touches.
-pub fn component_changed(conn: &mut DbConn, row: &ComponentRow) -> Result<(), AppError> {
+/// Records a component status change: for the provider and, when the change is direct or
+/// made by a public incident, the customers the component touches; when a non-public
+/// incident made it, that incident's audience only (see [`status_view`]).
+pub fn component_changed(
+    conn: &mut DbConn,
+    row: &ComponentRow,
+    incident_id: Option<&str>,
+) -> Result<(), AppError> {
     let component = component_refs(conn, std::slice::from_ref(&row.id))?
         .pop()
         .ok_or(AppError::NotFound("component"))?;
-    let footprint = vec![(row.service_id.clone(), row.region_id.clone())];
-    let mut audience: Vec<String> = visibility::customers_of(conn, &row.provider_id)?
-        .into_iter()
-        .filter(|l| l.touches(&footprint))
-        .map(|l| l.rel.customer_id)
-        .collect();
-    audience.sort();
+    let made_by: Option<IncidentRow> = match incident_id {
+        Some(id) => incidents::table
+            .find(id)
+            .select(IncidentRow::as_select())
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let (audience, provider_only) =
+        match made_by.filter(|i| i.visibility != Visibility::Public.as_str()) {
+            Some(i) => {
+                let audience = visibility::incident_audience(conn, &i)?;
+                let alone = audience.is_empty() && i.visibility == Visibility::Internal.as_str();
+                (audience, alone)
+            }
+            None => {
+                let footprint = vec![(row.service_id.clone(), row.region_id.clone())];
+                let mut audience: Vec<String> = visibility::customers_of(conn, &row.provider_id)?
+                    .into_iter()
+                    .filter(|l| l.touches(&footprint))
+                    .map(|l| l.rel.customer_id)
+                    .collect();
+                audience.sort();
+                (audience, false)
+            }
+        };
     let event = StreamEvent {
         seq: 0,
         kind: EventKind::ComponentStatus,
@@ -191,7 +223,13 @@ pub fn component_changed(conn: &mut DbConn, row: &ComponentRow) -> Result<(), Ap
         component: Some(component),
         acknowledgement: None,
     };
-    append(conn, event, ("component", &row.id, None), false, &audience)?;
+    append(
+        conn,
+        event,
+        ("component", &row.id, None),
+        provider_only,
+        &audience,
+    )?;
     Ok(())
 }
 

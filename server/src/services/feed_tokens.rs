@@ -2,9 +2,10 @@
 //! documents and Atom feed, filtered to what affects it (public and targeted records of all
 //! its providers together), so existing Statuspage clients and widgets work unchanged.
 
-use super::dashboard::{names_by_component, visible_rows, DashboardFilter};
+use super::dashboard::{feed_rows, names_by_component};
 use super::paged;
-use super::public::{PublicData, PublicIncident};
+use super::public::{FeedIds, PublicData, PublicIncident};
+use super::status_view::{self, Reader};
 use crate::audit::{self, Event};
 use crate::auth::{random_secret, sha256_hex, Actor, Caller};
 use crate::db::rows::*;
@@ -71,7 +72,7 @@ pub fn create(
             "feed_token",
             &row.id,
         )
-        .version(Some(1), &token),
+        .version(Some(1), &token)?,
     )?;
     let base = feed_base(base_url, &secret);
     Ok(CreatedFeedToken {
@@ -132,7 +133,8 @@ pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), AppErr
     .map(|_| ())
 }
 
-/// The live token for a secret; 401 for an unknown or revoked one.
+/// The live token for a secret; 401 for an unknown or revoked one. A read, never cached, so
+/// a revocation takes effect at the next request.
 pub fn resolve(conn: &mut DbConn, secret: &str) -> Result<FeedTokenRow, AppError> {
     let row: Option<FeedTokenRow> = feed_tokens::table
         .filter(feed_tokens::secret_hash.eq(sha256_hex(secret.as_bytes())))
@@ -140,38 +142,40 @@ pub fn resolve(conn: &mut DbConn, secret: &str) -> Result<FeedTokenRow, AppError
         .select(FeedTokenRow::as_select())
         .first(conn)
         .optional()?;
-    let row = row.ok_or_else(|| {
+    row.ok_or_else(|| {
         AppError::Unauthorized("The feed token is unknown or revoked; mint a new one.".into())
-    })?;
-    let now = now_ms();
-    if row.last_used_at.is_none_or(|t| now - t > 60_000) {
-        diesel::update(feed_tokens::table.find(&row.id))
-            .set(feed_tokens::last_used_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(row)
+    })
+}
+
+/// Whether the token's `last_used_at` is due for an update (kept to the minute, so that
+/// reading a feed writes at most once a minute).
+pub fn needs_touch(token: &FeedTokenRow, now: i64) -> bool {
+    token.last_used_at.is_none_or(|t| now - t > 60_000)
+}
+
+/// Records that the token was used now.
+pub fn touch(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+    diesel::update(feed_tokens::table.find(id))
+        .set(feed_tokens::last_used_at.eq(now_ms()))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The customer's feed: its covered components (named in its own words, grouped by
-/// provider) and every record the policy check lets it see. Each version of a record is
-/// recorded as disclosed to the token the first time the token is served it.
+/// provider, with the statuses it may know) and every record the policy check lets it see.
+/// Every version of a record in it is recorded as disclosed to the token (see
+/// [`disclose_once`]) in this transaction, before any response built from it leaves.
 pub fn data(
     conn: &mut DbConn,
     token: &FeedTokenRow,
+    secret: &str,
     base_url: &str,
 ) -> Result<PublicData, AppError> {
     let org: OrgRow = organisations::table
         .find(&token.customer_id)
         .select(OrgRow::as_select())
         .first(conn)?;
-    let rows = visible_rows(
-        conn,
-        &org.id,
-        &DashboardFilter {
-            open: None,
-            ..Default::default()
-        },
-    )?;
+    let rows = feed_rows(conn, &org.id, super::public::HISTORY_LIMIT)?;
     let links = super::visibility::providers_of(conn, &org.id)?;
     let names = names_by_component(conn, &org.id)?;
     let mut components = Vec::new();
@@ -183,15 +187,16 @@ pub fn data(
             .find(&link.rel.provider_id)
             .select(OrgRow::as_select())
             .first(conn)?;
-        let rows: Vec<ComponentRow> = components::table
+        let mut rows: Vec<ComponentRow> = components::table
             .filter(components::provider_id.eq(&provider.id))
             .order((components::position.asc(), components::name.asc()))
             .select(ComponentRow::as_select())
-            .load(conn)?;
+            .load::<ComponentRow>(conn)?
+            .into_iter()
+            .filter(|c| link.touches(&vec![(c.service_id.clone(), c.region_id.clone())]))
+            .collect();
+        status_view::apply(conn, &mut rows, Reader::Customer(&org.id))?;
         for mut c in rows {
-            if !link.touches(&vec![(c.service_id.clone(), c.region_id.clone())]) {
-                continue;
-            }
             if let Some(n) = names.get(&c.id) {
                 c.name = format!("{} ({})", n.join(", "), c.name);
             }
@@ -244,6 +249,8 @@ pub fn data(
     }
     Ok(PublicData {
         page_path: "/console/dashboard".into(),
+        feed_path: format!("/feeds/{secret}"),
+        feed_ids: FeedIds::personal(&org.id),
         org,
         base_url: base_url.into(),
         components,
@@ -254,6 +261,20 @@ pub fn data(
     })
 }
 
+/// The organisations whose changes can alter a customer's feed: itself and its providers
+/// (the feed cache drops the customer's documents when any of them changes).
+pub fn depends_on(conn: &mut DbConn, token: &FeedTokenRow) -> Result<Vec<String>, AppError> {
+    let mut orgs: Vec<String> = super::visibility::providers_of(conn, &token.customer_id)?
+        .into_iter()
+        .map(|l| l.rel.provider_id)
+        .collect();
+    orgs.push(token.customer_id.clone());
+    Ok(orgs)
+}
+
+/// Records that this version of a record was disclosed to the token, the first time it is.
+/// The feed's one disclosure call: every document a token is served is built by [`data`],
+/// which calls this for each record in it before the document is cached or sent.
 fn disclose_once(
     conn: &mut DbConn,
     actor: &Actor,

@@ -14,8 +14,9 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 forbids are dropped rather than breaking the document.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            // Input is refused with these, but a record stored before that check (or
+            // written by another path) must not break the document: drop them.
+            c if !crate::text::is_xml_char(c) => {}
             c => out.push(c),
         }
     }
@@ -59,17 +60,14 @@ pub fn atom(data: &PublicData) -> String {
         .unwrap_or(data.org.updated_at);
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str("<feed xml:lang=\"en-US\" xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    x.push_str(&format!(
-        "  <id>tag:cirhub,2026:/status/{}/history</id>\n",
-        xml_escape(&data.org.slug)
-    ));
+    x.push_str(&format!("  <id>{}</id>\n", xml_escape(&data.feed_ids.feed)));
     x.push_str(&format!(
         "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
         xml_escape(&url)
     ));
     x.push_str(&format!(
-        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}/history.atom\"/>\n",
-        xml_escape(&url)
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
+        xml_escape(&data.feed_url("history.atom"))
     ));
     x.push_str(&format!(
         "  <title>{} Status - Incident History</title>\n",
@@ -83,7 +81,8 @@ pub fn atom(data: &PublicData) -> String {
     for i in &data.incidents {
         x.push_str("  <entry>\n");
         x.push_str(&format!(
-            "    <id>tag:cirhub,2026:Incident/{}</id>\n",
+            "    <id>{}{}</id>\n",
+            xml_escape(&data.feed_ids.entry_prefix),
             xml_escape(&i.row.id)
         ));
         x.push_str(&format!(
@@ -124,8 +123,8 @@ pub fn rss(data: &PublicData) -> String {
     ));
     x.push_str(&format!("    <link>{}</link>\n", xml_escape(&url)));
     x.push_str(&format!(
-        "    <atom:link href=\"{}/history.rss\" rel=\"self\" type=\"application/rss+xml\"/>\n",
-        xml_escape(&url)
+        "    <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
+        xml_escape(&data.feed_url("history.rss"))
     ));
     x.push_str(&format!(
         "    <description>Statuspage of {}</description>\n",
@@ -151,7 +150,8 @@ pub fn rss(data: &PublicData) -> String {
             xml_escape(&i.row.id)
         ));
         x.push_str(&format!(
-            "      <guid isPermaLink=\"false\">tag:cirhub,2026:Incident/{}</guid>\n",
+            "      <guid isPermaLink=\"false\">{}{}</guid>\n",
+            xml_escape(&data.feed_ids.entry_prefix),
             xml_escape(&i.row.id)
         ));
         x.push_str("    </item>\n");
@@ -167,6 +167,14 @@ mod tests {
         assert_eq!(
             super::xml_escape("a<b>&\"c'\u{1}\n"),
             "a&lt;b&gt;&amp;&quot;c&apos;\n"
+        );
+    }
+
+    #[test]
+    fn drops_every_character_xml_forbids_and_keeps_the_rest() {
+        assert_eq!(
+            super::xml_escape("\0x\u{B}\u{1F}y\u{FFFE}z\u{FFFF}\t\r\n\u{FFFD}\u{10000}\u{200B}"),
+            "xyz\t\r\n\u{FFFD}\u{10000}\u{200B}"
         );
     }
 }

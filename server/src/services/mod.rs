@@ -3,14 +3,17 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod credential_changes;
 pub mod dashboard;
 pub mod events;
 pub mod feed_tokens;
 pub mod feeds;
 pub mod incidents;
+pub mod invitations;
 pub mod notify;
 pub mod public;
 pub mod relationships;
+pub mod status_view;
 pub mod subscriptions;
 pub mod uptime;
 pub mod visibility;

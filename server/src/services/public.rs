@@ -21,12 +21,44 @@ pub struct PublicIncident {
     pub component_ids: Vec<String>,
 }
 
+/// Tag URIs (RFC 4151) naming a feed and its entries.
+pub struct FeedIds {
+    pub feed: String,
+    /// Prefix of an entry's id; the incident id follows.
+    pub entry_prefix: String,
+}
+
+impl FeedIds {
+    /// A provider's public feed (ids kept as they always were, so readers do not see
+    /// every entry again).
+    pub fn public(slug: &str) -> FeedIds {
+        FeedIds {
+            feed: format!("tag:cirhub,2026:/status/{slug}/history"),
+            entry_prefix: "tag:cirhub,2026:Incident/".into(),
+        }
+    }
+
+    /// A customer's personal feed: one id per customer, whichever token reads it.
+    pub fn personal(customer_id: &str) -> FeedIds {
+        FeedIds {
+            feed: format!("tag:cirhub,2026:/customers/{customer_id}/history"),
+            entry_prefix: format!("tag:cirhub,2026:/customers/{customer_id}/Incident/"),
+        }
+    }
+}
+
 /// Everything the public documents of one provider are built from.
 pub struct PublicData {
     pub org: OrgRow,
     pub base_url: String,
     /// Path of the page these documents describe (`/status/{slug}` for a provider).
     pub page_path: String,
+    /// Path under which the feeds themselves are served (`/status/{slug}`, or
+    /// `/feeds/{secret}` for a personal feed): their `rel="self"` links point there.
+    pub feed_path: String,
+    /// The Atom/RSS ids of the feed and of its entries, so that a personal feed never shares
+    /// an id with a public one.
+    pub feed_ids: FeedIds,
     pub components: Vec<ComponentRow>,
     pub groups: Vec<GroupRow>,
     pub services: HashMap<String, ServiceRow>,
@@ -49,11 +81,13 @@ pub fn load(conn: &mut DbConn, slug: &str, base_url: &str) -> Result<PublicData,
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound("status page"))?;
-    let components: Vec<ComponentRow> = components::table
+    let mut components: Vec<ComponentRow> = components::table
         .filter(components::provider_id.eq(&org.id))
         .order((components::position.asc(), components::name.asc()))
         .select(ComponentRow::as_select())
         .load(conn)?;
+    // What public records and direct changes say, never a non-public incident's change.
+    super::status_view::apply(conn, &mut components, super::status_view::Reader::Public)?;
     let groups: Vec<GroupRow> = component_groups::table
         .filter(component_groups::provider_id.eq(&org.id))
         .order((
@@ -134,6 +168,8 @@ pub fn load(conn: &mut DbConn, slug: &str, base_url: &str) -> Result<PublicData,
         .collect();
     Ok(PublicData {
         page_path: format!("/status/{}", org.slug),
+        feed_path: format!("/status/{}", org.slug),
+        feed_ids: FeedIds::public(&org.slug),
         org,
         base_url: base_url.to_string(),
         components,
@@ -156,6 +192,11 @@ impl PublicData {
     /// The status page's own URL.
     pub fn page_url(&self) -> String {
         format!("{}{}", self.base_url, self.page_path)
+    }
+
+    /// The URL of one of the feed documents (`history.atom`, `history.rss`).
+    pub fn feed_url(&self, doc: &str) -> String {
+        format!("{}{}/{doc}", self.base_url, self.feed_path)
     }
 
     fn updated_at(&self) -> i64 {

@@ -146,7 +146,7 @@ fn record(
             "relationship",
             &row.id,
         )
-        .version(Some(row.version), &out),
+        .version(Some(row.version), &out)?,
     )?;
     Ok(out)
 }

@@ -15,10 +15,14 @@ use cirhub_shared::time::from_millis;
 use cirhub_shared::{Channel, Role};
 use diesel::prelude::*;
 
-fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
-    serde_json::from_str(s).unwrap_or_default()
+/// A stored filter list. One that does not read back is an error, never "no filter": an
+/// empty list matches everything, so reading damage as empty would fail open.
+fn json_list<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<Vec<T>, AppError> {
+    serde_json::from_str(s)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored subscription {what} {s:?}: {e}")))
 }
 
+/// The API form of a stored subscription; an error when any part of it cannot be read.
 pub fn to_api(r: &SubscriptionRow) -> Result<Subscription, AppError> {
     Ok(Subscription {
         id: r.id.clone(),
@@ -29,11 +33,11 @@ pub fn to_api(r: &SubscriptionRow) -> Result<Subscription, AppError> {
             .as_deref()
             .map(|x| parse_stored(x, "role"))
             .transpose()?,
-        provider_ids: json_list(&r.provider_ids),
-        service_ids: json_list(&r.service_ids),
-        region_ids: json_list(&r.region_ids),
+        provider_ids: json_list(&r.provider_ids, "provider_ids")?,
+        service_ids: json_list(&r.service_ids, "service_ids")?,
+        region_ids: json_list(&r.region_ids, "region_ids")?,
         min_priority: parse_stored(&r.min_priority, "priority")?,
-        channels: json_list(&r.channels),
+        channels: json_list(&r.channels, "channels")?,
         mode: parse_stored(&r.mode, "mode")?,
         created_at: from_millis(r.created_at),
         updated_at: from_millis(r.updated_at),
@@ -71,13 +75,30 @@ pub fn matches(s: &Subscription, ev: &StreamEvent) -> bool {
         .is_none_or(|i| i.priority <= s.min_priority)
 }
 
-/// The subscriptions that apply to one person: their own and their role's, minus opt-outs.
-pub fn effective(
+/// A stored subscription as the matchers read it: `None` (logged) when it cannot be read,
+/// so that it matches nothing instead of everything.
+pub fn readable(row: &SubscriptionRow) -> Option<Subscription> {
+    match to_api(row) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(subscription = %row.id, error = %e,
+                "unreadable subscription filter: it matches nothing until it is saved again");
+            None
+        }
+    }
+}
+
+/// What narrows one person's live stream: `None` when they have no WebSocket subscription
+/// (own or their role's), else the WebSocket subscriptions that apply to them. A subscription
+/// that cannot be read, and might be a WebSocket one, narrows the stream without adding to
+/// it (it matches nothing). Opt-outs are left aside: an opt-out is made by a mail's
+/// unsubscribe link and ends only the mail of a role-wide subscription.
+pub fn live_filter(
     conn: &mut DbConn,
     org_id: &str,
     user_id: Option<&str>,
     role: Role,
-) -> Result<Vec<Subscription>, AppError> {
+) -> Result<Option<Vec<Subscription>>, AppError> {
     let rows: Vec<SubscriptionRow> = subscriptions::table
         .filter(subscriptions::organisation_id.eq(org_id))
         .filter(
@@ -87,17 +108,18 @@ pub fn effective(
         )
         .select(SubscriptionRow::as_select())
         .load(conn)?;
-    let optouts: Vec<String> = match user_id {
-        Some(u) => subscription_optouts::table
-            .filter(subscription_optouts::user_id.eq(u))
-            .select(subscription_optouts::subscription_id)
-            .load(conn)?,
-        None => Vec::new(),
-    };
-    rows.iter()
-        .filter(|r| !optouts.contains(&r.id))
-        .map(to_api)
-        .collect()
+    let mut narrowed = false;
+    let mut out = Vec::new();
+    for row in &rows {
+        let live = json_list::<Channel>(&row.channels, "channels")
+            .map_or(true, |c| c.contains(&Channel::WebSocket));
+        if !live {
+            continue;
+        }
+        narrowed = true;
+        out.extend(readable(row));
+    }
+    Ok(narrowed.then_some(out))
 }
 
 fn check(conn: &mut DbConn, caller: &Caller, input: &SubscriptionInput) -> Result<(), AppError> {
@@ -200,6 +222,8 @@ fn record(
     row: &SubscriptionRow,
     action: &str,
 ) -> Result<Subscription, AppError> {
+    // Read back with the strict reader: a filter that would not read back is refused here,
+    // when it is saved, rather than found unreadable when events are matched.
     let out = to_api(row)?;
     audit::append(
         conn,
@@ -210,7 +234,7 @@ fn record(
             "subscription",
             &row.id,
         )
-        .version(None, &out),
+        .version(None, &out)?,
     )?;
     Ok(out)
 }
@@ -341,8 +365,10 @@ pub fn list(
     Ok(paged(items, page, total))
 }
 
-/// One-click unsubscribe (from a mail link, without logging in): a personal subscription is
-/// deleted, a role-wide one gets an opt-out for this user. Idempotent.
+/// One-click unsubscribe (from a mail link, without logging in) ends mail only: a personal
+/// subscription loses its e-mail channel (and ends when that was its only one), a role-wide
+/// one gets an opt-out of its mail for this user. Its WebSocket channel stays, so leaving
+/// the mail never changes what the person's live stream carries. Idempotent.
 pub fn unsubscribe(
     conn: &mut DbConn,
     subscription_id: &str,
@@ -353,15 +379,45 @@ pub fn unsubscribe(
         .select(SubscriptionRow::as_select())
         .first(conn)
         .optional()?;
-    let Some(row) = row else {
+    let Some(mut row) = row else {
         return Ok("You are unsubscribed.".into());
     };
     let actor = crate::auth::Actor::User {
         id: user_id.into(),
         name: "unsubscribe link".into(),
     };
+    let mut event = Event::change(
+        &actor,
+        &row.organisation_id,
+        "subscription.unsubscribe",
+        "subscription",
+        subscription_id,
+    );
     if row.user_id.as_deref() == Some(user_id) {
-        remove(conn, &row)?;
+        // An unreadable subscription already sends no mail; it is left for its owner to fix.
+        let Ok(channels) = json_list::<Channel>(&row.channels, "channels") else {
+            return Ok("You are unsubscribed.".into());
+        };
+        if !channels.contains(&Channel::Email) {
+            return Ok(format!(
+                "You are unsubscribed from \u{201c}{}\u{201d}.",
+                row.name
+            ));
+        }
+        let rest: Vec<Channel> = channels
+            .into_iter()
+            .filter(|c| *c != Channel::Email)
+            .collect();
+        if rest.is_empty() {
+            remove(conn, &row)?;
+        } else {
+            row.channels = js(&rest)?;
+            row.updated_at = now_ms();
+            diesel::update(subscriptions::table.find(&row.id))
+                .set(&row)
+                .execute(conn)?;
+            event = event.version(None, &to_api(&row)?)?;
+        }
     } else {
         let exists: i64 = subscription_optouts::table
             .filter(subscription_optouts::subscription_id.eq(&row.id))
@@ -378,16 +434,7 @@ pub fn unsubscribe(
                 .execute(conn)?;
         }
     }
-    audit::append(
-        conn,
-        Event::change(
-            &actor,
-            &row.organisation_id,
-            "subscription.unsubscribe",
-            "subscription",
-            &row.id,
-        ),
-    )?;
+    audit::append(conn, event)?;
     Ok(format!(
         "You are unsubscribed from \u{201c}{}\u{201d}.",
         row.name

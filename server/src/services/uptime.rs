@@ -1,13 +1,14 @@
 //! Daily uptime of a provider's components over the last 90 days, computed from the
-//! component status history.
+//! component status history that is public: direct changes and those of public incidents
+//! (see [`super::status_view`]).
 
 use super::public::PublicData;
-use crate::db::schema::component_status_events;
+use crate::db::schema::{component_status_events, incidents};
 use crate::db::DbConn;
 use crate::error::AppError;
 use cirhub_shared::statuspage as sp;
 use cirhub_shared::time::from_millis;
-use cirhub_shared::ComponentStatus;
+use cirhub_shared::{ComponentStatus, Visibility};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -36,8 +37,18 @@ pub fn uptime(
     let window_start = today_start - DAY * (i64::from(UPTIME_DAYS) - 1);
     let ids: Vec<String> = data.components.iter().map(|c| c.id.clone()).collect();
     let mut events: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    let public = || {
+        component_status_events::incident_id
+            .is_null()
+            .or(component_status_events::incident_id.eq_any(
+                incidents::table
+                    .filter(incidents::visibility.eq(Visibility::Public.as_str()))
+                    .select(incidents::id.nullable()),
+            ))
+    };
     for (cid, at, status) in component_status_events::table
         .filter(component_status_events::component_id.eq_any(&ids))
+        .filter(public())
         .filter(component_status_events::at.ge(window_start))
         .order((
             component_status_events::component_id.asc(),
@@ -63,6 +74,7 @@ pub fn uptime(
         let before: Option<String> = component_status_events::table
             .filter(component_status_events::component_id.eq(&c.id))
             .filter(component_status_events::at.lt(window_start))
+            .filter(public())
             .order(component_status_events::at.desc())
             .select(component_status_events::status)
             .first(conn)

@@ -8,10 +8,12 @@
 
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::DbConn;
+use crate::db::{DbConn, MultiBackend};
 use crate::error::AppError;
 use cirhub_shared::{ServiceModel, Visibility};
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use std::collections::HashMap;
 
 /// An active relationship with its contracted scopes.
@@ -145,6 +147,78 @@ pub fn customer_sees(
     let footprint = incident_footprint(conn, &row.id)?;
     let named = named_audience(conn, &row.id)?;
     Ok(link.sees(visibility, &footprint, &named).then_some(link))
+}
+
+/// A condition on `incidents` rows, built at run time.
+pub type Cond = Box<dyn BoxableExpression<incidents::table, MultiBackend, SqlType = Bool>>;
+
+/// The customer's active relationships, each with the provider's components it covers.
+pub fn coverage(
+    conn: &mut DbConn,
+    customer: &str,
+    provider: Option<&str>,
+) -> Result<Vec<(Link, Vec<String>)>, AppError> {
+    let mut out = Vec::new();
+    for link in providers_of(conn, customer)? {
+        if provider.is_some_and(|p| p != link.rel.provider_id) {
+            continue;
+        }
+        let covered: Vec<String> = components::table
+            .filter(components::provider_id.eq(&link.rel.provider_id))
+            .select((
+                components::id,
+                components::service_id,
+                components::region_id,
+            ))
+            .load::<(String, String, Option<String>)>(conn)?
+            .into_iter()
+            .filter(|(_, s, r)| link.touches(&vec![(s.clone(), r.clone())]))
+            .map(|(id, _, _)| id)
+            .collect();
+        out.push((link, covered));
+    }
+    Ok(out)
+}
+
+/// The policy check of [`Link::sees`] as SQL over many records, so that the database
+/// filters before it counts and pages: `named` records naming the customer; `public` and
+/// `affected` ones naming no component or one the relationship covers; never `internal`.
+pub fn seen_by(customer: &str, links: &[(Link, Vec<String>)]) -> Cond {
+    let mut any: Cond = Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+    for (link, covered) in links {
+        let named: Cond = Box::new(
+            incidents::visibility.eq(Visibility::Named.as_str()).and(
+                incidents::id.eq_any(
+                    incident_audiences::table
+                        .filter(incident_audiences::customer_id.eq(customer.to_owned()))
+                        .select(incident_audiences::incident_id),
+                ),
+            ),
+        );
+        let wide = [Visibility::Public.as_str(), Visibility::Affected.as_str()];
+        let touching: Cond = if link.scopes.is_empty() {
+            Box::new(incidents::visibility.eq_any(wide))
+        } else {
+            let linked = incident_components::table.select(incident_components::incident_id);
+            let covering = incident_components::table
+                .filter(incident_components::component_id.eq_any(covered.clone()))
+                .select(incident_components::incident_id);
+            Box::new(
+                incidents::visibility.eq_any(wide).and(
+                    incidents::id
+                        .ne_all(linked)
+                        .or(incidents::id.eq_any(covering)),
+                ),
+            )
+        };
+        let this: Cond = Box::new(
+            incidents::provider_id
+                .eq(link.rel.provider_id.clone())
+                .and(named.or(touching)),
+        );
+        any = Box::new(any.or(this));
+    }
+    any
 }
 
 #[cfg(test)]

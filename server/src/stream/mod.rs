@@ -3,9 +3,11 @@
 //! filter facts, the serialised frame) and offers it to every connection's bounded queue.
 //! The pump never waits for a client: a full queue drops that subscriber, whose connection
 //! then tells its client to resynchronise. Several instances share one database: each pump
-//! is woken by its own writers and polls for the others' rows.
+//! is woken by its own writers and polls for the others' rows. A connection also ends with
+//! its credential (see [`ends`]).
 
 pub mod delivery;
+pub mod ends;
 pub mod ws;
 
 use crate::audit::Journal;
@@ -51,9 +53,10 @@ impl Prepared {
             provider_id: row.provider_id,
             provider_only: row.provider_only,
             audience: audience.into_iter().collect(),
-            hash: row
-                .object_hash
-                .unwrap_or_else(|| crate::audit::object_hash(&event)),
+            hash: match row.object_hash {
+                Some(h) => h,
+                None => crate::audit::object_hash(&event).ok()?,
+            },
             event,
             frame: frame.into(),
             object_type: row.object_type,
@@ -65,10 +68,19 @@ impl Prepared {
 }
 
 /// What one connection may receive: its organisation's share (the policy decision made when
-/// the event was written), narrowed by the person's WebSocket subscriptions, if any.
+/// the event was written), narrowed by the person's WebSocket subscriptions.
+///
+/// A person with no WebSocket subscription at all (own or their role's) receives the whole
+/// share: the dashboard updates live from this stream, and must not go quiet for someone who
+/// never subscribed. Nothing but the person's own choice reaches that default: leaving the
+/// mail (the unsubscribe link) removes only the e-mail channel, so a WebSocket subscription
+/// stays in force; and a stored subscription that cannot be read narrows the stream while
+/// matching nothing, instead of counting as "no subscription".
 pub struct Filter {
     pub org_id: String,
-    pub subscriptions: Vec<Subscription>,
+    /// `None`: no WebSocket subscription, the whole share. `Some`: only what one of these
+    /// matches (nothing, when the list is empty because none could be read).
+    pub subscriptions: Option<Vec<Subscription>>,
 }
 
 impl Filter {
@@ -82,11 +94,12 @@ impl Filter {
         if p.event.acknowledgement.is_some() {
             return true;
         }
-        self.subscriptions.is_empty()
-            || self
-                .subscriptions
+        match &self.subscriptions {
+            None => true,
+            Some(list) => list
                 .iter()
-                .any(|s| crate::services::subscriptions::matches(s, &p.event))
+                .any(|s| crate::services::subscriptions::matches(s, &p.event)),
+        }
     }
 }
 
@@ -103,6 +116,7 @@ struct Inner {
     last_seq: AtomicI64,
     wake: Notify,
     queue: usize,
+    ends: Arc<ends::Ends>,
 }
 
 /// The per-instance hub; cheap to clone.
@@ -134,6 +148,7 @@ impl Hub {
                 last_seq: AtomicI64::new(-1),
                 wake: Notify::new(),
                 queue,
+                ends: Arc::default(),
             }),
         }
     }
@@ -146,6 +161,11 @@ impl Hub {
     /// Makes the pump look for new events now (call after a commit that wrote some).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// The credentials of this instance's connections, closed when they end.
+    pub fn ends(&self) -> &Arc<ends::Ends> {
+        &self.inner.ends
     }
 
     pub fn subscribers(&self) -> usize {
@@ -212,8 +232,13 @@ impl Hub {
 
     /// Runs the pump: starts at the newest event, then offers each new one in order, each
     /// after its audience is committed to the disclosure journal (write-ahead; one row per
-    /// event, one commit per batch of events).
+    /// event, one commit per batch of events). Also starts the reader of credential changes,
+    /// at most every 250 ms whatever `poll`, so a credential ended on another instance
+    /// closes its streams here within a second.
     pub fn spawn_pump(&self, db: Db, journal: Journal, poll: Duration) {
+        self.inner
+            .ends
+            .spawn(db.clone(), poll.min(Duration::from_millis(250)));
         let hub = self.clone();
         tokio::spawn(async move {
             let mut last = loop {

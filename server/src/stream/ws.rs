@@ -1,16 +1,19 @@
 //! `GET /api/v1/stream`: the WebSocket endpoint. Authenticated like the REST API (an
 //! `Authorization: Bearer` header, or — for browsers, which cannot set headers on a
 //! WebSocket — the sub-protocol list `cirhub.v1, bearer.<token>`). `?since=SEQ` replays
-//! missed events from the database before live ones; nothing is skipped or sent twice.
+//! missed events from the database before live ones; nothing is skipped or sent twice; a
+//! replay that cannot finish says `resync` and closes, never `live`. The connection closes
+//! when its credential ends (see [`super::ends`]).
 
 use super::delivery::Delivery;
+use super::ends::{Credential, Ended, Watch};
 use super::{Filter, Prepared};
 use crate::auth::caller::authenticate;
+use crate::auth::API_TOKEN_PREFIX;
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::customer::{StreamFrame, StreamQuery};
-use cirhub_shared::Channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +60,25 @@ pub async fn stream(
                 .into(),
         )
     })?;
+    let seen = state.hub.ends().seen(&state.db).await?;
+    let expires = access_expiry(&state, &token);
     let caller = authenticate(&state, token).await?;
+    let credential = Credential::of(&caller)
+        .ok_or_else(|| AppError::Unauthorized("Use an access token or an API token.".into()))?;
+    if let Some(since) = query.since {
+        // Refused, not clamped: a cursor from the future means the client holds another
+        // database's numbers, and answering `live` would leave it waiting for them forever.
+        let newest = state.db.read(|c| Ok(super::newest(c)?)).await?;
+        if since > newest {
+            return Err(AppError::field(
+                "since",
+                format!(
+                    "is beyond the newest event, {newest}: resume from {newest} or less, \
+                     or leave since out to start with live events"
+                ),
+            ));
+        }
+    }
     let (org, user, role) = (
         caller.org_id.clone(),
         caller.user_id().map(str::to_owned),
@@ -65,11 +86,8 @@ pub async fn stream(
     );
     let subscriptions = state
         .db
-        .read(move |c| crate::services::subscriptions::effective(c, &org, user.as_deref(), role))
-        .await?
-        .into_iter()
-        .filter(|s| s.channels.contains(&Channel::WebSocket))
-        .collect();
+        .read(move |c| crate::services::subscriptions::live_filter(c, &org, user.as_deref(), role))
+        .await?;
     let filter = Filter {
         org_id: caller.org_id.clone(),
         subscriptions,
@@ -78,6 +96,11 @@ pub async fn stream(
     let registration = state
         .hub
         .register(filter, super::delivery::recipient(&caller));
+    let watch = state
+        .hub
+        .ends()
+        .watch(&state.db, credential, seen, expires)
+        .await?;
     let start = state.hub.last_seq();
     let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])
         .map_err(|e| AppError::field("upgrade", format!("not a WebSocket handshake: {e}")))?;
@@ -89,6 +112,7 @@ pub async fn stream(
             &state,
             caller,
             registration,
+            watch,
             session,
             messages,
             query.since,
@@ -105,6 +129,7 @@ async fn run(
     state: &AppState,
     caller: Arc<crate::auth::Caller>,
     mut registration: super::Registration,
+    mut watch: Watch,
     mut session: actix_ws::Session,
     mut messages: actix_ws::MessageStream,
     since: Option<i64>,
@@ -125,6 +150,10 @@ async fn run(
     let mut cursor = since.unwrap_or(start.max(0));
     if since.is_some() {
         loop {
+            if let Some(e) = watch.ended() {
+                end(session, e).await;
+                return Ok(());
+            }
             let after = cursor;
             let rows = match state
                 .db
@@ -132,7 +161,13 @@ async fn run(
                 .await
             {
                 Ok(r) => r,
-                Err(_) => break,
+                Err(e) => {
+                    // Saying `live` now would hide a gap: have the client resume from here.
+                    tracing::warn!(error = %e, after, "stream replay cannot read events");
+                    let why = "replay failed; reconnect with since";
+                    resync(state, session, cursor, actix_ws::CloseCode::Error, why).await;
+                    return Ok(());
+                }
             };
             if rows.is_empty() {
                 break;
@@ -155,6 +190,10 @@ async fn run(
     let mut heard = Instant::now();
     loop {
         tokio::select! {
+            e = watch.wait() => {
+                end(session, e).await;
+                return Ok(());
+            }
             next = registration.rx.recv() => match next {
                 Some(p) => {
                     if p.seq > cursor {
@@ -164,12 +203,8 @@ async fn run(
                 }
                 None => {
                     // The hub dropped us: our queue overflowed.
-                    state.metrics.stream_resyncs.inc();
-                    let _ = session.text(frame(&StreamFrame::Resync { since: cursor })).await;
-                    let _ = session.close(Some(actix_ws::CloseReason {
-                        code: actix_ws::CloseCode::Again,
-                        description: Some("fell behind; reconnect with since".into()),
-                    })).await;
+                    let why = "fell behind; reconnect with since";
+                    resync(state, session, cursor, actix_ws::CloseCode::Again, why).await;
                     return Ok(());
                 }
             },
@@ -194,6 +229,45 @@ async fn run(
             }
         }
     }
+}
+
+/// Asks the client to reconnect with `since` (a `resync` frame), then closes.
+async fn resync(
+    state: &AppState,
+    mut session: actix_ws::Session,
+    since: i64,
+    code: actix_ws::CloseCode,
+    why: &str,
+) {
+    state.metrics.stream_resyncs.inc();
+    let _ = session.text(frame(&StreamFrame::Resync { since })).await;
+    let _ = session
+        .close(Some(actix_ws::CloseReason {
+            code,
+            description: Some(why.into()),
+        }))
+        .await;
+}
+
+/// When the access token expires (none for an API token; an invalid token is refused by
+/// `authenticate` right after).
+fn access_expiry(state: &AppState, token: &str) -> Option<tokio::time::Instant> {
+    if token.starts_with(API_TOKEN_PREFIX) {
+        return None;
+    }
+    let exp_ms = state.jwt.verify(token).ok()?.exp.saturating_mul(1000);
+    let left = u64::try_from(exp_ms - crate::db::rows::now_ms()).unwrap_or(0);
+    Some(tokio::time::Instant::now() + Duration::from_millis(left))
+}
+
+/// Closes the connection because its credential ended.
+async fn end(session: actix_ws::Session, e: Ended) {
+    let _ = session
+        .close(Some(actix_ws::CloseReason {
+            code: e.code.into(),
+            description: Some(e.reason.into()),
+        }))
+        .await;
 }
 
 async fn send(
