@@ -114,7 +114,7 @@ with_writes() {
   kill -TERM "$w"; wait "$w" || true
 }
 disclosed() {
-  curl -sf -H "authorization: Bearer $auditor" "$base/api/v1/audit?action=disclose&object_id=$incident_id&per_page=1" |
+  curl -sf -H "authorization: Bearer $auditor" "$base/api/v1/audit/disclosures?object_id=$incident_id&per_page=1" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'
 }
 # counted RUNNER NAME ROUND URL…: also the disclosures of the read incident before and after

@@ -15,6 +15,10 @@ scripts/setup.sh run
 cargo build --release -q -p cirhub-server
 cargo build --release -q -p cirhub-bench
 mkdir -p bench/results
+# Both sides keep all their clients connected at once: the client process holds twice the
+# connections, more than a default limit of open files allows (raising it needs root).
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 out="${REPORT:-bench/results/ws-fanout.txt}"
 cpus=$(nproc)
 if [ "$cpus" -ge 2 ]; then

@@ -1,13 +1,14 @@
 //! The server's records of the deliveries: a round is over only when cirhub has recorded a
-//! disclosure for every frame it sent. Counted through the product's own interface, as an
-//! auditor of each customer organisation would: `GET /api/v1/audit?action=disclose&
-//! object_id=INCIDENT` (one entry per recipient and frame, in the recipient's organisation),
-//! whose `total` gives the count and whose newest entry's `at` gives when the last record was
-//! written. That holds whether the records are written after the frames (a batch behind the
-//! fan-out, as today) or before them (a write-ahead journal): the time is read from the
-//! entries, not from when this poll happened to see them.
+//! disclosure for everyone it sent the frame to. Counted through the product's own interface,
+//! as an auditor of each customer organisation would: `GET /api/v1/audit/disclosures?
+//! object_id=INCIDENT&channel=websocket`, whose rows are the journal's: one row per fan-out
+//! naming its recipients (an organisation sees its own), or one per replayed frame. A
+//! recipient is a credential (all the connections of one API token are one recipient), so an
+//! organisation whose clients share one token has one record per update. The newest row's
+//! `at` gives when the last record was committed; the journal commits it before the frames
+//! go out, so the time is read from the rows, not from when this poll happened to see them.
 
-use cirhub_shared::api::{AuditEntry, Paged};
+use cirhub_shared::api::{Disclosure, Paged};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Auditor {
@@ -16,7 +17,7 @@ pub struct Auditor {
     pub incident_id: String,
     /// An auditor API token per customer organisation.
     pub tokens: Vec<String>,
-    /// Frames each organisation's clients receive per update.
+    /// Records (recipients) each organisation gets per update.
     pub per_update: Vec<u64>,
 }
 
@@ -46,24 +47,32 @@ pub fn wall_ms() -> i64 {
 
 impl Auditor {
     async fn count(&self, org: usize) -> anyhow::Result<(u64, Option<i64>)> {
-        let page: Paged<AuditEntry> = self
-            .http
-            .get(format!("{}/api/v1/audit", self.base))
-            .query(&[
-                ("action", "disclose"),
-                ("object_id", self.incident_id.as_str()),
-                ("per_page", "1"),
-            ])
-            .bearer_auth(&self.tokens[org])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok((
-            page.total,
-            page.items.first().map(|e| e.at.timestamp_millis()),
-        ))
+        let (mut n, mut newest, mut page) = (0u64, None::<i64>, 1u32);
+        loop {
+            let rows: Paged<Disclosure> = self
+                .http
+                .get(format!("{}/api/v1/audit/disclosures", self.base))
+                .query(&[
+                    ("object_id", self.incident_id.as_str()),
+                    ("channel", "websocket"),
+                    ("per_page", "100"),
+                    ("page", &page.to_string()),
+                ])
+                .bearer_auth(&self.tokens[org])
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            for r in &rows.items {
+                n += r.recipients.as_ref().map_or(1, |v| v.len() as u64);
+                newest = newest.max(Some(r.at.timestamp_millis()));
+            }
+            if rows.items.len() < 100 {
+                return Ok((n, newest));
+            }
+            page += 1;
+        }
     }
 
     /// Current counts per organisation.
