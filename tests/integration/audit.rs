@@ -356,3 +356,48 @@ async fn each_tenant_verifies_its_own_entries_only() {
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["first_bad_seq"], a_seq);
 }
+
+/// The disclosure journal is per tenant: another organisation's disclosures do not exist for
+/// you, whether listed whole or asked for by the object's id.
+#[tokio::test]
+async fn another_tenants_disclosures_do_not_exist_for_you() {
+    let app = TestApp::spawn().await;
+    let a = app.provider("alpha", Role::Admin).await;
+    let cat = app.catalogue(&a).await;
+    let secret = app.incident(&a, &cat, "Alpha internal", "internal").await;
+    let (status, _) = app
+        .get(&format!("/api/v1/incidents/{}", secret.id), &a)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, own) = app
+        .get(
+            &format!("/api/v1/audit/disclosures?object_id={}", secret.id),
+            &a,
+        )
+        .await;
+    assert!(own["total"].as_i64().unwrap() >= 1, "{own}");
+
+    let b = app.provider("bravo", Role::Admin).await;
+    let b_cat = app.catalogue(&b).await;
+    let mine = app.incident(&b, &b_cat, "Bravo internal", "internal").await;
+    app.get(&format!("/api/v1/incidents/{}", mine.id), &b).await;
+    let (status, all) = app.get("/api/v1/audit/disclosures?per_page=100", &b).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let items: Vec<Disclosure> = serde_json::from_value(all["items"].clone()).unwrap();
+    assert!(!items.is_empty(), "B sees its own disclosures: {all}");
+    assert!(
+        items
+            .iter()
+            .all(|d| d.object_id != secret.id && d.organisation_id.as_deref() != Some(&a.org_id)),
+        "B sees none of A's: {all}"
+    );
+    let (status, by_id) = app
+        .get(
+            &format!("/api/v1/audit/disclosures?object_id={}", secret.id),
+            &b,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_id}");
+    assert_eq!(by_id["total"], 0, "{by_id}");
+    assert_eq!(by_id["items"], json!([]), "{by_id}");
+}
