@@ -39,36 +39,49 @@ impl BodyHeaders {
             .and_then(|v| v.to_str().ok())
             .map(|ct| ct.starts_with("application/json") || ct.contains("+json"))
             .unwrap_or(false);
-        let declared = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
         BodyHeaders {
             limit,
             json,
-            declared,
+            declared: declared_length(req),
         }
     }
 
     /// Reads the whole body, refusing it as soon as it exceeds the limit.
-    async fn read(&self, mut payload: Payload) -> Result<web::BytesMut, AppError> {
-        if self.declared.is_some_and(|n| n > self.limit) {
-            return Err(AppError::PayloadTooLarge(self.limit));
-        }
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| AppError::BadRequest {
-                code: "bad_body",
-                detail: format!("The request body could not be read: {e}"),
-            })?;
-            if body.len() + chunk.len() > self.limit {
-                return Err(AppError::PayloadTooLarge(self.limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    async fn read(&self, payload: Payload) -> Result<web::BytesMut, AppError> {
+        read_body(payload, self.limit, self.declared).await
     }
+}
+
+/// The body length the request declares (`Content-Length`), if any.
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Reads a whole request body of at most `limit` bytes: refused at once when its declared
+/// length is larger, and as soon as what arrives exceeds it.
+pub async fn read_body(
+    mut payload: Payload,
+    limit: usize,
+    declared: Option<usize>,
+) -> Result<web::BytesMut, AppError> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest {
+            code: "bad_body",
+            detail: format!("The request body could not be read: {e}"),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Reads and parses a JSON body; an empty body is `None`. A body is refused on its media

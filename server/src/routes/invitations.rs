@@ -11,7 +11,6 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::api::*;
 use cirhub_shared::Role;
-use futures_util::StreamExt;
 
 type State = web::Data<AppState>;
 
@@ -98,10 +97,7 @@ pub async fn form(state: State, token: web::Path<String>) -> Result<HttpResponse
 }
 
 /// Reads an `application/x-www-form-urlencoded` body of at most [`FORM_LIMIT`] bytes.
-async fn read_form(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<AcceptInvitation, AppError> {
+async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<AcceptInvitation, AppError> {
     let form = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -110,17 +106,8 @@ async fn read_form(
     if !form {
         return Err(AppError::UnsupportedMediaType);
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest {
-            code: "bad_body",
-            detail: format!("The request body could not be read: {e}"),
-        })?;
-        if body.len() + chunk.len() > FORM_LIMIT {
-            return Err(AppError::PayloadTooLarge(FORM_LIMIT));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let declared = crate::extract::declared_length(req);
+    let body = crate::extract::read_body(payload.into_inner(), FORM_LIMIT, declared).await?;
     let field = |name: &str| {
         url::form_urlencoded::parse(&body)
             .find(|(k, _)| k == name)
