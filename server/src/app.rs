@@ -54,16 +54,24 @@ impl Application {
             journal.clone(),
             Duration::from_millis(config.stream_poll_ms),
         );
+        let cache = PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms));
+        let mailer = crate::mail::Mailer::spawn(
+            db.clone(),
+            journal.clone(),
+            config.clone(),
+            metrics.clone(),
+        )?;
         let state = AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
-            cache: PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms)),
-            deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
-            mailer: crate::mail::Mailer::spawn(
+            exec: crate::executor::Executor::new(
                 db.clone(),
-                journal.clone(),
-                config.clone(),
-                metrics.clone(),
-            )?,
+                cache.clone(),
+                hub.clone(),
+                mailer.clone(),
+            ),
+            cache,
+            deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
+            mailer,
             journal,
             hub,
             metrics,

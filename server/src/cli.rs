@@ -250,6 +250,8 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
 }
 
 fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    // Changes made here reach a running server by its polling and cache expiry.
+    let exec = crate::executor::Executor::offline(db.clone());
     match command {
         AdminCommand::CreateOrg {
             slug,
@@ -257,7 +259,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
             provider,
             customer,
         } => {
-            let org = db.write_blocking(|c| {
+            let org = exec.run_blocking(|c| {
                 accounts::create_org(c, &Actor::System, &slug, &name, provider, customer)
             })?;
             println!("created organisation {} ({})", org.slug, org.id);
@@ -277,7 +279,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
             };
             accounts::validate_new_user(&input)?;
             let hash = password::hash(&pw)?;
-            let user = db.write_blocking(|c| {
+            let user = exec.run_blocking(|c| {
                 let org = accounts::find_org(c, &org)?;
                 accounts::create_user(c, &Actor::System, &org.id, &input, hash)
             })?;
@@ -290,7 +292,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
             }
         }
         AdminCommand::CreateToken { org, name, role } => {
-            let created = db.write_blocking(|c| {
+            let created = exec.run_blocking(|c| {
                 let org = accounts::find_org(c, &org)?;
                 accounts::create_token(
                     c,
@@ -309,7 +311,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
             accounts::validate_password("password", &pw)?;
             let hash = password::hash(&pw)?;
             let email = email.trim().to_lowercase();
-            db.write_blocking(|c| {
+            exec.run_blocking(|c| {
                 let user = accounts::user_by_email(c, &email)?
                     .ok_or(crate::error::AppError::NotFound("user"))?;
                 accounts::set_password(c, &user.id, &hash, None)?;

@@ -75,8 +75,7 @@ pub fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         None => (crate::auth::random_secret()[..16].to_string(), true),
     };
     let hash = password::hash(&pw)?;
-    db.write_blocking(|c| seed(c, &hash))?;
-    state.cache.invalidate("");
+    state.exec.run_blocking(|c| seed(c, &hash))?;
     eprintln!(
         "demo world seeded. Accounts (password {}):",
         if generated {

@@ -20,12 +20,6 @@ pub struct AppState {
     /// Disclosures are committed here before the data leaves.
     pub journal: crate::audit::Journal,
     pub mailer: crate::mail::Mailer,
-}
-
-impl AppState {
-    /// After a commit that may have written events or outbox rows: push and mail now.
-    pub fn wake(&self) {
-        self.hub.wake();
-        self.mailer.wake();
-    }
+    /// Every change goes through here: one transaction, then its effects.
+    pub exec: crate::executor::Executor,
 }

@@ -22,4 +22,5 @@ mod stream;
 mod stream_replay;
 mod stream_sessions;
 mod tenancy;
+mod unit_of_work;
 mod versions;

@@ -69,6 +69,10 @@ pub fn append_many(conn: &mut DbConn, events: &[Event<'_>]) -> Result<Vec<i64>, 
     let at = now_ms();
     let mut rows = Vec::with_capacity(events.len());
     for e in events {
+        // A change of an organisation makes the documents rendered from it stale.
+        if let Some(org) = e.organisation_id {
+            crate::effects::organisation_changed(org);
+        }
         seq += 1;
         let mut row = AuditRow {
             seq,

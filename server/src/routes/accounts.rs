@@ -88,8 +88,8 @@ pub async fn login(
     let e = email.clone();
     // The attempt is counted and reserved before the password is checked; a success clears it.
     state
-        .db
-        .write(move |c| svc::reserve_attempt(c, &e, &ip, max))
+        .exec
+        .run(move |c| svc::reserve_attempt(c, &e, &ip, max))
         .await?;
     let user = state
         .db
@@ -114,8 +114,8 @@ pub async fn login(
     let ttl = state.config.refresh_ttl_secs;
     let u = user.clone();
     let (sid, refresh, me) = state
-        .db
-        .write(move |c| {
+        .exec
+        .run(move |c| {
             let (sid, refresh) = svc::open_session(c, &u, ttl)?;
             Ok((sid, refresh, me_for(c, &u)?))
         })
@@ -131,8 +131,8 @@ pub async fn refresh(
     body: ApiJson<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let rotated = state
-        .db
-        .write(
+        .exec
+        .run(
             move |c| match svc::rotate_session(c, &body.0.refresh_token)? {
                 svc::Refresh::Rotated(user, sid, refresh) => {
                     let me = me_for(c, &user)?;
@@ -144,7 +144,6 @@ pub async fn refresh(
         )
         .await?;
     let Some((user, sid, refresh, me)) = rotated else {
-        state.hub.ends().wake();
         return Err(AppError::Unauthorized(
             "The refresh token was already used, so the session has ended; log in again.".into(),
         ));
@@ -155,8 +154,7 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
 /// Ends the session: its access and refresh tokens are rejected from now on.
 pub async fn logout(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
-    state.db.write(move |c| svc::logout(c, &caller)).await?;
-    state.hub.ends().wake();
+    state.exec.run(move |c| svc::logout(c, &caller)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -220,10 +218,9 @@ pub async fn update_user(
         None => None,
     };
     let user = state
-        .db
-        .write(move |c| svc::update_user(c, &caller, &id, &input, hash))
+        .exec
+        .run(move |c| svc::update_user(c, &caller, &id, &input, hash))
         .await?;
-    state.hub.ends().wake();
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -235,10 +232,9 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
     state
-        .db
-        .write(move |c| svc::delete_user(c, &caller, &id))
+        .exec
+        .run(move |c| svc::delete_user(c, &caller, &id))
         .await?;
-    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -270,8 +266,8 @@ pub async fn create_token(
     caller.require(Role::Admin)?;
     Ok(HttpResponse::Created().json(
         state
-            .db
-            .write(move |c| svc::create_token(c, &caller, &body.0))
+            .exec
+            .run(move |c| svc::create_token(c, &caller, &body.0))
             .await?,
     ))
 }
@@ -285,9 +281,8 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
     state
-        .db
-        .write(move |c| svc::revoke_token(c, &caller, &id))
+        .exec
+        .run(move |c| svc::revoke_token(c, &caller, &id))
         .await?;
-    state.hub.ends().wake();
     Ok(HttpResponse::NoContent().finish())
 }

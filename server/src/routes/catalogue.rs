@@ -11,7 +11,8 @@ use cirhub_shared::Role;
 
 type State = web::Data<AppState>;
 
-/// Runs a write for an operator, then drops the provider's cached public documents.
+/// Runs a change for an operator as one unit of work (its effects, such as dropping the
+/// provider's cached public documents, follow the commit).
 pub async fn publish<T, F>(
     state: &AppState,
     caller: Caller,
@@ -23,10 +24,7 @@ where
     F: FnOnce(&mut crate::db::DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
 {
     caller.require(Role::Operator)?;
-    let org = caller.org_id.clone();
-    let out = state.db.write(move |c| f(c, &caller)).await?;
-    state.cache.invalidate(&org);
-    state.wake();
+    let out = state.exec.run(move |c| f(c, &caller)).await?;
     Ok(if created {
         HttpResponse::Created().json(out)
     } else {

@@ -14,10 +14,8 @@ use cirhub_shared::{Problem, Role};
 
 type State = web::Data<AppState>;
 
-/// Runs a change for a caller of at least `role`; after commit, drops the cached documents
-/// that depend on the caller's organisation (personal feeds follow relationships, scopes and
-/// resource names) and wakes the stream and the mailer (the change may have written events
-/// and outbox rows).
+/// Runs a change for a caller of at least `role` as one unit of work; its effects (cached
+/// documents that depend on the organisation, the stream, the mailer) follow the commit.
 async fn change<T, F>(
     state: &AppState,
     caller: Caller,
@@ -30,10 +28,7 @@ where
     F: FnOnce(&mut crate::db::DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
 {
     caller.require(role)?;
-    let org = caller.org_id.clone();
-    let out = state.db.write(move |c| f(c, &caller)).await?;
-    state.cache.invalidate(&org);
-    state.wake();
+    let out = state.exec.run(move |c| f(c, &caller)).await?;
     Ok(if created {
         HttpResponse::Created().json(out)
     } else {
@@ -276,12 +271,10 @@ pub async fn delete_mapping(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Analyst)?;
-    let org = caller.org_id.clone();
     state
-        .db
-        .write(move |c| dashboard::delete_mapping(c, &caller, &id))
+        .exec
+        .run(move |c| dashboard::delete_mapping(c, &caller, &id))
         .await?;
-    state.cache.invalidate(&org);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -307,8 +300,8 @@ pub async fn put_layout(
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(
         state
-            .db
-            .write(move |c| dashboard::put_layout(c, &caller, &body.0))
+            .exec
+            .run(move |c| dashboard::put_layout(c, &caller, &body.0))
             .await?,
     ))
 }
@@ -384,8 +377,8 @@ pub async fn delete_subscription(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     state
-        .db
-        .write(move |c| subscriptions::delete(c, &caller, &id))
+        .exec
+        .run(move |c| subscriptions::delete(c, &caller, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -415,8 +408,8 @@ pub async fn unsubscribe_page(
 /// `POST /unsubscribe/{token}`.
 pub async fn unsubscribe(state: State, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let message = state
-        .db
-        .write(move |c| {
+        .exec
+        .run(move |c| {
             let (sub, user) = crate::services::notify::check_unsubscribe_token(c, &token)?;
             subscriptions::unsubscribe(c, &sub, &user)
         })
@@ -473,12 +466,10 @@ pub async fn revoke_feed_token(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let token = id.clone();
+    // The token check is never cached; its documents go with the commit, to free the memory.
     state
-        .db
-        .write(move |c| feed_tokens::revoke(c, &caller, &id))
+        .exec
+        .run(move |c| feed_tokens::revoke(c, &caller, &id))
         .await?;
-    // The token check is never cached; its documents go too, to free the memory.
-    state.cache.invalidate_token(&token);
     Ok(HttpResponse::NoContent().finish())
 }

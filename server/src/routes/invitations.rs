@@ -29,10 +29,9 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
     let out = state
-        .db
-        .write(move |c| svc::create(c, &caller, &body.0))
+        .exec
+        .run(move |c| svc::create(c, &caller, &body.0))
         .await?;
-    state.wake();
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -59,8 +58,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
     state
-        .db
-        .write(move |c| svc::revoke(c, &caller, &id))
+        .exec
+        .run(move |c| svc::revoke(c, &caller, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -138,8 +137,8 @@ pub async fn accept(
         .await
         .map_err(anyhow::Error::from)??;
     let user = state
-        .db
-        .write(move |c| svc::accept(c, &token, &input, hash))
+        .exec
+        .run(move |c| svc::accept(c, &token, &input, hash))
         .await?;
     let body = format!(
         "<p>Welcome, {}. Your account is ready: <a href=\"/console\">log in</a> with {}.</p>",

@@ -229,8 +229,8 @@ pub async fn feed(
     if crate::services::feed_tokens::needs_touch(&token, crate::db::rows::now_ms()) {
         let id = token.id.clone();
         state
-            .db
-            .write(move |c| crate::services::feed_tokens::touch(c, &id))
+            .exec
+            .run(move |c| crate::services::feed_tokens::touch(c, &id))
             .await?;
     }
     if let Some(hit) = state.cache.get_personal(&token.id, &doc) {

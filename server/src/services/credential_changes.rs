@@ -81,6 +81,7 @@ impl Change<'_> {
 
 /// Records a change; call inside the transaction that makes it.
 pub fn record(conn: &mut DbConn, change: Change<'_>) -> Result<(), AppError> {
+    crate::effects::note(|e| e.credentials = true);
     crate::audit::lock_chain(conn)?;
     let seq = newest(conn)? + 1;
     let (mut user_id, mut session_id, mut kept_session_id, mut api_token_id) =

@@ -115,6 +115,7 @@ pub fn append(
     provider_only: bool,
     audience: &[String],
 ) -> Result<StreamEvent, AppError> {
+    crate::effects::note(|e| e.events = true);
     crate::audit::lock_chain(conn)?;
     let last: Option<i64> = events::table
         .select(diesel::dsl::max(events::seq))

@@ -109,6 +109,9 @@ pub fn revoke(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), AppErr
     )
     .set(feed_tokens::revoked_at.eq(now_ms()))
     .execute(conn)?;
+    crate::effects::note(|e| {
+        e.stale_feed_tokens.insert(id.to_string());
+    });
     if n == 0 {
         let exists: i64 = feed_tokens::table
             .find(id)

@@ -112,6 +112,7 @@ fn queue_mail(
         role = xml_escape(&row.role),
     );
     let now = now_ms();
+    crate::effects::note(|e| e.mail = true);
     diesel::insert_into(mail_outbox::table)
         .values(&MailRow {
             id: new_id(),

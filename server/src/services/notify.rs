@@ -324,6 +324,7 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
         } else {
             format!("<update.{update_key}.{}@{MSGID_DOMAIN}>", user.id)
         };
+        crate::effects::note(|e| e.mail = true);
         diesel::insert_into(mail_outbox::table)
             .values(&MailRow {
                 id: new_id(),
@@ -430,6 +431,7 @@ pub fn compose_digests(conn: &mut DbConn) -> Result<usize, AppError> {
             lines.iter().map(|l| format!("<li>{}</li>", xml_escape(l.trim_start_matches("- ")))).collect::<String>()
         );
         let last = seqs.last().copied().unwrap_or_default();
+        crate::effects::note(|e| e.mail = true);
         diesel::insert_into(mail_outbox::table)
             .values(&MailRow {
                 id: new_id(),
