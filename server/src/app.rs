@@ -34,7 +34,7 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
-        let backfilled = db.write_blocking(crate::services::incidents::backfill_versions)?;
+        let backfilled = db.write_blocking(crate::incidents::backfill_versions)?;
         if backfilled > 0 {
             tracing::info!(
                 records = backfilled,
@@ -43,7 +43,7 @@ impl Application {
         }
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_string(),
-            None => db.write_blocking(crate::services::accounts::jwt_secret)?,
+            None => db.write_blocking(crate::identity::accounts::jwt_secret)?,
         };
         let config = Arc::new(config);
         let metrics = Metrics::new();

@@ -4,7 +4,7 @@ use crate::app::{init_tracing, Application};
 use crate::auth::{password, Actor, Caller};
 use crate::config::Config;
 use crate::db::Db;
-use crate::services::accounts;
+use crate::identity::accounts;
 use cirhub_shared::api;
 use cirhub_shared::Role;
 use clap::{Parser, Subcommand};
@@ -193,7 +193,7 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let db = Db::connect(&config)?;
             let applied = db.migrate()?;
-            db.write_blocking(crate::services::incidents::backfill_versions)?;
+            db.write_blocking(crate::incidents::backfill_versions)?;
             println!(
                 "applied {} migration(s): {}",
                 applied.len(),

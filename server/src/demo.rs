@@ -3,12 +3,14 @@
 //! full timeline, an active incident, a scheduled maintenance and weeks of status history.
 
 use crate::auth::{password, Actor, Caller};
+use crate::catalogue;
 use crate::db::rows::{new_id, now_ms, StatusEventRow};
 use crate::db::schema::{
     component_status_events, components, incident_updates, incidents, organisations,
 };
 use crate::error::AppError;
-use crate::services::{accounts, catalogue, incidents as inc};
+use crate::identity::accounts;
+use crate::incidents as inc;
 use crate::state::AppState;
 use cirhub_shared::api::*;
 use cirhub_shared::*;
@@ -345,7 +347,9 @@ fn customers(
     people: &[(&str, Caller)],
     comps: &[Component],
 ) -> Result<(), AppError> {
-    use crate::services::{dashboard, relationships, subscriptions};
+    use crate::customers::dashboard;
+    use crate::customers::relationships;
+    use crate::customers::subscriptions;
     use cirhub_shared::customer::*;
     let who = |email: &str| {
         people

@@ -9,7 +9,6 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 /// A JSON body, size-limited, whose deserialisation errors name the offending field.
 pub struct ApiJson<T>(pub T);
@@ -220,50 +219,7 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
-/// `?page=&per_page=` on every list; the OpenAPI document states the bounds `validate` checks.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Pagination {
-    /// Page number, from 1.
-    #[serde(default = "one")]
-    #[param(minimum = 1, default = 1)]
-    pub page: u32,
-    /// Items per page, 1 to 100.
-    #[serde(default = "fifty")]
-    #[param(minimum = 1, maximum = 100, default = 50)]
-    pub per_page: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-fn fifty() -> u32 {
-    50
-}
-
-impl Pagination {
-    /// Largest page size accepted.
-    pub const MAX: u32 = 100;
-
-    /// Checks the bounds.
-    pub fn validate(self) -> Result<Self, AppError> {
-        if self.page == 0 {
-            return Err(AppError::field("page", "must be 1 or more"));
-        }
-        if self.per_page == 0 || self.per_page > Self::MAX {
-            return Err(AppError::field("per_page", "must be between 1 and 100"));
-        }
-        Ok(self)
-    }
-
-    pub fn offset(self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.per_page)
-    }
-
-    pub fn limit(self) -> i64 {
-        i64::from(self.per_page)
-    }
-}
+pub use crate::paging::Pagination;
 
 /// Maps query-string errors (`?page=abc`) to a 400 problem naming the parameter.
 pub fn query_error(

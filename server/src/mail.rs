@@ -12,9 +12,9 @@ use crate::config::Config;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
+use crate::delivery::notify::BASE;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::services::notify::BASE;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
 use lettre::message::header::{self, HeaderName, HeaderValue};
@@ -83,7 +83,7 @@ impl Mailer {
             loop {
                 tokio::time::sleep(period).await;
                 match digest_db
-                    .write(crate::services::notify::compose_digests)
+                    .write(crate::delivery::notify::compose_digests)
                     .await
                 {
                     Ok(n) if n > 0 => mailer2.wake(),
@@ -322,7 +322,7 @@ fn record(
             ))
             .execute(conn)?;
         if row.object_type == "incident" {
-            crate::services::dashboard::mark_reached(
+            crate::customers::dashboard::mark_reached(
                 conn,
                 &row.object_id,
                 &row.organisation_id,

@@ -4,7 +4,7 @@
 use cirhub::app::Application;
 use cirhub::auth::{password, Actor};
 use cirhub::config::Config;
-use cirhub::services::accounts;
+use cirhub::identity::accounts;
 use cirhub::state::AppState;
 use cirhub_shared::api;
 use cirhub_shared::Role;

@@ -3,9 +3,13 @@
 //! and customer organisations with varied relationships and role-wide WebSocket subscriptions.
 
 use cirhub::auth::{Actor, Caller};
+use cirhub::catalogue;
 use cirhub::config::Config;
+use cirhub::customers::relationships;
+use cirhub::customers::subscriptions;
 use cirhub::db::Db;
-use cirhub::services::{accounts, catalogue, incidents, relationships, subscriptions};
+use cirhub::identity::accounts;
+use cirhub::incidents;
 use cirhub_shared::api::*;
 use cirhub_shared::customer::{InviteCustomer, Scope, SubscriptionInput};
 use cirhub_shared::*;

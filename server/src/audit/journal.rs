@@ -246,7 +246,7 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
     for d in rows.iter().filter(|d| d.reach) {
         if let (versions::INCIDENT, Some(org)) = (d.object_type.as_str(), &d.organisation_id) {
             if reached.insert((&d.object_id, org)) {
-                crate::services::dashboard::mark_reached(conn, &d.object_id, org, d.channel)?;
+                crate::customers::dashboard::mark_reached(conn, &d.object_id, org, d.channel)?;
             }
         }
     }

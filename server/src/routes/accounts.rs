@@ -3,7 +3,7 @@
 use crate::auth::{password, Caller};
 use crate::error::AppError;
 use crate::extract::{ApiJson, Pagination};
-use crate::services::accounts as svc;
+use crate::identity::accounts as svc;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::api::*;
@@ -164,7 +164,7 @@ pub async fn me(state: State, caller: Caller) -> Result<HttpResponse, AppError> 
     Ok(HttpResponse::Ok().json(state.db.read(move |c| svc::me(c, &caller)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::Pagination),
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::paging::Pagination),
     responses((status = 200, body = Paged<User>)), security(("bearer" = [])))]
 /// Users of the caller's organisation.
 pub async fn list_users(
@@ -238,7 +238,7 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", params(crate::extract::Pagination),
+#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", params(crate::paging::Pagination),
     responses((status = 200, body = Paged<ApiToken>)), security(("bearer" = [])))]
 pub async fn list_tokens(
     state: State,

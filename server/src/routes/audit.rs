@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::db::rows::{AuditRow, DisclosureRow};
 use crate::db::schema::{audit_log, disclosures};
 use crate::error::AppError;
-use crate::extract::Pagination;
+use crate::paging::Pagination;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::{AuditEntry, Disclosure, Paged, Recipient};
@@ -41,7 +41,7 @@ pub struct AuditFilter {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_entries",
-    params(crate::extract::Pagination, ("object_type" = Option<String>, Query),
+    params(crate::paging::Pagination, ("object_type" = Option<String>, Query),
            ("object_id" = Option<String>, Query), ("action" = Option<String>, Query)),
     responses((status = 200, body = Paged<AuditEntry>)), security(("bearer" = [])))]
 /// The organisation's audit entries, newest first (auditor or admin).
@@ -79,7 +79,7 @@ pub async fn list(
                 .limit(page.limit())
                 .select(AuditRow::as_select())
                 .load(c)?;
-            Ok(crate::services::paged(
+            Ok(crate::paging::paged(
                 rows.into_iter().map(to_api).collect(),
                 page,
                 total,
@@ -134,7 +134,7 @@ pub struct DisclosureFilter {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/disclosures", tag = "audit", operation_id = "list_disclosures",
-    params(crate::extract::Pagination, ("object_type" = Option<String>, Query),
+    params(crate::paging::Pagination, ("object_type" = Option<String>, Query),
            ("object_id" = Option<String>, Query), ("channel" = Option<cirhub_shared::Channel>, Query)),
     responses((status = 200, body = Paged<Disclosure>)), security(("bearer" = [])))]
 /// The disclosure journal, newest first (auditor or admin): what your organisation was shown
@@ -185,7 +185,7 @@ pub async fn disclosures(
                 .into_iter()
                 .map(|r| disclosure_to_api(r, &org))
                 .collect();
-            Ok(crate::services::paged(items, page, total))
+            Ok(crate::paging::paged(items, page, total))
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

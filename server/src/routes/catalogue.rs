@@ -1,9 +1,9 @@
 //! The provider catalogue. Reading needs any role; changing needs operator or above.
 
 use crate::auth::Caller;
+use crate::catalogue as svc;
 use crate::error::AppError;
 use crate::extract::{ApiJson, Pagination};
-use crate::services::catalogue as svc;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::*;
@@ -34,7 +34,7 @@ where
 
 macro_rules! lister {
     ($name:ident, $svc:path, $path:literal, $ty:ty, $tag:literal) => {
-        #[utoipa::path(get, path = $path, tag = $tag, params(crate::extract::Pagination),
+        #[utoipa::path(get, path = $path, tag = $tag, params(crate::paging::Pagination),
                     responses((status = 200, body = Paged<$ty>)), security(("bearer" = [])))]
         pub async fn $name(
             state: State,

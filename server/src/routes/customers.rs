@@ -2,10 +2,13 @@
 //! subscriptions, feed tokens, the provider's receipts, and one-click unsubscribe.
 
 use crate::auth::Caller;
+use crate::customers::dashboard;
+use crate::customers::dashboard::DashboardFilter;
+use crate::customers::feed_tokens;
+use crate::customers::relationships;
+use crate::customers::subscriptions;
 use crate::error::AppError;
 use crate::extract::{ApiJson, OptionalJson, Pagination};
-use crate::services::dashboard::DashboardFilter;
-use crate::services::{dashboard, feed_tokens, relationships, subscriptions};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::Paged;
@@ -48,7 +51,7 @@ where
 // ---------------------------------------------------------------- relationships
 
 #[utoipa::path(get, path = "/api/v1/relationships", tag = "relationships",
-    params(crate::extract::Pagination),
+    params(crate::paging::Pagination),
     responses((status = 200, body = Paged<Relationship>)), security(("bearer" = [])))]
 /// Relationships the caller's organisation is a party to (as provider or customer).
 pub async fn list_relationships(
@@ -140,7 +143,7 @@ pub async fn end(
 // ---------------------------------------------------------------- dashboard
 
 #[utoipa::path(get, path = "/api/v1/dashboard/incidents", tag = "dashboard",
-    params(crate::extract::Pagination, ("open" = Option<bool>, Query),
+    params(crate::paging::Pagination, ("open" = Option<bool>, Query),
            ("kind" = Option<cirhub_shared::IncidentKind>, Query), ("provider_id" = Option<String>, Query),
            ("min_priority" = Option<cirhub_shared::Priority>, Query)),
     responses((status = 200, body = Paged<CustomerIncident>)), security(("bearer" = [])))]
@@ -233,7 +236,7 @@ pub async fn receipts(
 // ---------------------------------------------------------------- mappings and layout
 
 #[utoipa::path(get, path = "/api/v1/resource-mappings", tag = "dashboard",
-    params(crate::extract::Pagination),
+    params(crate::paging::Pagination),
     responses((status = 200, body = Paged<ResourceMapping>)), security(("bearer" = [])))]
 pub async fn list_mappings(
     state: State,
@@ -309,7 +312,7 @@ pub async fn put_layout(
 // ---------------------------------------------------------------- subscriptions
 
 #[utoipa::path(get, path = "/api/v1/subscriptions", tag = "subscriptions",
-    params(crate::extract::Pagination),
+    params(crate::paging::Pagination),
     responses((status = 200, body = Paged<Subscription>)), security(("bearer" = [])))]
 /// The caller's subscriptions and their role's (admins: all of the organisation).
 pub async fn list_subscriptions(
@@ -392,13 +395,13 @@ pub async fn unsubscribe_page(
     let t = token.clone();
     state
         .db
-        .read(move |c| crate::services::notify::check_unsubscribe_token(c, &t))
+        .read(move |c| crate::delivery::notify::check_unsubscribe_token(c, &t))
         .await?;
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head>\
          <body><h1>Unsubscribe</h1><p>Stop these cirhub alerts?</p>\
          <form method=\"post\" action=\"/unsubscribe/{}\"><button type=\"submit\">Unsubscribe</button></form></body></html>",
-        crate::services::feeds::xml_escape(&token)
+        crate::publishing::feeds::xml_escape(&token)
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -410,14 +413,14 @@ pub async fn unsubscribe(state: State, token: web::Path<String>) -> Result<HttpR
     let message = state
         .exec
         .run(move |c| {
-            let (sub, user) = crate::services::notify::check_unsubscribe_token(c, &token)?;
+            let (sub, user) = crate::delivery::notify::check_unsubscribe_token(c, &token)?;
             subscriptions::unsubscribe(c, &sub, &user)
         })
         .await?;
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head>\
          <body><h1>Unsubscribed</h1><p>{}</p></body></html>",
-        crate::services::feeds::xml_escape(&message)
+        crate::publishing::feeds::xml_escape(&message)
     );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -427,7 +430,7 @@ pub async fn unsubscribe(state: State, token: web::Path<String>) -> Result<HttpR
 // ---------------------------------------------------------------- feed tokens
 
 #[utoipa::path(get, path = "/api/v1/feed-tokens", tag = "feeds",
-    params(crate::extract::Pagination),
+    params(crate::paging::Pagination),
     responses((status = 200, body = Paged<FeedToken>)), security(("bearer" = [])))]
 pub async fn list_feed_tokens(
     state: State,

@@ -5,7 +5,7 @@ use super::catalogue::publish;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::{ApiJson, Pagination};
-use crate::services::incidents::{self as svc, ListFilter};
+use crate::incidents::{self as svc, ListFilter};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::*;
@@ -13,7 +13,7 @@ use cirhub_shared::api::*;
 type State = web::Data<AppState>;
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", operation_id = "list_incidents",
-    params(crate::extract::Pagination,
+    params(crate::paging::Pagination,
            ("kind" = Option<cirhub_shared::IncidentKind>, Query), ("open" = Option<bool>, Query),
            ("visibility" = Option<cirhub_shared::Visibility>, Query)),
     responses((status = 200, body = Paged<Incident>)), security(("bearer" = [])))]

@@ -5,8 +5,8 @@
 use crate::auth::{password, Caller};
 use crate::error::AppError;
 use crate::extract::{ApiJson, Pagination};
-use crate::services::feeds::xml_escape;
-use crate::services::invitations as svc;
+use crate::identity::invitations as svc;
+use crate::publishing::feeds::xml_escape;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::api::*;
@@ -35,7 +35,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(out))
 }
 
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "users", operation_id = "list_invitations", params(crate::extract::Pagination),
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "users", operation_id = "list_invitations", params(crate::paging::Pagination),
     responses((status = 200, body = Paged<Invitation>)), security(("bearer" = [])))]
 /// The organisation's invitations that can still be accepted (admin).
 pub async fn list(

@@ -3,7 +3,7 @@
 
 use crate::cache::Cached;
 use crate::error::AppError;
-use crate::services::{feeds, public};
+use crate::publishing::{feeds, statuspage};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,14 +18,14 @@ fn render(
     doc: &str,
     base: &str,
 ) -> Result<(String, Bytes, &'static str), AppError> {
-    let data = public::load(conn, slug, base)?;
+    let data = statuspage::load(conn, slug, base)?;
     render_data(conn, data, doc)
 }
 
 /// Renders one document (Statuspage v2 path, `uptime.json`, `history.atom|rss`) of a data set.
 pub fn render_data(
     conn: &mut crate::db::DbConn,
-    data: public::PublicData,
+    data: statuspage::PublicData,
     doc: &str,
 ) -> Result<(String, Bytes, &'static str), AppError> {
     let json = |v: serde_json::Result<Vec<u8>>| {
@@ -96,7 +96,7 @@ pub fn render_data(
             JSON,
         ),
         "uptime.json" => (
-            json(serde_json::to_vec(&crate::services::uptime::uptime(
+            json(serde_json::to_vec(&crate::publishing::uptime::uptime(
                 conn,
                 &data,
                 crate::db::rows::now_ms(),
@@ -224,13 +224,13 @@ pub async fn feed(
     let s = secret.clone();
     let token = state
         .db
-        .read(move |c| crate::services::feed_tokens::resolve(c, &s))
+        .read(move |c| crate::customers::feed_tokens::resolve(c, &s))
         .await?;
-    if crate::services::feed_tokens::needs_touch(&token, crate::db::rows::now_ms()) {
+    if crate::customers::feed_tokens::needs_touch(&token, crate::db::rows::now_ms()) {
         let id = token.id.clone();
         state
             .exec
-            .run(move |c| crate::services::feed_tokens::touch(c, &id))
+            .run(move |c| crate::customers::feed_tokens::touch(c, &id))
             .await?;
     }
     if let Some(hit) = state.cache.get_personal(&token.id, &doc) {
@@ -244,8 +244,8 @@ pub async fn feed(
     let (deps, body, ct) = state
         .journal
         .read(move |c| {
-            let deps = crate::services::feed_tokens::depends_on(c, &t)?;
-            let data = crate::services::feed_tokens::data(c, &t, &secret, &base)?;
+            let deps = crate::customers::feed_tokens::depends_on(c, &t)?;
+            let data = crate::customers::feed_tokens::data(c, &t, &secret, &base)?;
             let (_, body, ct) = render_data(c, data, &d)?;
             Ok((deps, body, ct))
         })

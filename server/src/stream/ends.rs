@@ -1,7 +1,7 @@
 //! A live connection is a session: it ends when the credential it was opened with ends or
 //! changes. Each connection registers its credential (user and session, or API token) and
 //! the expiry of its access token. One task per instance reads the credential changes other
-//! transactions recorded (`services::credential_changes`, on any instance sharing the
+//! transactions recorded (`identity::credential_changes`, on any instance sharing the
 //! database) after the last one it saw, and tells the connections they name to close, with a
 //! close code and a reason. The cost per tick is one query, whatever the number of
 //! connections; a change costs a lookup of its user's or token's connections.
@@ -9,7 +9,7 @@
 use crate::auth::{Actor, Caller};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::services::credential_changes::{self, CredentialChangeRow};
+use crate::identity::credential_changes::{self, CredentialChangeRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

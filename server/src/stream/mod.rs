@@ -98,7 +98,7 @@ impl Filter {
             None => true,
             Some(list) => list
                 .iter()
-                .any(|s| crate::services::subscriptions::matches(s, &p.event)),
+                .any(|s| crate::customers::subscriptions::matches(s, &p.event)),
         }
     }
 }

@@ -86,7 +86,7 @@ pub async fn stream(
     );
     let subscriptions = state
         .db
-        .read(move |c| crate::services::subscriptions::live_filter(c, &org, user.as_deref(), role))
+        .read(move |c| crate::customers::subscriptions::live_filter(c, &org, user.as_deref(), role))
         .await?;
     let filter = Filter {
         org_id: caller.org_id.clone(),

@@ -1,14 +1,14 @@
 //! The provider catalogue: regions, services, component groups, components and their status
 //! history, plus the provider's priority policy.
 
-use super::{paged, provider_org};
 use crate::audit::{self, Event};
 use crate::auth::{Actor, Caller};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::paging::paged;
+use crate::paging::Pagination;
 use cirhub_shared::api::{self, Paged, PriorityPolicy};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::ComponentStatus;
@@ -482,7 +482,7 @@ pub fn set_status(
     record_status(conn, &row.id, status, now, incident_id)?;
     row.status = status.as_str().into();
     row.updated_at = now;
-    super::events::component_changed(conn, row, incident_id)?;
+    crate::delivery::events::component_changed(conn, row, incident_id)?;
     Ok(Some(api::ComponentChange {
         component_id: row.id.clone(),
         name: row.name.clone(),
@@ -555,4 +555,19 @@ pub fn put_policy(
         .version(None, policy)?,
     )?;
     Ok(policy.clone())
+}
+
+/// The caller's organisation, required to be a provider for catalogue and incident work.
+pub fn provider_org(conn: &mut DbConn, org_id: &str) -> Result<OrgRow, AppError> {
+    let org: OrgRow = organisations::table
+        .find(org_id)
+        .select(OrgRow::as_select())
+        .first(conn)?;
+    if !org.is_provider {
+        return Err(AppError::Forbidden(
+            "Your organisation is not a provider; only providers publish a catalogue and incidents."
+                .into(),
+        ));
+    }
+    Ok(org)
 }

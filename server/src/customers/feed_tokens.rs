@@ -2,17 +2,17 @@
 //! documents and Atom feed, filtered to what affects it (public and targeted records of all
 //! its providers together), so existing Statuspage clients and widgets work unchanged.
 
-use super::dashboard::{feed_rows, names_by_component};
-use super::paged;
-use super::public::{FeedIds, PublicData, PublicIncident};
-use super::status_view::{self, Reader};
 use crate::audit::{self, Event};
 use crate::auth::{random_secret, sha256_hex, Actor, Caller};
+use crate::customers::dashboard::{feed_rows, names_by_component};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::paging::paged;
+use crate::paging::Pagination;
+use crate::publishing::status_view::{self, Reader};
+use crate::publishing::statuspage::{FeedIds, PublicData, PublicIncident};
 use cirhub_shared::api::Paged;
 use cirhub_shared::customer::{CreateFeedToken, CreatedFeedToken, FeedToken};
 use cirhub_shared::time::from_millis;
@@ -178,8 +178,8 @@ pub fn data(
         .find(&token.customer_id)
         .select(OrgRow::as_select())
         .first(conn)?;
-    let rows = feed_rows(conn, &org.id, super::public::HISTORY_LIMIT)?;
-    let links = super::visibility::providers_of(conn, &org.id)?;
+    let rows = feed_rows(conn, &org.id, crate::publishing::statuspage::HISTORY_LIMIT)?;
+    let links = crate::customers::visibility::providers_of(conn, &org.id)?;
     let names = names_by_component(conn, &org.id)?;
     let mut components = Vec::new();
     let mut groups = Vec::new();
@@ -267,10 +267,11 @@ pub fn data(
 /// The organisations whose changes can alter a customer's feed: itself and its providers
 /// (the feed cache drops the customer's documents when any of them changes).
 pub fn depends_on(conn: &mut DbConn, token: &FeedTokenRow) -> Result<Vec<String>, AppError> {
-    let mut orgs: Vec<String> = super::visibility::providers_of(conn, &token.customer_id)?
-        .into_iter()
-        .map(|l| l.rel.provider_id)
-        .collect();
+    let mut orgs: Vec<String> =
+        crate::customers::visibility::providers_of(conn, &token.customer_id)?
+            .into_iter()
+            .map(|l| l.rel.provider_id)
+            .collect();
     orgs.push(token.customer_id.clone());
     Ok(orgs)
 }

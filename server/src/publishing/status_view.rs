@@ -7,7 +7,7 @@
 //! change it may know of, from the status history (`component_status_events`), so a record
 //! that later turns public brings its changes with it.
 
-use super::visibility;
+use crate::customers::visibility;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
@@ -150,13 +150,13 @@ pub fn apply(
     Ok(())
 }
 
-/// [`super::events::component_refs`] as `reader` may know them.
+/// [`crate::delivery::events::component_refs`] as `reader` may know them.
 pub fn refs(
     conn: &mut DbConn,
     ids: &[String],
     reader: Reader<'_>,
 ) -> Result<Vec<ComponentRef>, AppError> {
-    let mut refs = super::events::component_refs(conn, ids)?;
+    let mut refs = crate::delivery::events::component_refs(conn, ids)?;
     let known = known(conn, ids, reader)?;
     for r in &mut refs {
         if let Some(k) = known.get(&r.id) {

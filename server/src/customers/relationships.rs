@@ -2,14 +2,15 @@
 //! customer's admin accepts, either side may end it. The relationship carries the service
 //! model and the contracted services x regions that decide what the customer sees.
 
-use super::{paged, provider_org};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
+use crate::catalogue::provider_org;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::paging::paged;
+use crate::paging::Pagination;
 use cirhub_shared::customer::{self as c, Scope};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::RelationshipStatus;

@@ -1,14 +1,14 @@
 //! Alert subscriptions, per user or per role within an organisation, and the matching of
 //! events against them (the stream and the mail outbox both use [`matches`]).
 
-use super::paged;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::paging::paged;
+use crate::paging::Pagination;
 use cirhub_shared::api::Paged;
 use cirhub_shared::customer::{StreamEvent, Subscription, SubscriptionInput};
 use cirhub_shared::time::from_millis;

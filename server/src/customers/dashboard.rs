@@ -2,17 +2,17 @@
 //! check lets it see, in its own resource names, with acknowledgements and private notes;
 //! and the provider's view of who was reached and who acknowledged.
 
-use super::incidents::update_to_api;
-use super::paged;
-use super::status_view::{self, Reader};
-use super::visibility::{self, coverage, seen_by, Link};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
+use crate::customers::visibility::{self, coverage, seen_by, Link};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::incidents::update_to_api;
+use crate::paging::paged;
+use crate::paging::Pagination;
+use crate::publishing::status_view::{self, Reader};
 use cirhub_shared::api::Paged;
 use cirhub_shared::customer::*;
 use cirhub_shared::time::from_millis;
@@ -376,7 +376,7 @@ fn detail(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncide
     let (link, row) = visible_one(conn, &caller.org_id, id)?;
     let pnames = provider_names(conn, std::slice::from_ref(&link))?;
     let names = names_by_component(conn, &caller.org_id)?;
-    let comps = super::events::incident_component_ids(conn, id)?;
+    let comps = crate::delivery::events::incident_component_ids(conn, id)?;
     let pname = pnames.get(&row.provider_id).cloned().unwrap_or_default();
     build(
         conn,
@@ -441,7 +441,7 @@ pub fn acknowledge(
             )
             .version(Some(version), &api)?,
         )?;
-        super::events::acknowledged(conn, &row.provider_id, &api)?;
+        crate::delivery::events::acknowledged(conn, &row.provider_id, &api)?;
         mark_reached(conn, id, &caller.org_id, Channel::Http)?;
     }
     detail(conn, caller, id)

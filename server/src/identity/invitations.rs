@@ -9,11 +9,11 @@ use crate::auth::{random_secret, sha256_hex, Actor, Caller};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
+use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
-use crate::services::accounts;
-use crate::services::feeds::xml_escape;
-use crate::services::notify::{BASE, MSGID_DOMAIN};
+use crate::identity::accounts;
+use crate::paging::Pagination;
+use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::{self, Paged};
 use cirhub_shared::time::from_millis;
 use diesel::prelude::*;
@@ -163,7 +163,7 @@ pub fn list(
         .select(InvitationRow::as_select())
         .load(conn)?;
     let items = rows.iter().map(to_api).collect::<Result<_, _>>()?;
-    Ok(super::paged(items, page, total))
+    Ok(crate::paging::paged(items, page, total))
 }
 
 /// Withdraws a pending invitation of the caller's organisation; its link stops working.

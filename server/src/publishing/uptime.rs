@@ -1,11 +1,11 @@
 //! Daily uptime of a provider's components over the last 90 days, computed from the
 //! component status history that is public: direct changes and those of public incidents
-//! (see [`super::status_view`]).
+//! (see [`crate::publishing::status_view`]).
 
-use super::public::PublicData;
 use crate::db::schema::{component_status_events, incidents};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::publishing::statuspage::PublicData;
 use cirhub_shared::statuspage as sp;
 use cirhub_shared::time::from_millis;
 use cirhub_shared::{ComponentStatus, Visibility};

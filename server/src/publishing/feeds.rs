@@ -1,7 +1,7 @@
 //! Atom (RFC 4287) and RSS 2.0 feeds of a provider's public incident and maintenance history,
 //! one entry per incident with its update timeline as content.
 
-use super::public::{PublicData, PublicIncident};
+use crate::publishing::statuspage::{PublicData, PublicIncident};
 use cirhub_shared::time::from_millis;
 
 /// Escapes text for XML element content and attribute values.

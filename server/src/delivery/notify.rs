@@ -5,13 +5,13 @@
 //! Links in the bodies start with [`BASE`], replaced by the public URL when the mail is sent,
 //! so a row's content does not depend on which instance wrote it.
 
-use super::subscriptions::{matches, readable};
-use super::visibility;
+use crate::customers::subscriptions::{matches, readable};
+use crate::customers::visibility;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::services::feeds::xml_escape;
+use crate::publishing::feeds::xml_escape;
 use cirhub_shared::customer::{IncidentSummary, StreamEvent, Subscription};
 use cirhub_shared::{Channel, DeliveryMode, EventKind, Role};
 use diesel::prelude::*;

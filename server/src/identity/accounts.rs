@@ -1,13 +1,13 @@
 //! Organisations, users, sessions (login, refresh, logout) and API tokens.
 
-use super::credential_changes::{record as record_change, Change};
 use crate::audit::{self, Event};
 use crate::auth::{password, random_secret, sha256_hex, Actor, Caller, API_TOKEN_PREFIX};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::identity::credential_changes::{record as record_change, Change};
+use crate::paging::Pagination;
 use cirhub_shared::api::{self, Paged};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::Role;
@@ -226,7 +226,7 @@ pub fn list_users(
         .select(UserRow::as_select())
         .load(conn)?;
     let items = rows.iter().map(user_to_api).collect::<Result<_, _>>()?;
-    Ok(super::paged(items, page, total))
+    Ok(crate::paging::paged(items, page, total))
 }
 
 /// Changes name, role or password; a password change ends every session of the user.
@@ -516,9 +516,9 @@ fn end_reused_session(conn: &mut DbConn, sid: &str) -> Result<(), AppError> {
         )
         .detail(serde_json::json!({"ended": "session family"})),
     )?;
-    crate::services::credential_changes::record(
+    crate::identity::credential_changes::record(
         conn,
-        crate::services::credential_changes::Change::RefreshReused {
+        crate::identity::credential_changes::Change::RefreshReused {
             user_id: &user.id,
             session_id: sid,
         },
@@ -628,7 +628,7 @@ pub fn list_tokens(
         .select(ApiTokenRow::as_select())
         .load(conn)?;
     let items = rows.iter().map(token_to_api).collect::<Result<_, _>>()?;
-    Ok(super::paged(items, page, total))
+    Ok(crate::paging::paged(items, page, total))
 }
 
 pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), AppError> {

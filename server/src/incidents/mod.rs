@@ -1,16 +1,17 @@
 //! Incidents and scheduled maintenances: one table, one update timeline, one lifecycle.
 //! Every read of a non-public one by a caller is recorded as a disclosure.
 
-use super::catalogue::{component_row, priority_policy, set_status};
-use super::{paged, provider_org};
 use crate::audit::versions::INCIDENT;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
+use crate::catalogue::provider_org;
+use crate::catalogue::{component_row, priority_policy, set_status};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
-use crate::extract::Pagination;
+use crate::paging::paged;
+use crate::paging::Pagination;
 use cirhub_shared::api::{self, ComponentChange, ComponentStatusChange, Paged};
 use cirhub_shared::time::{from_millis, to_millis};
 use cirhub_shared::*;
@@ -56,7 +57,7 @@ pub fn to_api(conn: &mut DbConn, row: &IncidentRow) -> Result<api::Incident, App
         category: parse_stored(&row.category, "category")?,
         visibility: parse_stored(&row.visibility, "visibility")?,
         layer: parse_stored(&row.layer, "layer")?,
-        audience: super::visibility::named_audience(conn, &row.id)?,
+        audience: crate::customers::visibility::named_audience(conn, &row.id)?,
         component_ids,
         version: row.version,
         occurred_at: row.occurred_at.map(from_millis),
@@ -308,7 +309,7 @@ fn finish(
         Event::change(&caller.actor, &caller.org_id, action, INCIDENT, &row.id)
             .snapshot(row.version, hash),
     )?;
-    super::events::incident_changed(conn, row, row.version == 1, announce)?;
+    crate::delivery::events::incident_changed(conn, row, row.version == 1, announce)?;
     Ok(incident)
 }
 
@@ -333,7 +334,7 @@ fn set_audience(
             "name at least one customer (id or slug) for visibility 'named'",
         ));
     }
-    let links = super::visibility::customers_of(conn, provider)?;
+    let links = crate::customers::visibility::customers_of(conn, provider)?;
     let mut ids = Vec::new();
     let mut check = Check::new();
     for (i, e) in entries.iter().enumerate() {
@@ -625,7 +626,9 @@ pub fn patch(
             .unwrap_or(parse_stored(&row.visibility, "visibility")?);
         let entries = match &input.audience {
             Some(a) => a.clone(),
-            None if v == Visibility::Named => super::visibility::named_audience(conn, id)?,
+            None if v == Visibility::Named => {
+                crate::customers::visibility::named_audience(conn, id)?
+            }
             None => Vec::new(),
         };
         set_audience(conn, &org.id, id, v, &entries)?;

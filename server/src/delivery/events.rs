@@ -2,13 +2,13 @@
 //! the policy check allowed, and a sequence number assigned under the audit-chain lock so
 //! that events commit in sequence order (a reader never sees seq N+1 before N).
 
-use super::incidents::update_to_api;
-use super::status_view::{self, Reader};
-use super::visibility;
+use crate::customers::visibility;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::incidents::update_to_api;
+use crate::publishing::status_view::{self, Reader};
 use cirhub_shared::customer::{Acknowledgement, ComponentRef, IncidentSummary, StreamEvent};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::{EventKind, IncidentKind, IncidentStatus, Visibility};
@@ -173,7 +173,7 @@ pub fn incident_changed(
         &audience,
     )?;
     if announce {
-        super::notify::enqueue(conn, &event, &audience)?;
+        crate::delivery::notify::enqueue(conn, &event, &audience)?;
     }
     Ok(event)
 }

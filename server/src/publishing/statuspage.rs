@@ -87,7 +87,11 @@ pub fn load(conn: &mut DbConn, slug: &str, base_url: &str) -> Result<PublicData,
         .select(ComponentRow::as_select())
         .load(conn)?;
     // What public records and direct changes say, never a non-public incident's change.
-    super::status_view::apply(conn, &mut components, super::status_view::Reader::Public)?;
+    crate::publishing::status_view::apply(
+        conn,
+        &mut components,
+        crate::publishing::status_view::Reader::Public,
+    )?;
     let groups: Vec<GroupRow> = component_groups::table
         .filter(component_groups::provider_id.eq(&org.id))
         .order((

@@ -1,0 +1,7 @@
+//! The customer side: relationships with providers, the one visibility policy, the dashboard, subscriptions and personal feed tokens.
+
+pub mod dashboard;
+pub mod feed_tokens;
+pub mod relationships;
+pub mod subscriptions;
+pub mod visibility;

@@ -1,0 +1,4 @@
+//! Telling people: stream events written with the change they announce, and mail composed into the outbox (alerts, digests).
+
+pub mod events;
+pub mod notify;

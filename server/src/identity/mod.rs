@@ -1,0 +1,5 @@
+//! Who acts: organisations, people, sessions, API tokens, invitations, and the credential changes that end live streams.
+
+pub mod accounts;
+pub mod credential_changes;
+pub mod invitations;
