@@ -8,12 +8,12 @@
 //! rows, which [`verify_seals`] recomputes.
 
 use super::{chain, versions, Event};
-use crate::auth::Actor;
 use crate::config::Backend;
 use crate::db::rows::{now_ms, DisclosureRow, NewDisclosureRow};
 use crate::db::schema::{audit_log, disclosures};
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
+use crate::identity::Actor;
 use cirhub_shared::api::Recipient;
 use cirhub_shared::Channel;
 use diesel::prelude::*;

@@ -19,8 +19,8 @@ pub use chain::{
 };
 pub use journal::Journal;
 
-use crate::auth::Actor;
 use crate::error::AppError;
+use crate::identity::Actor;
 use cirhub_shared::Channel;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -5,7 +5,7 @@ pub mod caller;
 pub mod jwt;
 pub mod password;
 
-pub use caller::{Actor, Caller};
+pub use crate::identity::{Actor, Caller};
 
 use base64::Engine;
 use rand::RngCore;

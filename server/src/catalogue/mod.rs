@@ -2,11 +2,11 @@
 //! history, plus the provider's priority policy.
 
 use crate::audit::{self, Event};
-use crate::auth::{Actor, Caller};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
+use crate::identity::{Actor, Caller};
 use crate::paging::paged;
 use crate::paging::Pagination;
 use cirhub_shared::api::{self, Paged, PriorityPolicy};

@@ -3,12 +3,12 @@
 //! and the provider's view of who was reached and who acknowledged.
 
 use crate::audit::{self, Event};
-use crate::auth::Caller;
 use crate::customers::visibility::{self, coverage, seen_by, Link};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{DbConn, MultiBackend};
 use crate::error::{AppError, Check};
+use crate::identity::Caller;
 use crate::incidents::update_to_api;
 use crate::paging::paged;
 use crate::paging::Pagination;

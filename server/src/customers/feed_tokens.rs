@@ -3,12 +3,13 @@
 //! its providers together), so existing Statuspage clients and widgets work unchanged.
 
 use crate::audit::{self, Event};
-use crate::auth::{random_secret, sha256_hex, Actor, Caller};
+use crate::auth::{random_secret, sha256_hex};
 use crate::customers::dashboard::{feed_rows, names_by_component};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
+use crate::identity::{Actor, Caller};
 use crate::paging::paged;
 use crate::paging::Pagination;
 use crate::publishing::status_view::{self, Reader};

@@ -3,12 +3,12 @@
 //! model and the contracted services x regions that decide what the customer sees.
 
 use crate::audit::{self, Event};
-use crate::auth::Caller;
 use crate::catalogue::provider_org;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
+use crate::identity::Caller;
 use crate::paging::paged;
 use crate::paging::Pagination;
 use cirhub_shared::customer::{self as c, Scope};

@@ -2,11 +2,11 @@
 //! events against them (the stream and the mail outbox both use [`matches`]).
 
 use crate::audit::{self, Event};
-use crate::auth::Caller;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
+use crate::identity::Caller;
 use crate::paging::paged;
 use crate::paging::Pagination;
 use cirhub_shared::api::Paged;
@@ -382,7 +382,7 @@ pub fn unsubscribe(
     let Some(mut row) = row else {
         return Ok("You are unsubscribed.".into());
     };
-    let actor = crate::auth::Actor::User {
+    let actor = crate::identity::Actor::User {
         id: user_id.into(),
         name: "unsubscribe link".into(),
     };

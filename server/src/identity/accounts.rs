@@ -1,12 +1,13 @@
 //! Organisations, users, sessions (login, refresh, logout) and API tokens.
 
 use crate::audit::{self, Event};
-use crate::auth::{password, random_secret, sha256_hex, Actor, Caller, API_TOKEN_PREFIX};
+use crate::auth::{password, random_secret, sha256_hex, API_TOKEN_PREFIX};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
 use crate::identity::credential_changes::{record as record_change, Change};
+use crate::identity::{Actor, Caller};
 use crate::paging::Pagination;
 use cirhub_shared::api::{self, Paged};
 use cirhub_shared::time::from_millis;

@@ -5,13 +5,14 @@
 //! the holder of the link learns, when accepting, that the address cannot be used.
 
 use crate::audit::{self, object_hash, Event};
-use crate::auth::{random_secret, sha256_hex, Actor, Caller};
+use crate::auth::{random_secret, sha256_hex};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::{AppError, Check};
 use crate::identity::accounts;
+use crate::identity::{Actor, Caller};
 use crate::paging::Pagination;
 use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::{self, Paged};

@@ -3,3 +3,6 @@
 pub mod accounts;
 pub mod credential_changes;
 pub mod invitations;
+pub mod principal;
+
+pub use principal::{Actor, Caller};

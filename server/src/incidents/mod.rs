@@ -3,13 +3,13 @@
 
 use crate::audit::versions::INCIDENT;
 use crate::audit::{self, Event};
-use crate::auth::Caller;
 use crate::catalogue::provider_org;
 use crate::catalogue::{component_row, priority_policy, set_status};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::{AppError, Check};
+use crate::identity::Caller;
 use crate::paging::paged;
 use crate::paging::Pagination;
 use cirhub_shared::api::{self, ComponentChange, ComponentStatusChange, Paged};
