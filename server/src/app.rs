@@ -43,7 +43,7 @@ impl Application {
         }
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_string(),
-            None => db.write_blocking(crate::identity::accounts::jwt_secret)?,
+            None => db.write_blocking(crate::identity::sessions::jwt_secret)?,
         };
         let config = Arc::new(config);
         let metrics = Metrics::new();

@@ -294,7 +294,7 @@ fn admin(db: &Db, command: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::CreateToken { org, name, role } => {
             let created = exec.run_blocking(|c| {
                 let org = accounts::find_org(c, &org)?;
-                accounts::create_token(
+                crate::identity::api_tokens::create_token(
                     c,
                     &system_caller(&org.id),
                     &api::CreateApiToken { name, role },

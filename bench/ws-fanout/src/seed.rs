@@ -94,7 +94,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
                 },
             )?);
         }
-        let provider_token = accounts::create_token(
+        let provider_token = cirhub::identity::api_tokens::create_token(
             c,
             &p,
             &CreateApiToken {
@@ -159,7 +159,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
             )?;
             relationships::accept(c, &me, &rel.id)?;
             tokens.push(
-                accounts::create_token(
+                cirhub::identity::api_tokens::create_token(
                     c,
                     &me,
                     &CreateApiToken {
@@ -170,7 +170,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
                 .secret,
             );
             auditor_tokens.push(
-                accounts::create_token(
+                cirhub::identity::api_tokens::create_token(
                     c,
                     &me,
                     &CreateApiToken {

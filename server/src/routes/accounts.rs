@@ -4,6 +4,7 @@ use crate::auth::{password, Caller};
 use crate::error::AppError;
 use crate::extract::{ApiJson, Pagination};
 use crate::identity::accounts as svc;
+use crate::identity::{api_tokens, sessions};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cirhub_shared::api::*;
@@ -89,7 +90,7 @@ pub async fn login(
     // The attempt is counted and reserved before the password is checked; a success clears it.
     state
         .exec
-        .run(move |c| svc::reserve_attempt(c, &e, &ip, max))
+        .run(move |c| sessions::reserve_attempt(c, &e, &ip, max))
         .await?;
     let user = state
         .db
@@ -116,7 +117,7 @@ pub async fn login(
     let (sid, refresh, me) = state
         .exec
         .run(move |c| {
-            let (sid, refresh) = svc::open_session(c, &u, ttl)?;
+            let (sid, refresh) = sessions::open_session(c, &u, ttl)?;
             Ok((sid, refresh, me_for(c, &u)?))
         })
         .await?;
@@ -133,13 +134,13 @@ pub async fn refresh(
     let rotated = state
         .exec
         .run(
-            move |c| match svc::rotate_session(c, &body.0.refresh_token)? {
-                svc::Refresh::Rotated(user, sid, refresh) => {
+            move |c| match sessions::rotate_session(c, &body.0.refresh_token)? {
+                sessions::Refresh::Rotated(user, sid, refresh) => {
                     let me = me_for(c, &user)?;
                     Ok(Some((*user, sid, refresh, me)))
                 }
                 // The session is ended in this transaction; the 401 follows its commit.
-                svc::Refresh::Reused => Ok(None),
+                sessions::Refresh::Reused => Ok(None),
             },
         )
         .await?;
@@ -154,7 +155,10 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
 /// Ends the session: its access and refresh tokens are rejected from now on.
 pub async fn logout(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
-    state.exec.run(move |c| svc::logout(c, &caller)).await?;
+    state
+        .exec
+        .run(move |c| sessions::logout(c, &caller))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -250,7 +254,7 @@ pub async fn list_tokens(
     Ok(HttpResponse::Ok().json(
         state
             .db
-            .read(move |c| svc::list_tokens(c, &caller, page))
+            .read(move |c| api_tokens::list_tokens(c, &caller, page))
             .await?,
     ))
 }
@@ -267,7 +271,7 @@ pub async fn create_token(
     Ok(HttpResponse::Created().json(
         state
             .exec
-            .run(move |c| svc::create_token(c, &caller, &body.0))
+            .run(move |c| api_tokens::create_token(c, &caller, &body.0))
             .await?,
     ))
 }
@@ -282,7 +286,7 @@ pub async fn revoke_token(
     caller.require(Role::Admin)?;
     state
         .exec
-        .run(move |c| svc::revoke_token(c, &caller, &id))
+        .run(move |c| api_tokens::revoke_token(c, &caller, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
