@@ -347,7 +347,6 @@ fn customers(
     people: &[(&str, Caller)],
     comps: &[Component],
 ) -> Result<(), AppError> {
-    use crate::customers::dashboard;
     use crate::customers::relationships;
     use crate::customers::subscriptions;
     use cirhub_shared::customer::*;
@@ -414,7 +413,7 @@ fn customers(
         let admin = who(&format!("admin@{customer}.example"))?;
         relationships::accept(c, &admin, &rel.id)?;
         for (name, component) in names {
-            dashboard::create_mapping(
+            crate::customers::mappings::create_mapping(
                 c,
                 &admin,
                 &CreateMapping {

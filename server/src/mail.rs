@@ -322,7 +322,7 @@ fn record(
             ))
             .execute(conn)?;
         if row.object_type == "incident" {
-            crate::customers::dashboard::mark_reached(
+            crate::customers::acknowledgements::mark_reached(
                 conn,
                 &row.object_id,
                 &row.organisation_id,

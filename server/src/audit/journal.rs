@@ -246,7 +246,12 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
     for d in rows.iter().filter(|d| d.reach) {
         if let (versions::INCIDENT, Some(org)) = (d.object_type.as_str(), &d.organisation_id) {
             if reached.insert((&d.object_id, org)) {
-                crate::customers::dashboard::mark_reached(conn, &d.object_id, org, d.channel)?;
+                crate::customers::acknowledgements::mark_reached(
+                    conn,
+                    &d.object_id,
+                    org,
+                    d.channel,
+                )?;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The customer's view across all its providers: incidents and maintenances that the policy
 //! check lets it see, in its own resource names, with acknowledgements and private notes;
-//! and the provider's view of who was reached and who acknowledged.
+//! the components it follows and each person's layout.
 
 use crate::audit::{self, Event};
 use crate::customers::visibility::{self, coverage, seen_by, Link};
@@ -31,31 +31,6 @@ pub struct DashboardFilter {
     pub min_priority: Option<Priority>,
 }
 
-/// Records that someone of `customer` was shown or sent an incident, the first time.
-pub fn mark_reached(
-    conn: &mut DbConn,
-    incident_id: &str,
-    customer_id: &str,
-    channel: Channel,
-) -> Result<(), AppError> {
-    let exists: i64 = incident_reach::table
-        .filter(incident_reach::incident_id.eq(incident_id))
-        .filter(incident_reach::customer_id.eq(customer_id))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
-        diesel::insert_into(incident_reach::table)
-            .values((
-                incident_reach::incident_id.eq(incident_id),
-                incident_reach::customer_id.eq(customer_id),
-                incident_reach::channel.eq(channel.as_str()),
-                incident_reach::reached_at.eq(now_ms()),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
 /// The component ids of many incidents at once.
 fn component_ids(
     conn: &mut DbConn,
@@ -76,7 +51,7 @@ fn component_ids(
     Ok(comps)
 }
 
-fn ack_to_api(a: &AckRow) -> Acknowledgement {
+pub(crate) fn ack_to_api(a: &AckRow) -> Acknowledgement {
     Acknowledgement {
         incident_id: a.incident_id.clone(),
         customer_id: a.customer_id.clone(),
@@ -356,7 +331,7 @@ pub fn list(
 }
 
 /// An incident the customer may see, or 404 (as for one that does not exist).
-fn visible_one(
+pub(crate) fn visible_one(
     conn: &mut DbConn,
     customer: &str,
     id: &str,
@@ -372,7 +347,11 @@ fn visible_one(
     Ok((link, row))
 }
 
-fn detail(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncident, AppError> {
+pub(crate) fn detail(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+) -> Result<CustomerIncident, AppError> {
     let (link, row) = visible_one(conn, &caller.org_id, id)?;
     let pnames = provider_names(conn, std::slice::from_ref(&link))?;
     let names = names_by_component(conn, &caller.org_id)?;
@@ -393,147 +372,6 @@ fn detail(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncide
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<CustomerIncident, AppError> {
     let out = detail(conn, caller, id)?;
     disclose(conn, caller, std::slice::from_ref(&out), Channel::Http)?;
-    Ok(out)
-}
-
-/// Acknowledges an incident for the customer: who, when, and which version they saw.
-pub fn acknowledge(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &str,
-    input: &AckRequest,
-) -> Result<CustomerIncident, AppError> {
-    let (_, row) = visible_one(conn, &caller.org_id, id)?;
-    let version = input.version.unwrap_or(row.version);
-    Check::new()
-        .ensure(
-            (1..=row.version).contains(&version),
-            "version",
-            &format!("must be between 1 and the current version {}", row.version),
-        )
-        .done()?;
-    let existing: i64 = incident_acks::table
-        .filter(incident_acks::incident_id.eq(id))
-        .filter(incident_acks::customer_id.eq(&caller.org_id))
-        .count()
-        .get_result(conn)?;
-    if existing == 0 {
-        let ack = AckRow {
-            incident_id: id.into(),
-            customer_id: caller.org_id.clone(),
-            user_id: caller.user_id().map(str::to_owned),
-            user_name: caller.actor.display_name().into(),
-            incident_version: version,
-            acknowledged_at: now_ms(),
-        };
-        diesel::insert_into(incident_acks::table)
-            .values(&ack)
-            .execute(conn)?;
-        let api = ack_to_api(&ack);
-        audit::append(
-            conn,
-            Event::change(
-                &caller.actor,
-                &caller.org_id,
-                "incident.acknowledge",
-                "incident",
-                id,
-            )
-            .version(Some(version), &api)?,
-        )?;
-        crate::delivery::events::acknowledged(conn, &row.provider_id, &api)?;
-        mark_reached(conn, id, &caller.org_id, Channel::Http)?;
-    }
-    detail(conn, caller, id)
-}
-
-/// Adds a private note (never shown to the provider).
-pub fn add_note(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &str,
-    input: &CreateNote,
-) -> Result<Note, AppError> {
-    visible_one(conn, &caller.org_id, id)?;
-    Check::new().text(&input.body, "body", 10_000).done()?;
-    let row = NoteRow {
-        id: new_id(),
-        incident_id: id.into(),
-        customer_id: caller.org_id.clone(),
-        author_id: caller.actor.id().map(str::to_owned),
-        author_name: caller.actor.display_name().into(),
-        body: input.body.trim().into(),
-        created_at: now_ms(),
-    };
-    diesel::insert_into(incident_notes::table)
-        .values(&row)
-        .execute(conn)?;
-    let note = Note {
-        id: row.id.clone(),
-        incident_id: row.incident_id,
-        author_name: row.author_name,
-        body: row.body,
-        created_at: from_millis(row.created_at),
-    };
-    audit::append(
-        conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "note.create",
-            "note",
-            &row.id,
-        )
-        .version(Some(1), &note)?,
-    )?;
-    Ok(note)
-}
-
-/// The provider's view of one incident: per customer that may see it, reached and
-/// acknowledged, and who drives the response.
-pub fn receipts(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Vec<Receipt>, AppError> {
-    let row: IncidentRow = incidents::table
-        .find(id)
-        .filter(incidents::provider_id.eq(&caller.org_id))
-        .select(IncidentRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound("incident"))?;
-    let audience = visibility::incident_audience(conn, &row)?;
-    let layer = parse_stored(&row.layer, "layer")?;
-    let mut out = Vec::new();
-    for link in visibility::customers_of(conn, &caller.org_id)? {
-        let cid = link.rel.customer_id.clone();
-        let reach: Option<(String, i64)> = incident_reach::table
-            .filter(incident_reach::incident_id.eq(id))
-            .filter(incident_reach::customer_id.eq(&cid))
-            .select((incident_reach::channel, incident_reach::reached_at))
-            .first(conn)
-            .optional()?;
-        let ack: Option<AckRow> = incident_acks::table
-            .filter(incident_acks::incident_id.eq(id))
-            .filter(incident_acks::customer_id.eq(&cid))
-            .select(AckRow::as_select())
-            .first(conn)
-            .optional()?;
-        if !audience.contains(&cid) && reach.is_none() && ack.is_none() {
-            continue;
-        }
-        let name: String = organisations::table
-            .find(&cid)
-            .select(organisations::name)
-            .first(conn)?;
-        out.push(Receipt {
-            customer_id: cid,
-            customer_name: name,
-            service_model: link.model,
-            driver: link.model.driver(layer),
-            reached_at: reach.as_ref().map(|r| from_millis(r.1)),
-            reached_by: reach.map(|r| parse_stored(&r.0, "channel")).transpose()?,
-            acknowledgement: ack.as_ref().map(ack_to_api),
-        });
-    }
-    out.sort_by(|a, b| a.customer_name.cmp(&b.customer_name));
     Ok(out)
 }
 
@@ -562,119 +400,6 @@ pub fn components(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ComponentRef
         )?);
     }
     Ok(out)
-}
-
-// ---------------------------------------------------------------- resource mappings
-
-fn mapping_to_api(conn: &mut DbConn, m: &MappingRow) -> Result<ResourceMapping, AppError> {
-    let component = status_view::refs(
-        conn,
-        std::slice::from_ref(&m.component_id),
-        Reader::Customer(&m.customer_id),
-    )?
-    .pop()
-    .ok_or(AppError::NotFound("component"))?;
-    Ok(ResourceMapping {
-        id: m.id.clone(),
-        name: m.name.clone(),
-        component,
-        created_at: from_millis(m.created_at),
-    })
-}
-
-pub fn list_mappings(
-    conn: &mut DbConn,
-    caller: &Caller,
-    page: Pagination,
-) -> Result<Paged<ResourceMapping>, AppError> {
-    let q = resource_mappings::table.filter(resource_mappings::customer_id.eq(&caller.org_id));
-    let total: i64 = q.count().get_result(conn)?;
-    let rows: Vec<MappingRow> = q
-        .order((resource_mappings::name.asc(), resource_mappings::id.asc()))
-        .offset(page.offset())
-        .limit(page.limit())
-        .select(MappingRow::as_select())
-        .load(conn)?;
-    let items = rows
-        .iter()
-        .map(|m| mapping_to_api(conn, m))
-        .collect::<Result<_, _>>()?;
-    Ok(paged(items, page, total))
-}
-
-/// Maps a resource name onto a component the customer's relationships cover.
-pub fn create_mapping(
-    conn: &mut DbConn,
-    caller: &Caller,
-    input: &CreateMapping,
-) -> Result<ResourceMapping, AppError> {
-    Check::new().text(&input.name, "name", 200).done()?;
-    let covered = components(conn, caller)?;
-    if !covered.iter().any(|c| c.id == input.component_id) {
-        return Err(AppError::field(
-            "component_id",
-            "not a component your provider relationships cover",
-        ));
-    }
-    let name = input.name.trim();
-    let dup: i64 = resource_mappings::table
-        .filter(resource_mappings::customer_id.eq(&caller.org_id))
-        .filter(resource_mappings::name.eq(name))
-        .filter(resource_mappings::component_id.eq(&input.component_id))
-        .count()
-        .get_result(conn)?;
-    if dup > 0 {
-        return Err(AppError::field(
-            "name",
-            "this name is already mapped onto this component",
-        ));
-    }
-    let row = MappingRow {
-        id: new_id(),
-        customer_id: caller.org_id.clone(),
-        name: name.into(),
-        component_id: input.component_id.clone(),
-        created_at: now_ms(),
-    };
-    diesel::insert_into(resource_mappings::table)
-        .values(&row)
-        .execute(conn)?;
-    let out = mapping_to_api(conn, &row)?;
-    audit::append(
-        conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "mapping.create",
-            "resource_mapping",
-            &row.id,
-        )
-        .version(Some(1), &out)?,
-    )?;
-    Ok(out)
-}
-
-pub fn delete_mapping(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), AppError> {
-    let n = diesel::delete(
-        resource_mappings::table
-            .find(id)
-            .filter(resource_mappings::customer_id.eq(&caller.org_id)),
-    )
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::NotFound("resource mapping"));
-    }
-    audit::append(
-        conn,
-        Event::change(
-            &caller.actor,
-            &caller.org_id,
-            "mapping.delete",
-            "resource_mapping",
-            id,
-        ),
-    )?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------- layout

@@ -2,11 +2,11 @@
 //! subscriptions, feed tokens, the provider's receipts, and one-click unsubscribe.
 
 use crate::auth::Caller;
-use crate::customers::dashboard;
 use crate::customers::dashboard::DashboardFilter;
 use crate::customers::feed_tokens;
 use crate::customers::relationships;
 use crate::customers::subscriptions;
+use crate::customers::{acknowledgements, dashboard, mappings};
 use crate::error::AppError;
 use crate::extract::{ApiJson, OptionalJson, Pagination};
 use crate::state::AppState;
@@ -185,7 +185,7 @@ pub async fn acknowledge(
 ) -> Result<HttpResponse, AppError> {
     let input = body.0.unwrap_or_default();
     change(&state, caller, Role::Analyst, false, move |c, who| {
-        dashboard::acknowledge(c, who, &id, &input)
+        acknowledgements::acknowledge(c, who, &id, &input)
     })
     .await
 }
@@ -200,7 +200,7 @@ pub async fn add_note(
     body: ApiJson<CreateNote>,
 ) -> Result<HttpResponse, AppError> {
     change(&state, caller, Role::Analyst, true, move |c, who| {
-        dashboard::add_note(c, who, &id, &body.0)
+        acknowledgements::add_note(c, who, &id, &body.0)
     })
     .await
 }
@@ -228,7 +228,7 @@ pub async fn receipts(
     Ok(HttpResponse::Ok().json(
         state
             .db
-            .read(move |c| dashboard::receipts(c, &caller, &id))
+            .read(move |c| acknowledgements::receipts(c, &caller, &id))
             .await?,
     ))
 }
@@ -247,7 +247,7 @@ pub async fn list_mappings(
     Ok(HttpResponse::Ok().json(
         state
             .db
-            .read(move |c| dashboard::list_mappings(c, &caller, page))
+            .read(move |c| mappings::list_mappings(c, &caller, page))
             .await?,
     ))
 }
@@ -261,7 +261,7 @@ pub async fn create_mapping(
     body: ApiJson<CreateMapping>,
 ) -> Result<HttpResponse, AppError> {
     change(&state, caller, Role::Analyst, true, move |c, who| {
-        dashboard::create_mapping(c, who, &body.0)
+        mappings::create_mapping(c, who, &body.0)
     })
     .await
 }
@@ -276,7 +276,7 @@ pub async fn delete_mapping(
     caller.require(Role::Analyst)?;
     state
         .exec
-        .run(move |c| dashboard::delete_mapping(c, &caller, &id))
+        .run(move |c| mappings::delete_mapping(c, &caller, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

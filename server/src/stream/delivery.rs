@@ -113,7 +113,7 @@ fn write(conn: &mut crate::db::DbConn, items: &[Delivery]) -> Result<(), crate::
             && d.caller.org_id != p.provider_id
             && reached.insert((p.object_id.clone(), d.caller.org_id.clone()))
         {
-            crate::customers::dashboard::mark_reached(
+            crate::customers::acknowledgements::mark_reached(
                 conn,
                 &p.object_id,
                 &d.caller.org_id,
