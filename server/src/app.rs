@@ -7,11 +7,11 @@ use crate::db::Db;
 use crate::extract;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use actix_web::dev::{Server, Service};
+use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A bound, not yet running server: `port()` is known before `run()`, so tests bind port 0.
 pub struct Application {
@@ -85,34 +85,14 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
                 .wrap(actix_web::middleware::from_fn(extract::reject_nul))
-                .wrap_fn(|req, srv| {
-                    let metrics = req
-                        .app_data::<web::Data<AppState>>()
-                        .map(|s| s.metrics.clone());
-                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-                    let method = req.method().to_string();
-                    let started = Instant::now();
-                    let fut = srv.call(req);
-                    async move {
-                        let res = fut.await?;
-                        if let Some(m) = metrics {
-                            let status = res.status().as_u16().to_string();
-                            m.http_requests
-                                .with_label_values(&[&route, &method, &status])
-                                .inc();
-                            m.http_duration
-                                .with_label_values(&[&route])
-                                .observe(started.elapsed().as_secs_f64());
-                        }
-                        Ok(res)
-                    }
-                })
                 .wrap(
                     actix_web::middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "no-referrer")),
                 )
-                .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::access_log::middleware,
+                ))
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::ops::not_found))
         })
@@ -141,27 +121,6 @@ impl Application {
     }
 }
 
-/// The per-request log span: method, route, status and request id (from
-/// tracing-actix-web), plus the caller's tenant and actor once authenticated.
-pub struct RequestSpan;
-
-impl tracing_actix_web::RootSpanBuilder for RequestSpan {
-    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        tracing_actix_web::root_span!(
-            request,
-            tenant_id = tracing::field::Empty,
-            actor = tracing::field::Empty
-        )
-    }
-
-    fn on_request_end<B: actix_web::body::MessageBody>(
-        span: tracing::Span,
-        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
-    ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
-    }
-}
-
 /// Installs the tracing subscriber (JSON lines, or human-readable with
 /// `CIRHUB_LOG_FORMAT=pretty`); `RUST_LOG` filters, default `info`. Lines are handed to a
 /// writer thread that writes them in buffered batches, as nginx does with its access log, so
@@ -179,11 +138,10 @@ pub fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
             64 * 1024,
             std::io::stderr(),
         ));
-    // One line per request when its span closes, carrying request id, route, status,
-    // tenant and actor.
+    // One line per request from `access_log`, carrying request id, route, status, tenant
+    // and actor.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(writer);
     let _ = if json {
         builder.json().try_init()

@@ -2,6 +2,7 @@
 //! what affects them. `main.rs` only calls [`cli::main`]; everything lives here so the
 //! integration tests can start the real server in-process.
 
+pub mod access_log;
 pub mod app;
 pub mod audit;
 pub mod auth;

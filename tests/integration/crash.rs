@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// The `cirhub serve` process on the test's database.
@@ -22,39 +22,14 @@ struct Server {
 
 impl Server {
     async fn start(app: &TestApp) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cirhub"))
-            .arg("serve")
-            .env("DATABASE_URL", &app.database_url)
-            .env("CIRHUB_ADDR", format!("127.0.0.1:{port}"))
-            .env("CIRHUB_DATA_DIR", dir.path())
-            .env("CIRHUB_JWT_SECRET", JWT_SECRET)
+        let (mut cmd, base) = app.serve_command(dir.path());
+        let child = cmd
             .env("CIRHUB_DB_POOL", "4")
             .env("RUST_LOG", "warn")
-            .env(
-                "CIRHUB_FRONTEND_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist"),
-            )
-            .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start cirhub serve");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !app
-            .client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "cirhub serve did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_ready(&app.client, &base).await;
         Server {
             child,
             base,

@@ -657,3 +657,44 @@ impl StreamClient {
         }
     }
 }
+
+/// Waits up to 30 s for a server (a `cirhub serve` child process) to answer `/readyz`.
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cirhub serve did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+impl TestApp {
+    /// `cirhub serve` as a child process on this app's database, on a free port (returned
+    /// with its base URL); callers add their settings and spawn it.
+    pub fn serve_command(&self, data_dir: &std::path::Path) -> (std::process::Command, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cirhub"));
+        cmd.arg("serve")
+            .env("DATABASE_URL", &self.database_url)
+            .env("CIRHUB_ADDR", format!("127.0.0.1:{port}"))
+            .env("CIRHUB_DATA_DIR", data_dir)
+            .env("CIRHUB_JWT_SECRET", JWT_SECRET)
+            .env(
+                "CIRHUB_FRONTEND_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist"),
+            )
+            .stdout(std::process::Stdio::null());
+        (cmd, format!("http://127.0.0.1:{port}"))
+    }
+}

@@ -224,3 +224,82 @@ async fn the_two_migration_trees_agree() {
         only(&actual, &expected)
     );
 }
+
+/// The access log of `cirhub serve` (JSON lines on stderr): one line per request with its id
+/// (also sent as `x-request-id`), route, status and, once authenticated, tenant and actor;
+/// the secret of a feed link and any query string never reach it.
+#[tokio::test]
+async fn the_access_log_names_request_tenant_and_actor_and_never_a_secret() {
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let created: Value = app
+        .create(
+            "/api/v1/feed-tokens",
+            &w.acme,
+            serde_json::json!({"name": "logged"}),
+        )
+        .await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let feed_path = created["atom_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&app.base)
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let (mut cmd, base) = app.serve_command(dir.path());
+    let mut child = cmd
+        .env("CIRHUB_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("start cirhub serve");
+    wait_ready(&app.client, &base).await;
+    let me = app
+        .client
+        .get(format!("{base}/api/v1/me?probe=1"))
+        .bearer_auth(&w.acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let id = me.headers()["x-request-id"].to_str().unwrap().to_string();
+    let feed = app
+        .client
+        .get(format!("{base}{feed_path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    let feed_id = feed.headers()["x-request-id"].to_str().unwrap().to_string();
+    let line_of = |log: &str, id: &str| -> Option<Value> {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["target"] == "cirhub::access" && v["fields"]["request_id"] == id)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        if line_of(&log, &id).is_some() && line_of(&log, &feed_id).is_some() {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "no access lines: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let me_line = line_of(&log, &id).unwrap();
+    let f = &me_line["fields"];
+    assert_eq!(f["route"], "/api/v1/me", "{me_line}");
+    assert_eq!(f["status"], 200, "{me_line}");
+    assert_eq!(f["tenant_id"], w.acme.org_id.as_str(), "{me_line}");
+    assert_eq!(f["actor"], w.acme.user_id.as_str(), "{me_line}");
+    assert!(!log.contains("probe=1"), "a query string was logged");
+    let feed_line = line_of(&log, &feed_id).unwrap();
+    assert_eq!(feed_line["fields"]["status"], 200, "{feed_line}");
+    assert!(
+        !log.contains(&secret),
+        "a feed secret was logged: {feed_line}"
+    );
+}

@@ -22,10 +22,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let span = req
-            .extensions()
-            .get::<tracing_actix_web::RootSpan>()
-            .cloned();
+        let req = req.clone();
         let header = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
@@ -43,10 +40,10 @@ impl FromRequest for Caller {
                 .ok_or_else(|| unauthorized("The Authorization header must be 'Bearer <token>'."))?
                 .to_owned();
             let caller = authenticate(&state, token).await?;
-            if let Some(span) = span {
-                span.record("tenant_id", caller.org_id.as_str());
-                span.record("actor", caller.actor.id().unwrap_or("system"));
-            }
+            req.extensions_mut().insert(crate::access_log::Principal {
+                tenant_id: caller.org_id.clone(),
+                actor: caller.actor.id().unwrap_or("system").to_string(),
+            });
             Ok(caller)
         })
     }
