@@ -47,7 +47,23 @@ impl Application {
         };
         let config = Arc::new(config);
         let metrics = Metrics::new();
-        let journal = crate::audit::Journal::spawn(db.clone(), Duration::from_secs(2));
+        let journal = crate::audit::Journal::spawn(db.clone());
+        let jobs = crate::jobs::Runner::new(db.clone(), crate::jobs::Clock::new(), metrics.clone())
+            .kind(crate::mail::send_kind(
+                db.clone(),
+                journal.clone(),
+                config.clone(),
+                metrics.clone(),
+            )?)
+            .kind(crate::mail::digest_kind(
+                db.clone(),
+                Duration::from_secs(config.digest_interval_secs.max(1)),
+            ))
+            .kind(crate::audit::journal::seal_kind(
+                journal.clone(),
+                Duration::from_secs(2),
+            ))
+            .spawn()?;
         let hub = crate::stream::Hub::new(config.stream_queue);
         hub.spawn_pump(
             db.clone(),
@@ -58,12 +74,7 @@ impl Application {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
             cache: PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms)),
             deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
-            mailer: crate::mail::Mailer::spawn(
-                db.clone(),
-                journal.clone(),
-                config.clone(),
-                metrics.clone(),
-            )?,
+            jobs,
             journal,
             hub,
             metrics,
@@ -71,6 +82,7 @@ impl Application {
             config,
         };
         let data = web::Data::new(state.clone());
+        let test_clock = state.config.test_clock;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -105,7 +117,7 @@ impl Application {
                         .add(("Referrer-Policy", "no-referrer")),
                 )
                 .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
-                .configure(crate::routes::configure)
+                .configure(|cfg| crate::routes::configure(cfg, test_clock))
                 .default_service(web::to(crate::routes::ops::not_found))
         })
         .listen(listener)?

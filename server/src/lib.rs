@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod routes;

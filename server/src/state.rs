@@ -19,13 +19,14 @@ pub struct AppState {
     pub deliveries: crate::stream::delivery::DeliveryLog,
     /// Disclosures are committed here before the data leaves.
     pub journal: crate::audit::Journal,
-    pub mailer: crate::mail::Mailer,
+    /// The job runner (mail, digests, sealing).
+    pub jobs: crate::jobs::Jobs,
 }
 
 impl AppState {
-    /// After a commit that may have written events or outbox rows: push and mail now.
+    /// After a commit that may have written events or jobs: push and run them now.
     pub fn wake(&self) {
         self.hub.wake();
-        self.mailer.wake();
+        self.jobs.wake();
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{AppError, Check};
 use crate::extract::Pagination;
 use crate::services::accounts;
 use crate::services::feeds::xml_escape;
-use crate::services::notify::{BASE, MSGID_DOMAIN};
+use crate::services::notify::{self, BASE, MSGID_DOMAIN};
 use cirhub_shared::api::{self, Paged};
 use cirhub_shared::time::from_millis;
 use diesel::prelude::*;
@@ -111,10 +111,9 @@ fn queue_mail(
         org = xml_escape(&org.name),
         role = xml_escape(&row.role),
     );
-    let now = now_ms();
-    diesel::insert_into(mail_outbox::table)
-        .values(&MailRow {
-            id: new_id(),
+    notify::queue_mail(
+        conn,
+        MailContent {
             message_id: format!("<invitation.{}@{MSGID_DOMAIN}>", row.id),
             organisation_id: org.id.clone(),
             user_id: None,
@@ -128,16 +127,8 @@ fn queue_mail(
             object_id: row.id.clone(),
             object_version: None,
             object_hash: Some(hash.into()),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_until: None,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        })
-        .execute(conn)?;
-    Ok(())
+        },
+    )
 }
 
 /// The organisation's invitations that can still be accepted, newest first.
