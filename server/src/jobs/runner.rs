@@ -221,46 +221,46 @@ impl Inner {
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         loop {
             let free = slots.available_permits();
-            let mut claimed = 0;
-            if free > 0 {
-                let me = self.clone();
-                let now = self.clock.now_ms();
-                let rows = self
-                    .db
-                    .write(move |c| store::claim(c, &me.me, &me.names, now, LEASE_MS, free as i64))
-                    .await;
-                match rows {
-                    Ok(rows) => {
-                        claimed = rows.len();
-                        for row in rows {
-                            let Ok(slot) = slots.clone().acquire_owned().await else {
-                                return;
-                            };
-                            let me = self.clone();
-                            let wake = self.wake.clone();
-                            tokio::spawn(async move {
-                                me.execute(row).await;
-                                drop(slot);
-                                wake.notify_one();
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "job runner cannot claim jobs");
-                        self.sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
+            if free == 0 {
+                self.sleep(MAX_SLEEP).await; // a finishing job wakes the loop
+                continue;
+            }
+            // Look (a read) before claiming (a write): on SQLite a claim takes the one writer.
+            let wait = self.until_next().await;
+            if !wait.is_zero() {
+                self.sleep(wait).await;
+                continue;
+            }
+            let me = self.clone();
+            let now = self.clock.now_ms();
+            let rows = self
+                .db
+                .write(move |c| store::claim(c, &me.me, &me.names, now, LEASE_MS, free as i64))
+                .await;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job runner cannot claim jobs");
+                    self.sleep(Duration::from_secs(1)).await;
+                    continue;
                 }
-            }
-            if free > 0 && claimed == free {
-                continue; // there may be more due right now
-            }
-            let pause = if free == 0 {
-                MAX_SLEEP // a finishing job wakes the loop
-            } else {
-                self.until_next().await
             };
-            self.sleep(pause).await;
+            if rows.is_empty() {
+                // Due but not claimable: another instance holds the row locked mid-claim.
+                self.sleep(Duration::from_millis(20)).await;
+            }
+            for row in rows {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let me = self.clone();
+                let wake = self.wake.clone();
+                tokio::spawn(async move {
+                    me.execute(row).await;
+                    drop(slot);
+                    wake.notify_one();
+                });
+            }
         }
     }
 
@@ -269,7 +269,7 @@ impl Inner {
         let _ = tokio::time::timeout(pause, self.wake.notified()).await;
     }
 
-    /// Time until something may become claimable, at most [`MAX_SLEEP`].
+    /// Time until something may become claimable (zero: now), at most [`MAX_SLEEP`].
     async fn until_next(self: &Arc<Self>) -> Duration {
         let me = self.clone();
         match self
@@ -278,9 +278,7 @@ impl Inner {
             .await
         {
             Ok(Some(at)) => {
-                let ms = (at - self.clock.now_ms()).max(0) as u64;
-                // Due but not claimable: another instance holds the row locked mid-claim.
-                Duration::from_millis(ms.max(20)).min(MAX_SLEEP)
+                Duration::from_millis((at - self.clock.now_ms()).max(0) as u64).min(MAX_SLEEP)
             }
             Ok(None) => MAX_SLEEP,
             Err(e) => {
