@@ -64,13 +64,13 @@ impl Jobs {
 
     /// Sets the queue's gauges from the table (one grouped query; at scrape time).
     pub async fn observe(&self) -> Result<(), crate::error::AppError> {
-        let (counts, oldest) = self.db.read(store::stats).await?;
+        let store::Stats { counts, oldest_due } = self.db.read(store::stats).await?;
         let now = self.clock.now_ms();
         self.metrics.jobs.reset();
         for (kind, state, n) in counts {
             self.metrics.jobs.with_label_values(&[&kind, &state]).set(n);
         }
-        let age_ms = oldest.map(|due| (now - due).max(0)).unwrap_or(0);
+        let age_ms = oldest_due.map(|due| (now - due).max(0)).unwrap_or(0);
         self.metrics.jobs_oldest_due_age.set(age_ms as f64 / 1000.0);
         Ok(())
     }

@@ -218,17 +218,25 @@ pub fn ensure_recurring(
     Ok(())
 }
 
-/// Jobs per (kind, state), and the due time of the oldest pending job.
-pub fn stats(conn: &mut DbConn) -> Result<(Vec<(String, String, i64)>, Option<i64>), AppError> {
+/// What `/metrics` shows of the queue.
+pub struct Stats {
+    /// Jobs per (kind, state).
+    pub counts: Vec<(String, String, i64)>,
+    /// The due time of the oldest pending job.
+    pub oldest_due: Option<i64>,
+}
+
+/// The queue's [`Stats`].
+pub fn stats(conn: &mut DbConn) -> Result<Stats, AppError> {
     let counts = jobs::table
         .group_by((jobs::kind, jobs::state))
         .select((jobs::kind, jobs::state, diesel::dsl::count_star()))
         .load(conn)?;
-    let oldest = jobs::table
+    let oldest_due = jobs::table
         .filter(jobs::state.eq(PENDING))
         .select(diesel::dsl::min(jobs::due_at))
         .first(conn)?;
-    Ok((counts, oldest))
+    Ok(Stats { counts, oldest_due })
 }
 
 /// Deletes done jobs older than [`KEEP_DONE_MS`] and failed ones older than
