@@ -47,7 +47,23 @@ impl Application {
         };
         let config = Arc::new(config);
         let metrics = Metrics::new();
-        let journal = crate::audit::Journal::spawn(db.clone(), Duration::from_secs(2));
+        let journal = crate::audit::Journal::spawn(db.clone());
+        let jobs = crate::jobs::Runner::new(db.clone(), crate::jobs::Clock::new(), metrics.clone())
+            .kind(crate::mail::send_kind(
+                db.clone(),
+                journal.clone(),
+                config.clone(),
+                metrics.clone(),
+            )?)
+            .kind(crate::mail::digest_kind(
+                db.clone(),
+                Duration::from_secs(config.digest_interval_secs.max(1)),
+            ))
+            .kind(crate::audit::journal::seal_kind(
+                journal.clone(),
+                Duration::from_secs(2),
+            ))
+            .spawn()?;
         let hub = crate::stream::Hub::new(config.stream_queue);
         hub.spawn_pump(
             db.clone(),
@@ -55,23 +71,17 @@ impl Application {
             Duration::from_millis(config.stream_poll_ms),
         );
         let cache = PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms));
-        let mailer = crate::mail::Mailer::spawn(
-            db.clone(),
-            journal.clone(),
-            config.clone(),
-            metrics.clone(),
-        )?;
         let state = AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
             exec: crate::executor::Executor::new(
                 db.clone(),
                 cache.clone(),
                 hub.clone(),
-                mailer.clone(),
+                jobs.clone(),
             ),
             cache,
             deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
-            mailer,
+            jobs,
             journal,
             hub,
             metrics,
@@ -79,6 +89,7 @@ impl Application {
             config,
         };
         let data = web::Data::new(state.clone());
+        let test_clock = state.config.test_clock;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -93,7 +104,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::access_log::middleware,
                 ))
-                .configure(crate::routes::configure)
+                .configure(|cfg| crate::routes::configure(cfg, test_clock))
                 .default_service(web::to(crate::routes::ops::not_found))
         })
         .listen(listener)?

@@ -92,6 +92,9 @@ pub struct Config {
     /// `CIRHUB_STREAM_POLL_MS`: how soon another instance's events reach this instance's
     /// stream clients (default 1000); local events go out at once.
     pub stream_poll_ms: u64,
+    /// `CIRHUB_TEST_CLOCK=1`: tests may move the job runner's clock forward through
+    /// `POST /api/v1/ops/clock` (otherwise that path does not exist). Never in production.
+    pub test_clock: bool,
 }
 
 impl Config {
@@ -162,6 +165,11 @@ impl Config {
             stream_heartbeat_secs: 20,
             stream_queue: 256,
             stream_poll_ms: 1000,
+            test_clock: match var("CIRHUB_TEST_CLOCK").as_deref().map(str::trim) {
+                None | Some("0") | Some("false") => false,
+                Some("1") | Some("true") => true,
+                Some(other) => bail!("CIRHUB_TEST_CLOCK must be 1 or 0, got {other:?}"),
+            },
         };
         config.smtp_url = var("CIRHUB_SMTP_URL").map(Secret::new);
         config.smtp_ca_file = var("CIRHUB_SMTP_CA_FILE").map(PathBuf::from);

@@ -2,7 +2,7 @@
 //!
 //! A service writes rows; some rows mean work for the live parts of an instance once the
 //! transaction commits: an audit entry of an organisation makes its cached documents stale,
-//! an event row wants the stream pump, an outbox row wants the mailer, a credential change
+//! an event row wants the stream pump, a queued job wants the job runner, a credential change
 //! wants the live streams checked. The function that writes such a row notes its effect here
 //! ([`note`]), so no caller of a service can forget one; the executor (`crate::executor`)
 //! runs the transaction inside [`collect`], commits, and only then applies what was noted.
@@ -25,8 +25,8 @@ pub struct Effects {
     pub stale_feed_tokens: BTreeSet<String>,
     /// Events were appended: the stream pump should read them now.
     pub events: bool,
-    /// Mails were queued: the mailer should look now.
-    pub mail: bool,
+    /// Jobs (mails, among others) were queued: the job runner should look now.
+    pub jobs: bool,
     /// Credentials changed: live streams must be checked against them now.
     pub credentials: bool,
 }
@@ -87,16 +87,16 @@ mod tests {
         let done = collect::<_, ()>(|| {
             organisation_changed("a");
             let inner = collect::<_, ()>(|| {
-                note(|e| e.mail = true);
+                note(|e| e.jobs = true);
                 Ok(1)
             })
             .unwrap();
-            assert!(inner.effects.mail);
+            assert!(inner.effects.jobs);
             Ok(2)
         })
         .unwrap();
         assert_eq!(done.value, 2);
-        assert!(!done.effects.mail, "the inner scope's notes stay with it");
+        assert!(!done.effects.jobs, "the inner scope's notes stay with it");
         assert!(!done.effects.events);
         assert!(done.effects.stale_organisations.contains("a"));
         let failed = collect::<(), _>(|| {

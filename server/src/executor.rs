@@ -1,11 +1,11 @@
 //! The one way a change is made: run the service in one transaction, commit, then apply the
 //! effects it noted (see [`crate::effects`]) to this instance's live parts — drop stale cached
-//! documents, wake the stream pump, the mailer and the credential reader. Handlers, the
+//! documents, wake the stream pump, the job runner and the credential reader. Handlers, the
 //! stream's acknowledgement frames, background work and the CLI all call services through
 //! an [`Executor`], so none of them repeats that sequence.
 //!
 //! Layering: the executor sits above the services and below the web layer; it knows the live
-//! parts (cache, stream hub, mailer) but nothing of actix.
+//! parts (cache, stream hub, job runner) but nothing of actix.
 
 use crate::cache::PublicCache;
 use crate::db::{Db, DbConn};
@@ -17,7 +17,7 @@ use crate::error::AppError;
 struct Live {
     cache: PublicCache,
     hub: crate::stream::Hub,
-    mailer: crate::mail::Mailer,
+    jobs: crate::jobs::Jobs,
 }
 
 /// Runs units of work; cheap to clone.
@@ -33,11 +33,11 @@ impl Executor {
         db: Db,
         cache: PublicCache,
         hub: crate::stream::Hub,
-        mailer: crate::mail::Mailer,
+        jobs: crate::jobs::Jobs,
     ) -> Executor {
         Executor {
             db,
-            live: Some(Live { cache, hub, mailer }),
+            live: Some(Live { cache, hub, jobs }),
         }
     }
 
@@ -83,8 +83,8 @@ impl Executor {
         if effects.events {
             live.hub.wake();
         }
-        if effects.mail {
-            live.mailer.wake();
+        if effects.jobs {
+            live.jobs.wake();
         }
         if effects.credentials {
             live.hub.ends().wake();

@@ -20,6 +20,7 @@ pub mod executor;
 pub mod extract;
 pub mod identity;
 pub mod incidents;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod paging;

@@ -1,9 +1,13 @@
-//! The mail worker: drains the transactional outbox (`mail_outbox`, written with the change a
-//! mail announces) over SMTP with lettre, or into an outbox folder when no SMTP server is
-//! configured. Rows are claimed with a compare-and-set on `claimed_until`, so several
-//! instances share the work without sending a row twice; a failed attempt is retried with
-//! exponential backoff. The Message-ID is fixed in the row, so a retry of a mail the server
-//! did accept is recognisably the same mail.
+//! Mail delivery: the `mail.send` job (one per outbox row, queued by
+//! `services::notify::queue_mail` with the change the mail announces) sends its row over SMTP
+//! with lettre, or into an outbox folder when no SMTP server is configured; and the recurring
+//! `digest.compose` job that bundles digest subscribers' waiting events into mails. The job
+//! runner (`crate::jobs`) claims, retries with exponential backoff
+//! (`CIRHUB_MAIL_RETRY_BASE_MS`, at most `CIRHUB_MAIL_MAX_ATTEMPTS` attempts) and settles;
+//! the row's `status`, `attempts`, `last_error`, `next_attempt_at` and `sent_at` are written
+//! in the transaction that settles the job, so they always say what the job did. The
+//! Message-ID is fixed in the row, so a retry of a mail the server did accept is recognisably
+//! the same mail.
 
 use crate::audit::journal::Disclosure;
 use crate::audit::{Event, Journal};
@@ -12,8 +16,9 @@ use crate::config::Config;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
-use crate::delivery::notify::BASE;
+use crate::delivery::notify::{BASE, MAIL_SEND};
 use crate::error::AppError;
+use crate::jobs::{self, Job, Kind, Outcome, Retry, Settled};
 use crate::metrics::Metrics;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
@@ -23,7 +28,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+
+/// Kind of the recurring job that composes digest mails.
+pub const DIGEST: &str = "digest.compose";
+/// The longest wait between two attempts at a mail.
+const MAX_RETRY_DELAY_MS: i64 = 600_000;
 
 /// Where mails go.
 enum Transport {
@@ -31,69 +40,59 @@ enum Transport {
     Folder(PathBuf),
 }
 
-/// Handle to wake the worker after a commit that wrote outbox rows.
-#[derive(Clone)]
-pub struct Mailer {
-    wake: Arc<Notify>,
+/// The `mail.send` job kind: sends one outbox row per run.
+pub fn send_kind(
+    db: Db,
+    journal: Journal,
+    config: Arc<Config>,
+    metrics: Metrics,
+) -> anyhow::Result<Kind> {
+    let transport = match &config.smtp_url {
+        Some(url) => Transport::Smtp(smtp(url.expose(), config.smtp_ca_file.as_deref())?),
+        None => {
+            let dir = config.data_dir.join("outbox");
+            std::fs::create_dir_all(&dir)?;
+            tracing::warn!(
+                folder = %dir.display(),
+                "no SMTP server configured (CIRHUB_SMTP_URL): alert mails are written to the outbox folder"
+            );
+            Transport::Folder(dir)
+        }
+    };
+    let from: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("CIRHUB_MAIL_FROM: {e}"))?;
+    let retry = Retry {
+        base_ms: config.mail_retry_base_ms as i64,
+        max_delay_ms: MAX_RETRY_DELAY_MS,
+        max_attempts: config.mail_max_attempts,
+    };
+    let sender = Arc::new(Sender {
+        db,
+        journal,
+        config,
+        metrics,
+        transport,
+        from,
+    });
+    Ok(Kind::once(MAIL_SEND, retry, move |job| {
+        let sender = sender.clone();
+        Box::pin(async move { sender.deliver(job).await })
+    }))
 }
 
-impl Mailer {
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Starts the worker (and the digest composer).
-    pub fn spawn(
-        db: Db,
-        journal: Journal,
-        config: Arc<Config>,
-        metrics: Metrics,
-    ) -> anyhow::Result<Mailer> {
-        let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(smtp(url.expose(), config.smtp_ca_file.as_deref())?),
-            None => {
-                let dir = config.data_dir.join("outbox");
-                std::fs::create_dir_all(&dir)?;
-                tracing::warn!(
-                    folder = %dir.display(),
-                    "no SMTP server configured (CIRHUB_SMTP_URL): alert mails are written to the outbox folder"
-                );
-                Transport::Folder(dir)
+/// The `digest.compose` job kind, every `every`.
+pub fn digest_kind(db: Db, every: Duration) -> Kind {
+    Kind::recurring(DIGEST, every, move |_job| {
+        let db = db.clone();
+        Box::pin(async move {
+            match db.write(crate::delivery::notify::compose_digests).await {
+                Ok(_) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
             }
-        };
-        let from: Mailbox = config
-            .mail_from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("CIRHUB_MAIL_FROM: {e}"))?;
-        let wake = Arc::new(Notify::new());
-        let mailer = Mailer { wake: wake.clone() };
-        let worker = Worker {
-            db: db.clone(),
-            journal,
-            config: config.clone(),
-            metrics,
-            transport,
-            from,
-        };
-        tokio::spawn(async move { worker.run(wake).await });
-        let digest_db = db;
-        let mailer2 = mailer.clone();
-        tokio::spawn(async move {
-            let period = Duration::from_secs(config.digest_interval_secs.max(1));
-            loop {
-                tokio::time::sleep(period).await;
-                match digest_db
-                    .write(crate::delivery::notify::compose_digests)
-                    .await
-                {
-                    Ok(n) if n > 0 => mailer2.wake(),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "cannot compose digests"),
-                }
-            }
-        });
-        Ok(mailer)
-    }
+        })
+    })
 }
 
 /// The SMTP transport of a URL: `smtps://` is TLS from the start, `?tls=required` demands
@@ -136,7 +135,7 @@ fn smtp(
     Ok(builder.timeout(Some(Duration::from_secs(20))).build())
 }
 
-struct Worker {
+struct Sender {
     db: Db,
     journal: Journal,
     config: Arc<Config>,
@@ -145,80 +144,29 @@ struct Worker {
     from: Mailbox,
 }
 
-/// Claims up to `limit` due rows for this worker.
-fn claim(conn: &mut DbConn, limit: i64) -> Result<Vec<MailRow>, AppError> {
-    let now = now_ms();
-    let due = || {
-        mail_outbox::table
-            .filter(mail_outbox::status.eq("pending"))
-            .filter(mail_outbox::next_attempt_at.le(now))
-            .filter(
-                mail_outbox::claimed_until
-                    .is_null()
-                    .or(mail_outbox::claimed_until.lt(now)),
-            )
-    };
-    let candidates: Vec<MailRow> = due()
-        .order(mail_outbox::next_attempt_at.asc())
-        .limit(limit)
-        .select(MailRow::as_select())
-        .load(conn)?;
-    let mut mine = Vec::new();
-    for row in candidates {
-        let n = diesel::update(due().filter(mail_outbox::id.eq(&row.id)))
-            .set(mail_outbox::claimed_until.eq(now + 120_000))
-            .execute(conn)?;
-        if n == 1 {
-            mine.push(row);
-        }
-    }
-    Ok(mine)
-}
-
-impl Worker {
-    async fn run(self, wake: Arc<Notify>) {
-        loop {
-            let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
-            loop {
-                let rows = match self.db.write(|c| claim(c, 20)).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "mail worker cannot claim rows");
-                        break;
-                    }
-                };
-                if rows.is_empty() {
-                    break;
-                }
-                for row in rows {
-                    self.deliver(row).await;
-                }
-            }
-        }
-    }
-
+impl Sender {
     fn message(&self, row: &MailRow) -> anyhow::Result<Message> {
         let base = &self.config.public_url;
         let fill = |s: &str| s.replace(BASE, base);
-        let to: Mailbox = row.recipient.parse()?;
+        let to: Mailbox = row.mail.recipient.parse()?;
         let mut b = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&row.subject)
-            .message_id(Some(row.message_id.clone()))
+            .subject(&row.mail.subject)
+            .message_id(Some(row.mail.message_id.clone()))
             .date(std::time::UNIX_EPOCH + Duration::from_millis(row.created_at.max(0) as u64));
-        if let Some(t) = &row.thread_id {
+        if let Some(t) = &row.mail.thread_id {
             b = b.in_reply_to(t.clone()).references(t.clone());
         }
-        if let Some(u) = &row.unsubscribe_url {
+        if let Some(u) = &row.mail.unsubscribe_url {
             b = b
                 .header(ListUnsubscribe(format!("<{}>", fill(u))))
                 .header(ListUnsubscribePost);
         }
         Ok(b.multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::plain(fill(&row.body_text)))
-                .singlepart(SinglePart::html(fill(&row.body_html))),
+                .singlepart(SinglePart::plain(fill(&row.mail.body_text)))
+                .singlepart(SinglePart::html(fill(&row.mail.body_html))),
         )?)
     }
 
@@ -229,6 +177,7 @@ impl Worker {
             }
             Transport::Folder(dir) => {
                 let name: String = row
+                    .mail
                     .message_id
                     .chars()
                     .map(|c| {
@@ -245,104 +194,107 @@ impl Worker {
         Ok(())
     }
 
-    async fn deliver(&self, row: MailRow) {
+    async fn deliver(&self, job: Job) -> Outcome {
+        let id = job.key.clone();
+        let row = self
+            .db
+            .read(move |c| {
+                Ok(mail_outbox::table
+                    .find(&id)
+                    .select(MailRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await;
+        let row = match row {
+            Ok(Some(row)) if row.status == "pending" => row,
+            // Gone, or already sent by a run whose job was not settled: nothing to send.
+            Ok(_) => return Outcome::ok(),
+            Err(e) => return Outcome::failed(e),
+        };
         // Write-ahead: the attempt's disclosure is committed before the mail leaves.
         let result = match self.message(&row) {
-            Ok(msg) => match self.journal.commit(vec![disclosure(&row)]).await {
+            Ok(msg) => match self
+                .journal
+                .commit(vec![disclosure(&row, job.attempt)])
+                .await
+            {
                 Ok(()) => self.send(msg, &row).await,
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             },
             Err(e) => Err(e),
         };
-        let max = self.config.mail_max_attempts;
-        let base = self.config.mail_retry_base_ms as i64;
         let outcome = match &result {
             Ok(()) => "sent",
-            Err(_) if row.attempts + 1 >= max => "failed",
+            Err(_) if job.attempt >= job.max_attempts => "failed",
             Err(_) => "retry",
         };
         self.metrics.mails.with_label_values(&[outcome]).inc();
-        let error = result.err().map(|e| format!("{e:#}"));
-        if let Some(e) = &error {
-            tracing::warn!(message_id = %row.message_id, attempt = row.attempts + 1, error = %e, "mail not sent");
-        }
-        let id = row.id.clone();
-        let done = self
-            .db
-            .write(move |c| record(c, &row, error.as_deref(), max, base))
-            .await;
-        if let Err(e) = done {
-            tracing::error!(mail = %id, error = %e, "cannot record mail outcome");
-        }
+        let out = match result {
+            Ok(()) => Outcome::ok(),
+            Err(e) => {
+                tracing::warn!(message_id = %row.mail.message_id, attempt = job.attempt, error = %format!("{e:#}"), "mail not sent");
+                Outcome::failed(format!("{e:#}"))
+            }
+        };
+        out.with_record(move |c, settled| record(c, &row, settled))
     }
 }
 
 /// The disclosure of one attempt to send a mail, committed before the mail is handed over.
-fn disclosure(row: &MailRow) -> Disclosure {
+fn disclosure(row: &MailRow, attempt: i32) -> Disclosure {
     let actor = Actor::User {
-        id: row.user_id.clone().unwrap_or_default(),
-        name: row.recipient.clone(),
+        id: row.mail.user_id.clone().unwrap_or_default(),
+        name: row.mail.recipient.clone(),
     };
     Disclosure::from_event(
         &Event::disclosure(
             &actor,
-            &row.organisation_id,
-            &row.object_type,
-            &row.object_id,
-            row.object_version,
-            row.object_hash.clone(),
+            &row.mail.organisation_id,
+            &row.mail.object_type,
+            &row.mail.object_id,
+            row.mail.object_version,
+            row.mail.object_hash.clone(),
             Channel::Email,
         )
         .detail(serde_json::json!({
-            "message_id": row.message_id,
-            "recipient": row.recipient,
-            "attempt": row.attempts + 1,
+            "message_id": row.mail.message_id,
+            "recipient": row.mail.recipient,
+            "attempt": attempt,
         })),
     )
 }
 
-/// Marks a row sent (and its incident reached) or schedules its retry.
-fn record(
-    conn: &mut DbConn,
-    row: &MailRow,
-    error: Option<&str>,
-    max: i32,
-    base_ms: i64,
-) -> Result<(), AppError> {
-    let now = now_ms();
-    let attempts = row.attempts + 1;
-    let Some(error) = error else {
-        diesel::update(mail_outbox::table.find(&row.id))
-            .set((
-                mail_outbox::status.eq("sent"),
-                mail_outbox::attempts.eq(attempts),
-                mail_outbox::sent_at.eq(now),
-                mail_outbox::claimed_until.eq(None::<i64>),
-                mail_outbox::last_error.eq(None::<String>),
-            ))
-            .execute(conn)?;
-        if row.object_type == "incident" {
-            crate::customers::acknowledgements::mark_reached(
-                conn,
-                &row.object_id,
-                &row.organisation_id,
-                Channel::Email,
-            )?;
-        }
-        return Ok(());
+/// Writes what the job's run did into the mail's row: sent (and its incident reached by the
+/// recipient's organisation), waiting for the retry the runner scheduled, or failed.
+fn record(conn: &mut DbConn, row: &MailRow, s: &Settled) -> Result<(), AppError> {
+    let sent = s.state == jobs::store::DONE;
+    let status = match s.state {
+        jobs::store::DONE => "sent",
+        jobs::store::FAILED => "failed",
+        _ => "pending",
     };
-    let backoff = base_ms
-        .saturating_mul(1 << (attempts - 1).clamp(0, 20))
-        .min(600_000);
     diesel::update(mail_outbox::table.find(&row.id))
         .set((
-            mail_outbox::status.eq(if attempts >= max { "failed" } else { "pending" }),
-            mail_outbox::attempts.eq(attempts),
-            mail_outbox::next_attempt_at.eq(now + backoff),
+            mail_outbox::status.eq(status),
+            mail_outbox::attempts.eq(s.attempts),
+            mail_outbox::next_attempt_at.eq(s.due_at),
             mail_outbox::claimed_until.eq(None::<i64>),
-            mail_outbox::last_error.eq(Some(error.chars().take(1000).collect::<String>())),
+            mail_outbox::sent_at.eq(sent.then_some(s.at)),
+            mail_outbox::last_error.eq(s
+                .error
+                .as_ref()
+                .map(|e| e.chars().take(1000).collect::<String>())),
         ))
         .execute(conn)?;
+    if sent && row.mail.object_type == "incident" {
+        crate::customers::acknowledgements::mark_reached(
+            conn,
+            &row.mail.object_id,
+            &row.mail.organisation_id,
+            Channel::Email,
+        )?;
+    }
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! Prometheus metrics, exposed at `/metrics` in the text exposition format.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The server's metric families.
@@ -17,6 +17,12 @@ pub struct Metrics {
     pub stream_resyncs: IntCounter,
     /// Mails by outcome: sent, retry, failed.
     pub mails: IntCounterVec,
+    /// Jobs by kind and state, read from the table at scrape time.
+    pub jobs: IntGaugeVec,
+    /// Job runs by kind and outcome: done, retry, failed.
+    pub job_runs: IntCounterVec,
+    /// Seconds since the oldest pending job fell due (0 when none is overdue).
+    pub jobs_oldest_due_age: Gauge,
 }
 
 impl Metrics {
@@ -59,6 +65,21 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let jobs = IntGaugeVec::new(
+            Opts::new("jobs", "Jobs in the queue by kind and state"),
+            &["kind", "state"],
+        )
+        .expect("valid metric");
+        let job_runs = IntCounterVec::new(
+            Opts::new("job_runs_total", "Job runs by kind and outcome"),
+            &["kind", "outcome"],
+        )
+        .expect("valid metric");
+        let jobs_oldest_due_age = Gauge::new(
+            "jobs_oldest_due_age_seconds",
+            "How long the oldest pending job has been due",
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -67,6 +88,9 @@ impl Metrics {
             Box::new(stream_frames.clone()),
             Box::new(stream_resyncs.clone()),
             Box::new(mails.clone()),
+            Box::new(jobs.clone()),
+            Box::new(job_runs.clone()),
+            Box::new(jobs_oldest_due_age.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -79,6 +103,9 @@ impl Metrics {
             stream_frames,
             stream_resyncs,
             mails,
+            jobs,
+            job_runs,
+            jobs_oldest_due_age,
         }
     }
 

@@ -19,7 +19,8 @@ pub struct AppState {
     pub deliveries: crate::stream::delivery::DeliveryLog,
     /// Disclosures are committed here before the data leaves.
     pub journal: crate::audit::Journal,
-    pub mailer: crate::mail::Mailer,
     /// Every change goes through here: one transaction, then its effects.
     pub exec: crate::executor::Executor,
+    /// The job runner (mail, digests, sealing).
+    pub jobs: crate::jobs::Jobs,
 }

@@ -49,7 +49,7 @@ impl Smtp {
     }
 
     /// Starts (or restarts) the server on its port and waits until it answers.
-    fn up(&mut self) {
+    pub(crate) fn up(&mut self) {
         let child = std::process::Command::new(python())
             .args([
                 "-m",
@@ -73,14 +73,14 @@ impl Smtp {
         }
     }
 
-    fn down(&mut self) {
+    pub(crate) fn down(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 

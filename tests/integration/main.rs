@@ -14,6 +14,7 @@ mod feeds;
 mod incidents;
 mod input;
 mod invitations;
+mod jobs;
 mod mail;
 mod ops;
 mod public;

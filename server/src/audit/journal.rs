@@ -4,7 +4,7 @@
 //! commit (write-ahead: a crash never leaves a delivery without its record). The writer
 //! commits everything pending in one transaction (group commit) and never takes the audit
 //! chain's lock, so reads do not queue behind changes. Committed rows are sealed into the hash
-//! chain in batches ([`seal`]): one chain entry names a batch's range and a digest over its
+//! chain in batches ([`seal`], run every 2 s by the job runner): one chain entry names a batch's range and a digest over its
 //! rows, which [`verify_seals`] recomputes.
 
 use super::{chain, versions, Event};
@@ -24,6 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Action of the chain entry that seals a batch of journal rows.
 pub const SEAL: &str = "disclosures.seal";
+/// Kind of the job that seals committed rows into the chain.
+pub const SEAL_JOB: &str = "journal.seal";
 /// PostgreSQL advisory lock: journal writers hold it shared, the sealer briefly exclusive, so
 /// every row numbered below the sealer's bound has committed before it is sealed.
 const JOURNAL_LOCK: i64 = 7305002;
@@ -135,22 +137,10 @@ fn internal(msg: impl std::fmt::Display) -> AppError {
 }
 
 impl Journal {
-    /// Starts the writer, and the sealer every `seal_every`.
-    pub fn spawn(db: Db, seal_every: Duration) -> Journal {
+    /// Starts the writer. Sealing is the recurring job [`seal_kind`].
+    pub fn spawn(db: Db) -> Journal {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(writer(db.clone(), rx));
-        let sealer = db.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(seal_every).await;
-                let db = sealer.clone();
-                match tokio::task::spawn_blocking(move || seal(&db)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "cannot seal disclosures"),
-                    Err(e) => tracing::error!(error = %e, "disclosure sealer failed"),
-                }
-            }
-        });
         Journal { tx, db }
     }
 
@@ -187,6 +177,19 @@ impl Journal {
             .await
             .map_err(internal)?
     }
+}
+
+/// The recurring job that seals what the journal committed, every `every`.
+pub fn seal_kind(journal: Journal, every: Duration) -> crate::jobs::Kind {
+    crate::jobs::Kind::recurring(SEAL_JOB, every, move |_job| {
+        let journal = journal.clone();
+        Box::pin(async move {
+            match journal.seal().await {
+                Ok(_) => crate::jobs::Outcome::ok(),
+                Err(e) => crate::jobs::Outcome::failed(e),
+            }
+        })
+    })
 }
 
 /// Group commit: takes everything pending, commits it in one durable transaction, then

@@ -274,10 +274,10 @@ pub struct EventRow {
     pub object_hash: Option<String>,
 }
 
+/// An outbox mail's content: what it says, to whom, and which stored record it discloses.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mail_outbox)]
-pub struct MailRow {
-    pub id: String,
+pub struct MailContent {
     pub message_id: String,
     pub organisation_id: String,
     pub user_id: Option<String>,
@@ -291,6 +291,16 @@ pub struct MailRow {
     pub object_id: String,
     pub object_version: Option<i32>,
     pub object_hash: Option<String>,
+}
+
+/// An outbox row: the content, and where its delivery stands (written by its `mail.send`
+/// job as it settles).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct MailRow {
+    pub id: String,
+    #[diesel(embed)]
+    pub mail: MailContent,
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: i64,
@@ -314,6 +324,25 @@ pub struct InvitationRow {
     pub accepted_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub user_id: Option<String>,
+}
+
+/// A row of the job table (`crate::jobs`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub key: String,
+    pub payload: String,
+    pub due_at: i64,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: Option<i32>,
+    pub lease_until: Option<i64>,
+    pub leased_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
 }
 
 /// A new random id (UUID v7: time-ordered, so recent rows cluster in indexes).

@@ -432,6 +432,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        key -> Text,
+        payload -> Text,
+        due_at -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Nullable<Integer>,
+        lease_until -> Nullable<BigInt>,
+        leased_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
@@ -468,4 +486,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     disclosures,
     used_refresh_tokens,
     invitations,
+    jobs,
 );

@@ -1,5 +1,5 @@
-//! E-mail alerts: outbox rows written in the transaction of the change they announce (the
-//! worker in `crate::mail` sends them after commit). One mail per (update, recipient), with a
+//! E-mail alerts: outbox rows written in the transaction of the change they announce, each
+//! with a `mail.send` job (`crate::jobs`) that `crate::mail` runs after commit. One mail per (update, recipient), with a
 //! stable Message-ID; all mails of one incident to one person share a thread root.
 //!
 //! Links in the bodies start with [`BASE`], replaced by the public URL when the mail is sent,
@@ -255,6 +255,40 @@ fn compose(
     }
 }
 
+/// Kind of the job that sends one outbox mail; its key is the mail's id.
+pub const MAIL_SEND: &str = "mail.send";
+
+/// Writes an outbox row and its sending job in the caller's transaction: the mail leaves
+/// (through `crate::mail`, run by `crate::jobs`) only if the change that wrote it commits.
+pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<(), AppError> {
+    let now = now_ms();
+    let id = new_id();
+    diesel::insert_into(mail_outbox::table)
+        .values(&MailRow {
+            id: id.clone(),
+            mail,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        })
+        .execute(conn)?;
+    crate::jobs::enqueue(
+        conn,
+        &crate::jobs::NewJob {
+            kind: MAIL_SEND,
+            key: &id,
+            payload: serde_json::json!({}),
+            due_at: now,
+            max_attempts: None,
+        },
+    )?;
+    Ok(())
+}
+
 /// Writes the outbox rows (and digest items) for an incident event.
 pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Result<(), AppError> {
     let Some(i) = &ev.incident else {
@@ -324,10 +358,9 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
         } else {
             format!("<update.{update_key}.{}@{MSGID_DOMAIN}>", user.id)
         };
-        crate::effects::note(|e| e.mail = true);
-        diesel::insert_into(mail_outbox::table)
-            .values(&MailRow {
-                id: new_id(),
+        queue_mail(
+            conn,
+            MailContent {
                 message_id,
                 organisation_id: user.organisation_id.clone(),
                 user_id: Some(user.id.clone()),
@@ -341,15 +374,8 @@ pub fn enqueue(conn: &mut DbConn, ev: &StreamEvent, audience: &[String]) -> Resu
                 object_id: i.id.clone(),
                 object_version: Some(i.version),
                 object_hash: Some(version_hash.clone()),
-                status: "pending".into(),
-                attempts: 0,
-                next_attempt_at: now,
-                claimed_until: None,
-                last_error: None,
-                created_at: now,
-                sent_at: None,
-            })
-            .execute(conn)?;
+            },
+        )?;
     }
     Ok(())
 }
@@ -384,7 +410,6 @@ pub fn compose_digests(conn: &mut DbConn) -> Result<usize, AppError> {
             _ => by_user.push((user, sub, vec![seq], vec![id])),
         }
     }
-    let now = now_ms();
     let mut written = 0;
     for (user_id, sub_id, seqs, ids) in by_user {
         let user: Option<UserRow> = users::table
@@ -431,10 +456,9 @@ pub fn compose_digests(conn: &mut DbConn) -> Result<usize, AppError> {
             lines.iter().map(|l| format!("<li>{}</li>", xml_escape(l.trim_start_matches("- ")))).collect::<String>()
         );
         let last = seqs.last().copied().unwrap_or_default();
-        crate::effects::note(|e| e.mail = true);
-        diesel::insert_into(mail_outbox::table)
-            .values(&MailRow {
-                id: new_id(),
+        queue_mail(
+            conn,
+            MailContent {
                 message_id: format!("<digest.{last}.{}@{MSGID_DOMAIN}>", user.id),
                 organisation_id: user.organisation_id.clone(),
                 user_id: Some(user.id.clone()),
@@ -448,15 +472,8 @@ pub fn compose_digests(conn: &mut DbConn) -> Result<usize, AppError> {
                 object_id: format!("{}..{}", seqs[0], last),
                 object_version: None,
                 object_hash: None,
-                status: "pending".into(),
-                attempts: 0,
-                next_attempt_at: now,
-                claimed_until: None,
-                last_error: None,
-                created_at: now,
-                sent_at: None,
-            })
-            .execute(conn)?;
+            },
+        )?;
         written += 1;
     }
     Ok(written)

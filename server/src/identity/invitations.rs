@@ -9,6 +9,7 @@ use crate::auth::{random_secret, sha256_hex};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
+use crate::delivery::notify;
 use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::{AppError, Check};
 use crate::identity::accounts;
@@ -112,11 +113,9 @@ fn queue_mail(
         org = xml_escape(&org.name),
         role = xml_escape(&row.role),
     );
-    let now = now_ms();
-    crate::effects::note(|e| e.mail = true);
-    diesel::insert_into(mail_outbox::table)
-        .values(&MailRow {
-            id: new_id(),
+    notify::queue_mail(
+        conn,
+        MailContent {
             message_id: format!("<invitation.{}@{MSGID_DOMAIN}>", row.id),
             organisation_id: org.id.clone(),
             user_id: None,
@@ -130,16 +129,8 @@ fn queue_mail(
             object_id: row.id.clone(),
             object_version: None,
             object_hash: Some(hash.into()),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_until: None,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        })
-        .execute(conn)?;
-    Ok(())
+        },
+    )
 }
 
 /// The organisation's invitations that can still be accepted, newest first.

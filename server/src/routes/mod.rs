@@ -14,8 +14,13 @@ pub mod public;
 
 use actix_web::web;
 
-/// Registers all routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers all routes; the test clock's only on a server started with `CIRHUB_TEST_CLOCK=1`
+/// (otherwise its path is unknown, like any other).
+pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
+    if test_clock {
+        // Before the `/api/v1` scope, whose default service answers every other path in it.
+        cfg.route("/api/v1/ops/clock", web::post().to(ops::advance_clock));
+    }
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

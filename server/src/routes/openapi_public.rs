@@ -83,7 +83,9 @@ fn operation(d: &Doc<'_>) -> PathItem {
     for (name, description) in &d.params {
         op = op.parameter(string_param(name, description));
     }
-    if d.method == HttpMethod::Post {
+    if d.id == "advance_clock" {
+        op = op.request_body(Some(clock_body()));
+    } else if d.method == HttpMethod::Post {
         // Forms: RFC 8058 one-click (`List-Unsubscribe=One-Click`), an invitation's
         // `name` and `password`.
         op = op.request_body(Some(
@@ -93,6 +95,24 @@ fn operation(d: &Doc<'_>) -> PathItem {
         ));
     }
     PathItem::new(d.method.clone(), op.build())
+}
+
+/// `{"advance_secs": N}` of the test clock.
+fn clock_body() -> utoipa::openapi::request_body::RequestBody {
+    let secs = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(crate::routes::ops::MAX_ADVANCE_SECS));
+    let schema = ObjectBuilder::new()
+        .property("advance_secs", secs)
+        .required("advance_secs")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    RequestBodyBuilder::new()
+        .content(JSON, ContentBuilder::new().schema(Some(schema)).build())
+        .required(Some(Required::True))
+        .build()
 }
 
 fn op_name(doc: &str) -> String {
@@ -287,6 +307,28 @@ impl Modify for PublicDocs {
                 errors: &[],
             });
         }
+        docs.push(Doc {
+            path: "/api/v1/ops/clock".into(),
+            id: "advance_clock".into(),
+            tag: "operations",
+            summary: "Test servers only (`CIRHUB_TEST_CLOCK=1`): moves the job runner's clock \
+                      forward by `advance_secs` (JSON body, 0 to 315360000) and wakes it, so \
+                      retries, digests and lease expiries fall due without waiting. Answers \
+                      the new time and the clock's total offset."
+                .into(),
+            params: vec![],
+            ok: ("200", JSON),
+            method: HttpMethod::Post,
+            errors: &[
+                ("400", "The body is not one JSON document."),
+                (
+                    "404",
+                    "The server was not started with CIRHUB_TEST_CLOCK=1: no such path.",
+                ),
+                ("415", "The body is not application/json."),
+                ("422", "`advance_secs` is missing or out of range."),
+            ],
+        });
         for d in docs {
             let item = operation(&d);
             match openapi.paths.paths.get_mut(&d.path) {
