@@ -59,6 +59,10 @@ impl Application {
                 db.clone(),
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
+            .kind(crate::identity::sessions::prune_kind(
+                db.clone(),
+                (config.refresh_ttl_secs as i64).saturating_mul(1000),
+            ))
             .kind(crate::audit::journal::seal_kind(
                 journal.clone(),
                 Duration::from_secs(2),

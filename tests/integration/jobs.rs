@@ -344,3 +344,79 @@ async fn the_clock_exists_only_on_a_test_server_and_checks_its_input() {
     assert_eq!(moved["offset_secs"], 86400);
     assert!(test.state.jobs.clock().now_ms() - before >= 86_400_000);
 }
+
+/// The hourly `identity.prune` job forgets login attempts outside the counting window, used
+/// refresh tokens past their lifetime and old credential changes, but never the newest
+/// change (the next one is numbered after it).
+#[tokio::test]
+async fn the_hourly_prune_forgets_what_sessions_no_longer_need() {
+    use cirhub::db::schema::{credential_changes, login_attempts, used_refresh_tokens};
+    let app = TestApp::spawn_with(&[("CIRHUB_TEST_CLOCK", "1")]).await;
+    app.provider("nimbus", cirhub_shared::Role::Admin).await; // a session to refer to
+    let now = app.state.jobs.clock().now_ms();
+    let hour = 3_600_000;
+    let day = 24 * hour;
+    app.state
+        .db
+        .write_blocking(move |c| {
+            for (id, at) in [("old", now - 2 * hour), ("fresh", now + hour)] {
+                diesel::insert_into(login_attempts::table)
+                    .values((
+                        login_attempts::id.eq(id),
+                        login_attempts::email.eq("x@acme.test"),
+                        login_attempts::ip.eq("127.0.0.1"),
+                        login_attempts::at.eq(at),
+                    ))
+                    .execute(c)?;
+            }
+            let session: String = cirhub::db::schema::sessions::table
+                .select(cirhub::db::schema::sessions::id)
+                .first(c)?;
+            for (hash, at) in [("old", now - 30 * day), ("fresh", now)] {
+                diesel::insert_into(used_refresh_tokens::table)
+                    .values((
+                        used_refresh_tokens::refresh_hash.eq(hash),
+                        used_refresh_tokens::session_id.eq(&session),
+                        used_refresh_tokens::used_at.eq(at),
+                    ))
+                    .execute(c)?;
+            }
+            for seq in [1_i64, 2] {
+                diesel::insert_into(credential_changes::table)
+                    .values((
+                        credential_changes::seq.eq(seq),
+                        credential_changes::at.eq(now - 3 * day),
+                        credential_changes::kind.eq("logout"),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let left = |app: &TestApp| {
+        app.state
+            .db
+            .write_blocking(|c| {
+                let attempts: Vec<String> = login_attempts::table
+                    .select(login_attempts::id)
+                    .order(login_attempts::id)
+                    .load(c)?;
+                let used: Vec<String> = used_refresh_tokens::table
+                    .select(used_refresh_tokens::refresh_hash)
+                    .order(used_refresh_tokens::refresh_hash)
+                    .load(c)?;
+                let changes: Vec<i64> = credential_changes::table
+                    .select(credential_changes::seq)
+                    .order(credential_changes::seq)
+                    .load(c)?;
+                Ok((attempts, used, changes))
+            })
+            .unwrap()
+    };
+    advance(&app, 3601).await;
+    until("the prune ran", || left(&app).0.len() == 1).await;
+    let (attempts, used, changes) = left(&app);
+    assert_eq!(attempts, ["fresh"]);
+    assert_eq!(used, ["fresh"]);
+    assert_eq!(changes, [2], "the newest change stays");
+}

@@ -240,3 +240,50 @@ pub fn jwt_secret(conn: &mut DbConn) -> Result<String, AppError> {
         .execute(conn)?;
     Ok(fresh)
 }
+
+/// Recurring job that forgets what sessions no longer need.
+pub const PRUNE: &str = "identity.prune";
+
+/// How long a credential change is kept: instances read them forward within a second, and
+/// one that starts begins at the newest, so a day is ample.
+const KEEP_CREDENTIAL_CHANGES_MS: i64 = 24 * 3600 * 1000;
+
+/// Deletes login attempts outside the counting window, records of used refresh tokens that
+/// would have expired anyway (a second use of one is refused as expired), and old credential
+/// changes; returns how many rows went.
+pub fn prune(conn: &mut DbConn, now: i64, refresh_ttl_ms: i64) -> Result<usize, AppError> {
+    let attempts =
+        diesel::delete(login_attempts::table.filter(login_attempts::at.lt(now - LOGIN_WINDOW_MS)))
+            .execute(conn)?;
+    let used = diesel::delete(
+        used_refresh_tokens::table.filter(used_refresh_tokens::used_at.lt(now - refresh_ttl_ms)),
+    )
+    .execute(conn)?;
+    // The newest change stays whatever its age: the next one is numbered after it, and
+    // instances read forward from the number they saw last.
+    let newest = crate::identity::credential_changes::newest(conn)?;
+    let changes = diesel::delete(
+        credential_changes::table
+            .filter(credential_changes::at.lt(now - KEEP_CREDENTIAL_CHANGES_MS))
+            .filter(credential_changes::seq.lt(newest)),
+    )
+    .execute(conn)?;
+    Ok(attempts + used + changes)
+}
+
+/// The hourly [`prune`] job.
+pub fn prune_kind(db: crate::db::Db, refresh_ttl_ms: i64) -> crate::jobs::Kind {
+    use crate::jobs::{Kind, Outcome};
+    Kind::recurring(PRUNE, std::time::Duration::from_secs(3600), move |job| {
+        let db = db.clone();
+        Box::pin(async move {
+            match db
+                .write(move |c| prune(c, job.now_ms, refresh_ttl_ms))
+                .await
+            {
+                Ok(_) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
+}

@@ -4,8 +4,10 @@
 //!
 //! - **Kinds** today: `mail.send` (one per outbox mail, key = the mail's id; `crate::mail`),
 //!   `digest.compose` (recurring, every `CIRHUB_DIGEST_INTERVAL_SECS`), `journal.seal`
-//!   (recurring, every 2 s; `crate::audit::journal`) and `jobs.prune` (recurring, hourly:
-//!   done jobs are kept 7 days, failed ones 30).
+//!   (recurring, every 2 s; `crate::audit::journal`), `identity.prune` (recurring, hourly:
+//!   login attempts, used refresh tokens and credential changes nobody needs any more;
+//!   `crate::identity::sessions`) and `jobs.prune` (recurring, hourly: done jobs are kept 7
+//!   days, failed ones 30).
 //! - **Claiming** takes a lease (`lease_until`, `leased_by`) and counts the attempt; a lease
 //!   that expires without the run being settled — its instance crashed — makes the job
 //!   claimable again, so work is done at least once and, short of a crash mid-run, once.
