@@ -48,7 +48,20 @@ impl Application {
         let config = Arc::new(config);
         let metrics = Metrics::new();
         let journal = crate::audit::Journal::spawn(db.clone());
-        let jobs = crate::jobs::Runner::new(db.clone(), crate::jobs::Clock::new(), metrics.clone())
+        let runner =
+            crate::jobs::Runner::new(db.clone(), crate::jobs::Clock::new(), metrics.clone());
+        let jobs = runner.handle();
+        let hub = crate::stream::Hub::new(config.stream_queue);
+        hub.spawn_pump(
+            db.clone(),
+            journal.clone(),
+            Duration::from_millis(config.stream_poll_ms),
+        );
+        let cache = PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms));
+        // Timers call services as handlers do: through the executor, so their effects apply.
+        let exec =
+            crate::executor::Executor::new(db.clone(), cache.clone(), hub.clone(), jobs.clone());
+        runner
             .kind(crate::mail::send_kind(
                 db.clone(),
                 journal.clone(),
@@ -56,7 +69,7 @@ impl Application {
                 metrics.clone(),
             )?)
             .kind(crate::mail::digest_kind(
-                db.clone(),
+                exec.clone(),
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
             .kind(crate::identity::sessions::prune_kind(
@@ -68,21 +81,9 @@ impl Application {
                 Duration::from_secs(2),
             ))
             .spawn()?;
-        let hub = crate::stream::Hub::new(config.stream_queue);
-        hub.spawn_pump(
-            db.clone(),
-            journal.clone(),
-            Duration::from_millis(config.stream_poll_ms),
-        );
-        let cache = PublicCache::new(Duration::from_millis(config.public_cache_ttl_ms));
         let state = AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
-            exec: crate::executor::Executor::new(
-                db.clone(),
-                cache.clone(),
-                hub.clone(),
-                jobs.clone(),
-            ),
+            exec,
             cache,
             deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
             jobs,

@@ -83,11 +83,11 @@ pub fn send_kind(
 }
 
 /// The `digest.compose` job kind, every `every`.
-pub fn digest_kind(db: Db, every: Duration) -> Kind {
+pub fn digest_kind(exec: crate::executor::Executor, every: Duration) -> Kind {
     Kind::recurring(DIGEST, every, move |_job| {
-        let db = db.clone();
+        let exec = exec.clone();
         Box::pin(async move {
-            match db.write(crate::delivery::notify::compose_digests).await {
+            match exec.run(crate::delivery::notify::compose_digests).await {
                 Ok(_) => Outcome::ok(),
                 Err(e) => Outcome::failed(e),
             }

@@ -141,6 +141,7 @@ pub struct Runner {
     clock: Clock,
     metrics: Metrics,
     kinds: HashMap<&'static str, Kind>,
+    wake: Arc<Notify>,
 }
 
 struct Inner {
@@ -172,6 +173,19 @@ impl Runner {
             clock,
             metrics,
             kinds: HashMap::from([(PRUNE, prune)]),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The handle of the runner this will be, before it starts: kinds whose handlers call
+    /// services through the executor need it, and the executor needs the handle to wake the
+    /// runner.
+    pub fn handle(&self) -> Jobs {
+        Jobs {
+            wake: self.wake.clone(),
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -196,7 +210,8 @@ impl Runner {
         })?;
         let mut names: Vec<&'static str> = self.kinds.keys().copied().collect();
         names.sort_unstable();
-        let wake = Arc::new(Notify::new());
+        let jobs = self.handle();
+        let wake = self.wake;
         let inner = Arc::new(Inner {
             db: self.db.clone(),
             clock: self.clock.clone(),
@@ -207,12 +222,7 @@ impl Runner {
             wake: wake.clone(),
         });
         tokio::spawn(inner.run());
-        Ok(Jobs {
-            wake,
-            clock: self.clock,
-            db: self.db,
-            metrics: self.metrics,
-        })
+        Ok(jobs)
     }
 }
 
