@@ -72,6 +72,7 @@ impl Application {
                 exec.clone(),
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
+            .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
             .kind(crate::identity::sessions::prune_kind(
                 db.clone(),
                 (config.refresh_ttl_secs as i64).saturating_mul(1000),
@@ -85,7 +86,6 @@ impl Application {
             jwt: JwtKeys::new(secret.as_bytes(), config.access_ttl_secs),
             exec,
             cache,
-            deliveries: crate::stream::delivery::DeliveryLog::spawn(db.clone()),
             jobs,
             journal,
             hub,

@@ -16,7 +16,6 @@ pub struct AppState {
     pub cache: PublicCache,
     pub metrics: Metrics,
     pub hub: crate::stream::Hub,
-    pub deliveries: crate::stream::delivery::DeliveryLog,
     /// Disclosures are committed here before the data leaves.
     pub journal: crate::audit::Journal,
     /// Every change goes through here: one transaction, then its effects.

@@ -247,6 +247,25 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
     }
     let mut reached = std::collections::HashSet::new();
     for d in rows.iter().filter(|d| d.reach) {
+        if let (versions::INCIDENT, Some(recipients)) = (d.object_type.as_str(), &d.recipients) {
+            // A fan-out: the customers in its audience are marked by a job, so the frames
+            // are not held up; the job commits here, with the disclosure.
+            let mut customers: Vec<&str> = recipients
+                .iter()
+                .map(|r| r.organisation_id.as_str())
+                .filter(|o| Some(*o) != d.organisation_id.as_deref())
+                .collect();
+            customers.sort_unstable();
+            customers.dedup();
+            crate::customers::acknowledgements::queue_reached(
+                conn,
+                &d.object_id,
+                &customers,
+                d.channel,
+                at,
+            )?;
+            continue;
+        }
         if let (versions::INCIDENT, Some(org)) = (d.object_type.as_str(), &d.organisation_id) {
             if reached.insert((&d.object_id, org)) {
                 crate::customers::acknowledgements::mark_reached(

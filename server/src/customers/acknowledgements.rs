@@ -22,6 +22,17 @@ pub fn mark_reached(
     customer_id: &str,
     channel: Channel,
 ) -> Result<(), AppError> {
+    mark_reached_at(conn, incident_id, customer_id, channel, now_ms())
+}
+
+/// [`mark_reached`] at a given time (a frame's fan-out, recorded by a job after it).
+pub fn mark_reached_at(
+    conn: &mut DbConn,
+    incident_id: &str,
+    customer_id: &str,
+    channel: Channel,
+    at: i64,
+) -> Result<(), AppError> {
     let exists: i64 = incident_reach::table
         .filter(incident_reach::incident_id.eq(incident_id))
         .filter(incident_reach::customer_id.eq(customer_id))
@@ -33,11 +44,84 @@ pub fn mark_reached(
                 incident_reach::incident_id.eq(incident_id),
                 incident_reach::customer_id.eq(customer_id),
                 incident_reach::channel.eq(channel.as_str()),
-                incident_reach::reached_at.eq(now_ms()),
+                incident_reach::reached_at.eq(at),
             ))
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Job that marks an incident reached by the customers a stream fan-out went to. It is
+/// queued in the transaction that commits the fan-out's disclosure, before the frames go out,
+/// so no frame leaves without its receipt following.
+pub const REACHED: &str = "delivery.reached";
+
+/// Queues [`REACHED`] for a fan-out of `incident_id` at `at` to `customers`.
+pub fn queue_reached(
+    conn: &mut DbConn,
+    incident_id: &str,
+    customers: &[&str],
+    channel: Channel,
+    at: i64,
+) -> Result<(), AppError> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let key = new_id();
+    crate::jobs::enqueue(
+        conn,
+        &crate::jobs::NewJob {
+            kind: REACHED,
+            key: &key,
+            payload: serde_json::json!({
+                "incident_id": incident_id,
+                "customers": customers,
+                "channel": channel,
+                "at": at,
+            }),
+            due_at: at,
+            max_attempts: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// The [`REACHED`] job: marks each customer reached (idempotent: the first mark stays).
+pub fn reached_kind(db: crate::db::Db) -> crate::jobs::Kind {
+    use crate::jobs::{Kind, Outcome, Retry};
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        incident_id: String,
+        customers: Vec<String>,
+        channel: Channel,
+        at: i64,
+    }
+    let retry = Retry {
+        base_ms: 1_000,
+        max_delay_ms: 600_000,
+        max_attempts: 10,
+    };
+    Kind::once(REACHED, retry, move |job| {
+        let db = db.clone();
+        Box::pin(async move {
+            let p: Payload = match serde_json::from_value(job.payload) {
+                Ok(p) => p,
+                Err(e) => return Outcome::failed(e),
+            };
+            let done = db
+                .write(move |c| {
+                    for customer in &p.customers {
+                        mark_reached_at(c, &p.incident_id, customer, p.channel, p.at)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            match done {
+                Ok(()) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
 }
 
 /// Acknowledges an incident for the customer: who, when, and which version they saw.

@@ -3,6 +3,8 @@
 //! vanishes, with that change) and run after commit by whichever instance claims it first.
 //!
 //! - **Kinds** today: `mail.send` (one per outbox mail, key = the mail's id; `crate::mail`),
+//!   `delivery.reached` (one per stream fan-out, queued with its disclosure;
+//!   `crate::customers::acknowledgements`),
 //!   `digest.compose` (recurring, every `CIRHUB_DIGEST_INTERVAL_SECS`), `journal.seal`
 //!   (recurring, every 2 s; `crate::audit::journal`), `identity.prune` (recurring, hourly:
 //!   login attempts, used refresh tokens and credential changes nobody needs any more;

@@ -5,7 +5,6 @@
 //! replay that cannot finish says `resync` and closes, never `live`. The connection closes
 //! when its credential ends (see [`super::ends`]).
 
-use super::delivery::Delivery;
 use super::ends::{Credential, Ended, Watch};
 use super::{Filter, Prepared};
 use crate::auth::caller::authenticate;
@@ -294,10 +293,5 @@ async fn send(
     }
     session.text(p.frame.clone()).await?;
     state.metrics.stream_frames.inc();
-    state.deliveries.record(Delivery {
-        caller: caller.clone(),
-        prepared: p.clone(),
-        at: crate::db::rows::now_ms(),
-    });
     Ok(())
 }
