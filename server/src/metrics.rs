@@ -17,6 +17,8 @@ pub struct Metrics {
     pub stream_resyncs: IntCounter,
     /// Mails by outcome: sent, retry, failed.
     pub mails: IntCounterVec,
+    /// Personal feed documents by how they were served: hit, rendered, shared.
+    pub personal_feeds: IntCounterVec,
 }
 
 impl Metrics {
@@ -59,6 +61,15 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let personal_feeds = IntCounterVec::new(
+            Opts::new(
+                "personal_feed_documents_total",
+                "Personal feed documents served: from the cache (hit), rendered by the request \
+                 (rendered), or a miss that waited for another request's rendering (shared)",
+            ),
+            &["served"],
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -67,6 +78,7 @@ impl Metrics {
             Box::new(stream_frames.clone()),
             Box::new(stream_resyncs.clone()),
             Box::new(mails.clone()),
+            Box::new(personal_feeds.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -79,6 +91,7 @@ impl Metrics {
             stream_frames,
             stream_resyncs,
             mails,
+            personal_feeds,
         }
     }
 
