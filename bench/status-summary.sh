@@ -12,11 +12,14 @@
 # Environment: REPORT (where the report goes, default bench/results/status-summary.txt),
 # WRITE_RATE (updates/s in D and F, default 20), RATIO_TARGET (default 0.7),
 # READS_TARGET (default 20000), SERVER_CPUS / CLIENT_CPUS (taskset lists; default: the first
-# half of the CPUs for the server, the rest for wrk and the writer).
+# half of the CPUs for the server, the rest for wrk and the writer), SCENARIOS (the letters to
+# run, default "A B C D E F"; e.g. SCENARIOS=E for the authenticated read alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10s}" rounds="${2:-3}"
 threads=1 conns=64
+scenarios="${SCENARIOS:-A B C D E F}"
+want() { [[ " ${scenarios//,/ } " == *" $1 "* ]]; }
 write_rate="${WRITE_RATE:-20}" ratio_target="${RATIO_TARGET:-0.7}" reads_target="${READS_TARGET:-20000}"
 scripts/setup.sh bench
 cargo build --release -p cirhub-server
@@ -132,29 +135,33 @@ echo "phase 1: cirhub RUST_LOG=info (its default), nginx access log on" >&2
 auth=(-H "authorization: Bearer $reader")
 for r in $(seq "$rounds"); do
   echo "round $r/$rounds" >&2
-  measure public-logged.cirhub "$r" "$base$public"
-  measure public-logged.nginx "$r" "http://127.0.0.1:$nport$public"
-  measure feed "$r" "$base$feed"
-  with_writes feed-writes "$r" "$base$feed"
-  counted measure read "$r" "$base$incident" "${auth[@]}"
-  counted with_writes read-writes "$r" "$base$incident" "${auth[@]}"
+  if want A; then
+    measure public-logged.cirhub "$r" "$base$public"
+    measure public-logged.nginx "$r" "http://127.0.0.1:$nport$public"
+  fi
+  if want C; then measure feed "$r" "$base$feed"; fi
+  if want D; then with_writes feed-writes "$r" "$base$feed"; fi
+  if want E; then counted measure read "$r" "$base$incident" "${auth[@]}"; fi
+  if want F; then counted with_writes read-writes "$r" "$base$incident" "${auth[@]}"; fi
 done
 stop_cirhub
 
-echo "phase 2: both quiet (cirhub RUST_LOG=warn, nginx access_log off)" >&2
-start_cirhub warn quiet
-for r in $(seq "$rounds"); do
-  echo "round $r/$rounds" >&2
-  measure public-quiet.cirhub "$r" "$base$public"
-  measure public-quiet.nginx "$r" "http://127.0.0.1:$qport$public"
-done
-stop_cirhub
+if want B; then
+  echo "phase 2: both quiet (cirhub RUST_LOG=warn, nginx access_log off)" >&2
+  start_cirhub warn quiet
+  for r in $(seq "$rounds"); do
+    echo "round $r/$rounds" >&2
+    measure public-quiet.cirhub "$r" "$base$public"
+    measure public-quiet.nginx "$r" "http://127.0.0.1:$qport$public"
+  done
+  stop_cirhub
+fi
 
 workers="actix-web workers: one per CPU it may use ($server_n)"
 python3 - "$work/meta.json" <<PY
 import json, sys
 json.dump({"date": "$(date -u +%Y-%m-%dT%H:%MZ)", "rounds": $rounds, "duration": "$duration", "threads": $threads,
-           "conns": $conns, "write_rate": $write_rate, "ratio_target": $ratio_target, "reads_target": $reads_target,
+           "conns": $conns, "write_rate": $write_rate, "ratio_target": $ratio_target, "reads_target": $reads_target, "scenarios": "$scenarios",
            "machine": "$cpus cores, $(free -g | awk '/Mem/ {print $2}') GiB",
            "cores": "cirhub and nginx on CPU $server_cpus (one at a time under load, both running); wrk and the writer on CPU $client_cpus",
            "log_format": "$log_format", "workers": "$workers", "nginx_workers": $server_n,

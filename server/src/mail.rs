@@ -1,5 +1,5 @@
 //! Mail delivery: the `mail.send` job (one per outbox row, queued by
-//! `services::notify::queue_mail` with the change the mail announces) sends its row over SMTP
+//! `delivery::notify::queue_mail` with the change the mail announces) sends its row over SMTP
 //! with lettre, or into an outbox folder when no SMTP server is configured; and the recurring
 //! `digest.compose` job that bundles digest subscribers' waiting events into mails. The job
 //! runner (`crate::jobs`) claims, retries with exponential backoff

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub job_runs: IntCounterVec,
     /// Seconds since the oldest pending job fell due (0 when none is overdue).
     pub jobs_oldest_due_age: Gauge,
+    /// Personal feed documents by how they were served: hit, rendered, shared.
+    pub personal_feeds: IntCounterVec,
 }
 
 impl Metrics {
@@ -80,6 +82,15 @@ impl Metrics {
             "How long the oldest pending job has been due",
         )
         .expect("valid metric");
+        let personal_feeds = IntCounterVec::new(
+            Opts::new(
+                "personal_feed_documents_total",
+                "Personal feed documents served: from the cache (hit), rendered by the request \
+                 (rendered), or a miss that waited for another request's rendering (shared)",
+            ),
+            &["served"],
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -91,6 +102,7 @@ impl Metrics {
             Box::new(jobs.clone()),
             Box::new(job_runs.clone()),
             Box::new(jobs_oldest_due_age.clone()),
+            Box::new(personal_feeds.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -106,6 +118,7 @@ impl Metrics {
             jobs,
             job_runs,
             jobs_oldest_due_age,
+            personal_feeds,
         }
     }
 

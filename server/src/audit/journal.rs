@@ -140,7 +140,11 @@ impl Journal {
     /// Starts the writer. Sealing is the recurring job [`seal_kind`].
     pub fn spawn(db: Db) -> Journal {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(writer(db.clone(), rx));
+        let own = db.clone();
+        std::thread::Builder::new()
+            .name("disclosure-journal".into())
+            .spawn(move || writer(own, rx))
+            .expect("cannot start the disclosure journal's writer thread");
         Journal { tx, db }
     }
 
@@ -170,6 +174,18 @@ impl Journal {
         Ok(out)
     }
 
+    /// [`Journal::read`] for a read of one record by its key ([`Db::read_point`]: on SQLite
+    /// it runs on the calling thread); its disclosures are committed the same way.
+    pub async fn read_point<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let (out, staged) = self.db.read_point(move |c| scoped(|| f(c))).await?;
+        self.commit(staged).await?;
+        Ok(out)
+    }
+
     /// Seals every committed row now (tests, shutdown); returns how many.
     pub async fn seal(&self) -> Result<usize, AppError> {
         let db = self.db.clone();
@@ -192,10 +208,12 @@ pub fn seal_kind(journal: Journal, every: Duration) -> crate::jobs::Kind {
     })
 }
 
-/// Group commit: takes everything pending, commits it in one durable transaction, then
-/// answers every waiter.
-async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+/// Group commit, on a thread and a connection of its own: takes everything pending, commits
+/// it in one durable transaction, then answers every waiter. While it syncs, new disclosures
+/// queue up and form the next group.
+fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let mut conn: Option<DbConn> = None;
+    while let Some(first) = rx.blocking_recv() {
         let mut n = first.rows.len();
         let mut batch = vec![first];
         while n < MAX_BATCH {
@@ -211,17 +229,24 @@ async fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.rows))
             .collect();
-        let result = db
-            .write_durable(move |c| insert(c, &rows))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, rows = n, "cannot commit disclosures");
-                e.to_string()
-            });
+        let result = commit_group(&db, &mut conn, &rows).map_err(|e| {
+            tracing::error!(error = %e, rows = n, "cannot commit disclosures");
+            // The next group opens a fresh connection.
+            conn = None;
+            e.to_string()
+        });
         for p in batch {
             let _ = p.done.send(result.clone());
         }
     }
+}
+
+fn commit_group(db: &Db, conn: &mut Option<DbConn>, rows: &[Disclosure]) -> Result<(), AppError> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(db.open_durable()?),
+    };
+    db.write_durable_on(c, |c| insert(c, rows))
 }
 
 fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {

@@ -94,6 +94,17 @@ pub fn hashes(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
+    if let [(id, version)] = keys {
+        // One key: a lookup by the primary key, whose statement is prepared once (an IN list
+        // is prepared anew every time).
+        let hash: String = record_versions::table
+            .find((object_type, *id, *version))
+            .select(record_versions::hash)
+            .get_result(conn)
+            .optional()?
+            .ok_or_else(|| missing(object_type, id, *version))?;
+        return Ok(HashMap::from([(((*id).to_owned(), *version), hash)]));
+    }
     let ids: Vec<&str> = keys.iter().map(|k| k.0).collect();
     let versions: Vec<i32> = keys.iter().map(|k| k.1).collect();
     let rows: Vec<(String, i32, String)> = record_versions::table

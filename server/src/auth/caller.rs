@@ -50,13 +50,14 @@ impl FromRequest for Caller {
 }
 
 /// Resolves a bearer token, checking the database every time so that revocation, role
-/// changes and deleted users take effect at once.
+/// changes and deleted users take effect at once (nothing is cached: on SQLite the lookup is
+/// an indexed point read on the request's own thread, [`crate::db::Db::read_point`]).
 pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, AppError> {
     if token.starts_with(API_TOKEN_PREFIX) {
         let hash = sha256_hex(token.as_bytes());
         let row = state
             .db
-            .read(move |conn| {
+            .read_point(move |conn| {
                 let row: Option<ApiTokenRow> = api_tokens::table
                     .filter(api_tokens::secret_hash.eq(&hash))
                     .filter(api_tokens::revoked_at.is_null())
@@ -93,7 +94,7 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, App
     let claims = state.jwt.verify(&token)?;
     state
         .db
-        .read(move |conn| {
+        .read_point(move |conn| {
             let session: Option<SessionRow> = sessions::table
                 .find(&claims.sid)
                 .select(SessionRow::as_select())

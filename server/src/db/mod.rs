@@ -77,6 +77,11 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
+    /// SQLite only: connections for [`Db::read_point`], used on the async worker threads
+    /// themselves (one per worker at most is ever in use), apart from the blocking pool so
+    /// that a point read never waits behind long reads and writes.
+    point: Option<r2d2::Pool<Manager>>,
+    url: Arc<str>,
     pub backend: Backend,
     /// SQLite has one writer at a time; queueing writers here avoids busy-waiting in SQLite.
     write_lock: Arc<Mutex<()>>,
@@ -112,8 +117,26 @@ impl Db {
                 Backend::Postgres => "cannot connect to PostgreSQL (DATABASE_URL)".to_string(),
                 Backend::Sqlite => format!("cannot open SQLite database {}", config.database_url),
             })?;
+        let point = match config.backend {
+            Backend::Sqlite => Some(
+                r2d2::Pool::builder()
+                    .max_size(
+                        std::thread::available_parallelism()
+                            .map_or(2, |n| u32::try_from(n.get()).unwrap_or(64).max(2)),
+                    )
+                    .min_idle(Some(0))
+                    .connection_timeout(Duration::from_secs(10))
+                    .build_unchecked(Manager {
+                        url: config.database_url.clone(),
+                        backend: config.backend,
+                    }),
+            ),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
+            point,
+            url: config.database_url.as_str().into(),
             backend: config.backend,
             write_lock: Arc::new(Mutex::new(())),
         })
@@ -150,6 +173,24 @@ impl Db {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
+    /// A short read bounded by a few indexed lookups (a credential, one record by its key).
+    /// On SQLite it runs at once on the calling thread: an in-process WAL read of a few
+    /// microseconds costs less than the hop to the blocking pool and back, and it never
+    /// waits for the writer. On PostgreSQL (a network round trip) it is [`Db::read`].
+    pub async fn read_point<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        match &self.point {
+            Some(point) => {
+                let mut conn = point.get().map_err(AppError::from)?;
+                f(&mut conn)
+            }
+            None => self.read(f).await,
+        }
+    }
+
     /// Runs `f` in one transaction on the blocking thread pool: the change, its audit record
     /// and any outbox rows commit together or not at all.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
@@ -159,20 +200,6 @@ impl Db {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
-    }
-
-    /// [`Db::write`], synced to disk before it returns on SQLite too (`synchronous = FULL`
-    /// for this transaction; PostgreSQL commits are synced anyway): for records that must
-    /// outlive a power cut, such as disclosures written ahead of the data they record.
-    pub async fn write_durable<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-    {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_with(true, f))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
@@ -190,8 +217,41 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError>,
     {
         let mut conn = self.conn()?;
+        self.transaction_on(&mut conn, durable, f)
+    }
+
+    /// A connection of its own, outside the pool, whose every commit is synced to disk
+    /// (`synchronous = FULL` on SQLite; PostgreSQL commits are synced anyway): for a writer
+    /// that commits durable records all the time ([`crate::audit::Journal`]), so that its
+    /// transactions need neither a pool checkout nor a switch of the sync level.
+    pub fn open_durable(&self) -> Result<DbConn, AppError> {
+        let mut conn = Manager {
+            url: self.url.to_string(),
+            backend: self.backend,
+        }
+        .connect()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot open a connection: {e}")))?;
+        if self.backend == Backend::Sqlite {
+            conn.batch_execute("PRAGMA synchronous = FULL")?;
+        }
+        Ok(conn)
+    }
+
+    /// [`Db::write_blocking`] on a connection of [`Db::open_durable`]: one transaction,
+    /// queued with every other writer of this instance, synced on commit.
+    pub fn write_durable_on<T, F>(&self, conn: &mut DbConn, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+    {
+        self.transaction_on(conn, false, f)
+    }
+
+    fn transaction_on<T, F>(&self, conn: &mut DbConn, durable: bool, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+    {
         match self.backend {
-            Backend::Postgres => (*conn).transaction(f),
+            Backend::Postgres => conn.transaction(f),
             Backend::Sqlite => {
                 let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
                 if durable {
@@ -200,7 +260,7 @@ impl Db {
                 // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
                 // before it writes (the audit chain does) never fails to upgrade its lock.
                 conn.batch_execute("BEGIN IMMEDIATE")?;
-                let out = match f(&mut conn) {
+                let out = match f(conn) {
                     Ok(v) => conn
                         .batch_execute("COMMIT")
                         .map(|_| v)

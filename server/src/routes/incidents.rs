@@ -44,7 +44,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(
         state
             .journal
-            .read(move |c| svc::get(c, &caller, &id))
+            .read_point(move |c| svc::get(c, &caller, &id))
             .await?,
     ))
 }

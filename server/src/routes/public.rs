@@ -207,9 +207,10 @@ pub async fn rss(
 /// personal documents. The token is checked against the database on every request (a read,
 /// never cached), so revocation is immediate; the documents come from the cache, which any
 /// change of the customer or of one of its providers invalidates. A document is rendered in
-/// a write transaction only on a miss: that transaction records the disclosure of every
-/// version in it before the document is stored or sent, so a cached copy carries nothing
-/// that was not recorded as disclosed to this token.
+/// a journal read only on a miss (once for all the requests missing it at the same time):
+/// the journal commits the disclosure of every version in it before the document is stored
+/// or sent, so a cached copy carries nothing that was not recorded as disclosed to this
+/// token.
 pub async fn feed(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -224,7 +225,7 @@ pub async fn feed(
     let s = secret.clone();
     let token = state
         .db
-        .read(move |c| crate::customers::feed_tokens::resolve(c, &s))
+        .read_point(move |c| crate::customers::feed_tokens::resolve(c, &s))
         .await?;
     if crate::customers::feed_tokens::needs_touch(&token, crate::db::rows::now_ms()) {
         let id = token.id.clone();
@@ -233,25 +234,34 @@ pub async fn feed(
             .run(move |c| crate::customers::feed_tokens::touch(c, &id))
             .await?;
     }
-    if let Some(hit) = state.cache.get_personal(&token.id, &doc) {
-        return Ok(respond(&req, hit));
-    }
-    let generation = state.cache.generation();
-    let base = state.config.public_url.clone();
-    let (t, d) = (token.clone(), doc.clone());
-    // A miss renders in a read whose disclosures the journal commits before the document
-    // leaves (and before it is cached).
-    let (deps, body, ct) = state
-        .journal
-        .read(move |c| {
-            let deps = crate::customers::feed_tokens::depends_on(c, &t)?;
-            let data = crate::customers::feed_tokens::data(c, &t, &secret, &base)?;
-            let (_, body, ct) = render_data(c, data, &d)?;
-            Ok((deps, body, ct))
+    let (cached, served) = state
+        .cache
+        .personal(&token.id, &doc, |mark| {
+            let base = state.config.public_url.clone();
+            let (t, d) = (token.clone(), doc.clone());
+            let (state, token_id, doc) = (state.clone(), token.id.clone(), doc.clone());
+            async move {
+                // A miss renders in a read whose disclosures the journal commits before the
+                // document leaves (and before it is cached).
+                let (deps, body, ct) = state
+                    .journal
+                    .read(move |c| {
+                        let deps = crate::customers::feed_tokens::depends_on(c, &t)?;
+                        let data = crate::customers::feed_tokens::data(c, &t, &secret, &base)?;
+                        let (_, body, ct) = render_data(c, data, &d)?;
+                        Ok((deps, body, ct))
+                    })
+                    .await?;
+                Ok(state
+                    .cache
+                    .put_personal(&token_id, &doc, deps, mark, body, ct))
+            }
         })
         .await?;
-    let cached = state
-        .cache
-        .put_personal(&token.id, &doc, deps, generation, body, ct);
+    state
+        .metrics
+        .personal_feeds
+        .with_label_values(&[served.as_str()])
+        .inc();
     Ok(respond(&req, cached))
 }
