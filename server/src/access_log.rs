@@ -40,6 +40,22 @@ fn request_id() -> String {
     format!("{epoch:06x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Prefixes of links whose next segment is a secret.
+const SECRET_PREFIXES: &[&str] = &["/feeds/", "/unsubscribe/", "/invitations/"];
+
+/// What of a path may be logged: paths that carry a secret (feed, unsubscribe and invitation
+/// links) only by their route, or, when no route matched (a malformed link), by their prefix.
+/// The query string is never logged.
+fn loggable<'a>(route: &'a str, path: &'a str) -> std::borrow::Cow<'a, str> {
+    if route.contains("{secret}") || route.contains("{token}") {
+        return route.into();
+    }
+    match SECRET_PREFIXES.iter().find(|p| path.starts_with(**p)) {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
+    }
+}
+
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -68,14 +84,7 @@ pub async fn middleware(
             .with_label_values(&[&route])
             .observe(elapsed.as_secs_f64());
     }
-    // Paths that carry a secret (feed, unsubscribe and invitation links) are logged by
-    // their route only; a query string is never logged.
-    let secret = route.contains("{secret}") || route.contains("{token}");
-    let path = if secret {
-        route.as_str()
-    } else {
-        path.as_str()
-    };
+    let path = loggable(&route, &path);
     let who = res.request().extensions().get::<Principal>().cloned();
     let (tenant, actor) = who
         .as_ref()
@@ -86,7 +95,7 @@ pub async fn middleware(
         request_id = %id,
         method = %method,
         route = %route,
-        path,
+        path = %path,
         query,
         status,
         ms = elapsed.as_secs_f64() * 1000.0,
@@ -97,4 +106,29 @@ pub async fn middleware(
         res.headers_mut().insert(REQUEST_HEADER.clone(), v);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn secrets_in_links_never_reach_the_log() {
+        assert_eq!(
+            loggable("/feeds/{secret}/{doc:.*}", "/feeds/cirfeed_x/summary.json"),
+            "/feeds/{secret}/{doc:.*}"
+        );
+        for malformed in [
+            "/feeds/cirfeed_x",
+            "/unsubscribe/tok/",
+            "/invitations/tok/accept",
+        ] {
+            let logged = loggable("unmatched", malformed);
+            assert!(
+                !logged.contains("tok") && !logged.contains("cirfeed"),
+                "{logged}"
+            );
+        }
+        assert_eq!(loggable("unmatched", "/api/v1/nope"), "/api/v1/nope");
+    }
 }

@@ -41,6 +41,10 @@ impl Application {
                 "stored the current version of older records"
             );
         }
+        let adopted = db.write_blocking(crate::delivery::notify::adopt_pending)?;
+        if adopted > 0 {
+            tracing::warn!(mails = adopted, "queued pending mails that had no job");
+        }
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_string(),
             None => db.write_blocking(crate::identity::sessions::jwt_secret)?,
@@ -51,6 +55,7 @@ impl Application {
         let runner =
             crate::jobs::Runner::new(db.clone(), crate::jobs::Clock::new(), metrics.clone());
         let jobs = runner.handle();
+        journal.wake_jobs_with(jobs.clone());
         let hub = crate::stream::Hub::new(config.stream_queue);
         hub.spawn_pump(
             db.clone(),

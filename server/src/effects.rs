@@ -68,9 +68,19 @@ pub fn organisation_changed(org_id: &str) {
 /// Runs `f` (the body of one transaction) and returns its result with what it noted. On
 /// error the notes are dropped with the transaction.
 pub fn collect<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<Done<T>, E> {
+    /// Puts the enclosing scope back, also when `f` panics.
+    struct Scope(Option<Effects>);
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            NOTED.with(|n| *n.borrow_mut() = outer);
+        }
+    }
     let outer = NOTED.with(|n| n.borrow_mut().replace(Effects::default()));
+    let scope = Scope(outer);
     let out = f();
-    let effects = NOTED.with(|n| std::mem::replace(&mut *n.borrow_mut(), outer));
+    let effects = NOTED.with(|n| n.borrow_mut().take());
+    drop(scope);
     out.map(|value| Done {
         value,
         effects: effects.unwrap_or_default(),

@@ -47,14 +47,18 @@ impl Executor {
         Executor { db, live: None }
     }
 
-    /// Runs `f` as one unit of work and returns its result once committed and applied.
+    /// Runs `f` as one unit of work and returns its result once committed and applied. The
+    /// effects are applied on the blocking thread right after the commit, so a request that
+    /// is dropped meanwhile (its client went away) still leaves no stale cache behind.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
-        let done = self.db.write(move |c| effects::collect(|| f(c))).await?;
-        Ok(self.finish(done))
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.run_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
     /// [`Executor::run`] for blocking callers.

@@ -35,6 +35,25 @@ async fn advance(app: &TestApp, secs: i64) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// A mail to someone at `org`, as a test queues it.
+fn test_mail(org: &str, subject: &str, message_id: &str) -> MailContent {
+    MailContent {
+        message_id: message_id.into(),
+        organisation_id: org.into(),
+        user_id: None,
+        recipient: "someone@acme.test".into(),
+        subject: subject.into(),
+        body_text: "text".into(),
+        body_html: "<p>html</p>".into(),
+        thread_id: None,
+        unsubscribe_url: None,
+        object_type: "test".into(),
+        object_id: "1".into(),
+        object_version: None,
+        object_hash: None,
+    }
+}
+
 /// The outbox rows, oldest first.
 fn outbox(app: &TestApp) -> Vec<MailRow> {
     app.state
@@ -179,21 +198,7 @@ async fn a_job_leased_by_a_crashed_instance_runs_once_after_its_lease_expires() 
         .write_blocking(|c| {
             cirhub::delivery::notify::queue_mail(
                 c,
-                MailContent {
-                    message_id: "<crashed.1@cirhub.mail>".into(),
-                    organisation_id: org.clone(),
-                    user_id: None,
-                    recipient: "someone@acme.test".into(),
-                    subject: "Left behind".into(),
-                    body_text: "text".into(),
-                    body_html: "<p>html</p>".into(),
-                    thread_id: None,
-                    unsubscribe_url: None,
-                    object_type: "test".into(),
-                    object_id: "1".into(),
-                    object_version: None,
-                    object_hash: None,
-                },
+                test_mail(&org, "Left behind", "<crashed.1@cirhub.mail>"),
             )?;
             diesel::update(jobs::table.filter(jobs::kind.eq("mail.send")))
                 .set((
@@ -419,4 +424,37 @@ async fn the_hourly_prune_forgets_what_sessions_no_longer_need() {
     assert_eq!(attempts, ["fresh"]);
     assert_eq!(used, ["fresh"]);
     assert_eq!(changes, [2], "the newest change stays");
+}
+
+/// A pending outbox mail that has no job (queued by an instance of an older version) is
+/// given one when an instance starts, and is sent once.
+#[tokio::test]
+async fn a_pending_mail_without_a_job_is_adopted_at_start() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let org = app.org("acme", false, true);
+    app.state
+        .db
+        .write_blocking(|c| {
+            diesel::insert_into(mail_outbox::table)
+                .values(&MailRow::pending(
+                    "orphan-1".into(),
+                    test_mail(&org, "Orphan", "<orphan.1@cirhub.mail>"),
+                    cirhub::db::rows::now_ms(),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(jobs_of(&app, "mail.send").is_empty());
+    let url = smtp.url();
+    let _second = TestApp::spawn_with(&[
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("CIRHUB_SMTP_URL", url.as_str()),
+    ])
+    .await;
+    until("the orphan is sent", || smtp.messages().len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "sent once");
+    assert_eq!(jobs_of(&app, "mail.send").len(), 1);
 }

@@ -37,7 +37,11 @@ pub fn entry_hash(row: &AuditRow) -> String {
 /// instances); SQLite already holds its single write lock (transactions begin IMMEDIATE).
 pub fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
     if backend(conn) == Backend::Postgres {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7305001)").execute(conn)?;
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::db::locks::AUDIT_CHAIN
+        ))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -48,6 +52,16 @@ pub(crate) fn backend(conn: &DbConn) -> Backend {
         DbConn::Sqlite(_) => Backend::Sqlite,
     }
 }
+
+/// Object types no public page or personal feed is rendered from.
+const UNRENDERED: &[&str] = &[
+    "user",
+    "session",
+    "invitation",
+    "api_token",
+    "note",
+    "subscription",
+];
 
 /// Appends one entry; call inside the transaction of the change it records.
 pub fn append(conn: &mut DbConn, event: Event<'_>) -> Result<i64, AppError> {
@@ -69,9 +83,13 @@ pub fn append_many(conn: &mut DbConn, events: &[Event<'_>]) -> Result<Vec<i64>, 
     let at = now_ms();
     let mut rows = Vec::with_capacity(events.len());
     for e in events {
-        // A change of an organisation makes the documents rendered from it stale.
+        // A change of an organisation makes the documents rendered from it stale, unless it
+        // is of something no document shows (people, sessions, tokens, notes, alert rules):
+        // a provider's staff logging in during an incident must not flush its status page.
         if let Some(org) = e.organisation_id {
-            crate::effects::organisation_changed(org);
+            if !UNRENDERED.contains(&e.object_type) {
+                crate::effects::organisation_changed(org);
+            }
         }
         seq += 1;
         let mut row = AuditRow {

@@ -19,6 +19,7 @@ use cirhub_shared::Channel;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,7 +29,7 @@ pub const SEAL: &str = "disclosures.seal";
 pub const SEAL_JOB: &str = "journal.seal";
 /// PostgreSQL advisory lock: journal writers hold it shared, the sealer briefly exclusive, so
 /// every row numbered below the sealer's bound has committed before it is sealed.
-const JOURNAL_LOCK: i64 = 7305002;
+const JOURNAL_LOCK: i64 = crate::db::locks::JOURNAL;
 /// Rows per group commit at most, and per seal.
 const MAX_BATCH: usize = 20_000;
 
@@ -130,6 +131,8 @@ struct Pending {
 pub struct Journal {
     tx: mpsc::UnboundedSender<Pending>,
     db: Db,
+    /// Woken after a group that queued jobs (a fan-out's `delivery.reached`) commits.
+    jobs: Arc<OnceLock<crate::jobs::Jobs>>,
 }
 
 fn internal(msg: impl std::fmt::Display) -> AppError {
@@ -141,11 +144,18 @@ impl Journal {
     pub fn spawn(db: Db) -> Journal {
         let (tx, rx) = mpsc::unbounded_channel();
         let own = db.clone();
+        let jobs: Arc<OnceLock<crate::jobs::Jobs>> = Arc::default();
+        let wake = jobs.clone();
         std::thread::Builder::new()
             .name("disclosure-journal".into())
-            .spawn(move || writer(own, rx))
+            .spawn(move || writer(own, rx, wake))
             .expect("cannot start the disclosure journal's writer thread");
-        Journal { tx, db }
+        Journal { tx, db, jobs }
+    }
+
+    /// The job runner to wake when a group queued jobs (set once, when the runner exists).
+    pub fn wake_jobs_with(&self, jobs: crate::jobs::Jobs) {
+        let _ = self.jobs.set(jobs);
     }
 
     /// Returns once `rows` are committed; only then may the data they record leave.
@@ -211,7 +221,11 @@ pub fn seal_kind(journal: Journal, every: Duration) -> crate::jobs::Kind {
 /// Group commit, on a thread and a connection of its own: takes everything pending, commits
 /// it in one durable transaction, then answers every waiter. While it syncs, new disclosures
 /// queue up and form the next group.
-fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
+fn writer(
+    db: Db,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    jobs: Arc<OnceLock<crate::jobs::Jobs>>,
+) {
     let mut conn: Option<DbConn> = None;
     while let Some(first) = rx.blocking_recv() {
         let mut n = first.rows.len();
@@ -229,12 +243,20 @@ fn writer(db: Db, mut rx: mpsc::UnboundedReceiver<Pending>) {
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.rows))
             .collect();
-        let result = commit_group(&db, &mut conn, &rows).map_err(|e| {
-            tracing::error!(error = %e, rows = n, "cannot commit disclosures");
-            // The next group opens a fresh connection.
-            conn = None;
-            e.to_string()
-        });
+        let result = crate::effects::collect(|| commit_group(&db, &mut conn, &rows))
+            .map(|done| {
+                if done.effects.jobs {
+                    if let Some(jobs) = jobs.get() {
+                        jobs.wake();
+                    }
+                }
+            })
+            .map_err(|e| {
+                tracing::error!(error = %e, rows = n, "cannot commit disclosures");
+                // The next group opens a fresh connection.
+                conn = None;
+                e.to_string()
+            });
         for p in batch {
             let _ = p.done.send(result.clone());
         }

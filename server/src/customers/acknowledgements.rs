@@ -33,21 +33,19 @@ pub fn mark_reached_at(
     channel: Channel,
     at: i64,
 ) -> Result<(), AppError> {
-    let exists: i64 = incident_reach::table
-        .filter(incident_reach::incident_id.eq(incident_id))
-        .filter(incident_reach::customer_id.eq(customer_id))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
-        diesel::insert_into(incident_reach::table)
-            .values((
-                incident_reach::incident_id.eq(incident_id),
-                incident_reach::customer_id.eq(customer_id),
-                incident_reach::channel.eq(channel.as_str()),
-                incident_reach::reached_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
+    // The first mark stays; a concurrent one (a job and a read at once) is not an error.
+    let q = diesel::insert_into(incident_reach::table)
+        .values((
+            incident_reach::incident_id.eq(incident_id),
+            incident_reach::customer_id.eq(customer_id),
+            incident_reach::channel.eq(channel.as_str()),
+            incident_reach::reached_at.eq(at),
+        ))
+        .on_conflict_do_nothing();
+    match conn {
+        DbConn::Sqlite(c) => q.execute(c)?,
+        DbConn::Postgres(c) => q.execute(c)?,
+    };
     Ok(())
 }
 
@@ -67,7 +65,12 @@ pub fn queue_reached(
     if customers.is_empty() {
         return Ok(());
     }
-    let key = new_id();
+    // One job per incident and audience: later fan-outs to the same customers would mark
+    // nothing new (the first mark stays), so they queue nothing.
+    let key = format!(
+        "{incident_id}:{}",
+        &crate::auth::sha256_hex(customers.join("\n").as_bytes())[..32]
+    );
     crate::jobs::enqueue(
         conn,
         &crate::jobs::NewJob {

@@ -5,6 +5,17 @@
 pub mod rows;
 pub mod schema;
 
+/// PostgreSQL advisory lock keys, one per thing they serialise across instances (in one place,
+/// so two never share a key by accident).
+pub mod locks {
+    /// The audit hash chain and everything numbered under it (events, credential changes).
+    pub const AUDIT_CHAIN: i64 = 7305001;
+    /// The disclosure journal: shared by group commits, exclusive for the sealer.
+    pub const JOURNAL: i64 = 7305002;
+    /// Counting and reserving a login attempt.
+    pub const LOGIN_ATTEMPTS: i64 = 7305003;
+}
+
 use crate::config::{Backend, Config};
 use crate::error::AppError;
 use anyhow::Context;

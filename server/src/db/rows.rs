@@ -310,6 +310,23 @@ pub struct MailRow {
     pub sent_at: Option<i64>,
 }
 
+impl MailRow {
+    /// A mail queued at `now`, not yet attempted.
+    pub fn pending(id: String, mail: MailContent, now: i64) -> MailRow {
+        MailRow {
+            id,
+            mail,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
 pub struct InvitationRow {

@@ -264,17 +264,7 @@ pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<(), AppError> 
     let now = now_ms();
     let id = new_id();
     diesel::insert_into(mail_outbox::table)
-        .values(&MailRow {
-            id: id.clone(),
-            mail,
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_until: None,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        })
+        .values(&MailRow::pending(id.clone(), mail, now))
         .execute(conn)?;
     crate::jobs::enqueue(
         conn,
@@ -287,6 +277,35 @@ pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<(), AppError> 
         },
     )?;
     Ok(())
+}
+
+/// Gives every pending outbox mail without a `mail.send` job one (at start: mail queued by an
+/// instance of a version before the job runner, while this one's migration ran); returns
+/// how many. Upgrades stop every instance first, so this is normally none.
+pub fn adopt_pending(conn: &mut DbConn) -> Result<usize, AppError> {
+    use crate::db::schema::jobs;
+    let orphans: Vec<(String, i64)> = mail_outbox::table
+        .filter(mail_outbox::status.eq("pending"))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            jobs::table
+                .filter(jobs::kind.eq(MAIL_SEND))
+                .filter(jobs::key.eq(mail_outbox::id)),
+        )))
+        .select((mail_outbox::id, mail_outbox::next_attempt_at))
+        .load(conn)?;
+    for (id, due_at) in &orphans {
+        crate::jobs::enqueue(
+            conn,
+            &crate::jobs::NewJob {
+                kind: MAIL_SEND,
+                key: id,
+                payload: serde_json::json!({}),
+                due_at: *due_at,
+                max_attempts: None,
+            },
+        )?;
+    }
+    Ok(orphans.len())
 }
 
 /// Writes the outbox rows (and digest items) for an incident event.

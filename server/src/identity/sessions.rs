@@ -24,7 +24,11 @@ pub const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// A successful login clears the e-mail's attempts ([`open_session`]).
 pub fn reserve_attempt(conn: &mut DbConn, email: &str, ip: &str, max: i64) -> Result<(), AppError> {
     if matches!(conn, DbConn::Postgres(_)) {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7305002)").execute(conn)?;
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::db::locks::LOGIN_ATTEMPTS
+        ))
+        .execute(conn)?;
     }
     let since = now_ms() - LOGIN_WINDOW_MS;
     let by_email: i64 = login_attempts::table

@@ -42,8 +42,9 @@ pub struct Job {
 }
 
 /// Writes the handler's own record of a run in the transaction that settles the job, so the
-/// two never disagree (e.g. a mail row says "sent" exactly when its job is done).
-pub type Record = Box<dyn FnOnce(&mut DbConn, &Settled) -> Result<(), AppError> + Send>;
+/// two never disagree (e.g. a mail row says "sent" exactly when its job is done). It may be
+/// called again when that transaction has to be retried.
+pub type Record = Arc<dyn Fn(&mut DbConn, &Settled) -> Result<(), AppError> + Send + Sync>;
 
 /// What a handler reports.
 pub struct Outcome {
@@ -69,9 +70,9 @@ impl Outcome {
     /// The same outcome, with a record written when the job settles.
     pub fn with_record(
         mut self,
-        f: impl FnOnce(&mut DbConn, &Settled) -> Result<(), AppError> + Send + 'static,
+        f: impl Fn(&mut DbConn, &Settled) -> Result<(), AppError> + Send + Sync + 'static,
     ) -> Outcome {
-        self.record = Some(Box::new(f));
+        self.record = Some(Arc::new(f));
         self
     }
 }
@@ -150,8 +151,10 @@ struct Inner {
     metrics: Metrics,
     kinds: HashMap<&'static str, Kind>,
     names: Vec<&'static str>,
-    /// This instance's name in `leased_by`.
+    /// This instance's name, the first part of each claim's token in `leased_by`.
     me: String,
+    /// Jobs whose runs are in progress in this process: never claimed again while they run.
+    running: std::sync::Mutex<std::collections::HashSet<String>>,
     wake: Arc<Notify>,
 }
 
@@ -219,6 +222,7 @@ impl Runner {
             kinds: self.kinds,
             names,
             me: format!("instance-{}", crate::db::rows::new_id()),
+            running: Default::default(),
             wake: wake.clone(),
         });
         tokio::spawn(inner.run());
@@ -243,9 +247,13 @@ impl Inner {
             }
             let me = self.clone();
             let now = self.clock.now_ms();
+            let token = format!("{}/{}", self.me, crate::db::rows::new_id());
+            let running = self.running_ids();
             let rows = self
                 .db
-                .write(move |c| store::claim(c, &me.me, &me.names, now, LEASE_MS, free as i64))
+                .write(move |c| {
+                    store::claim(c, &token, &me.names, &running, now, LEASE_MS, free as i64)
+                })
                 .await;
             let rows = match rows {
                 Ok(rows) => rows,
@@ -259,6 +267,8 @@ impl Inner {
                 // Due but not claimable: another instance holds the row locked mid-claim.
                 self.sleep(Duration::from_millis(20)).await;
             }
+            self.lock_running()
+                .extend(rows.iter().map(|r| r.id.clone()));
             for row in rows {
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
@@ -274,6 +284,14 @@ impl Inner {
         }
     }
 
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn running_ids(&self) -> Vec<String> {
+        self.lock_running().iter().cloned().collect()
+    }
+
     /// Sleeps up to `pause`, or until woken.
     async fn sleep(&self, pause: Duration) {
         let _ = tokio::time::timeout(pause, self.wake.notified()).await;
@@ -282,9 +300,10 @@ impl Inner {
     /// Time until something may become claimable (zero: now), at most [`MAX_SLEEP`].
     async fn until_next(self: &Arc<Self>) -> Duration {
         let me = self.clone();
+        let running = self.running_ids();
         match self
             .db
-            .read(move |c| store::next_wake(c, &me.me, &me.names))
+            .read(move |c| store::next_wake(c, &me.names, &running))
             .await
         {
             Ok(Some(at)) => {
@@ -366,26 +385,43 @@ impl Inner {
             .job_runs
             .with_label_values(&[&row.kind, outcome_label])
             .inc();
-        let me = self.me.clone();
+        let token = row.leased_by.clone().unwrap_or_default();
         let record = outcome.record;
-        let id = row.id.clone();
-        let written = self
-            .db
-            .write(move |c| {
-                let ours = store::settle(c, &id, &me, &settled)?;
-                if let (true, Some(record)) = (ours, record) {
-                    record(c, &settled)?;
-                }
-                Ok(ours)
-            })
-            .await;
+        // Recorded with a few retries; a run that still cannot be recorded stays leased until
+        // its lease expires, and is then claimed again (here too: it is no longer running).
+        let mut written = Err(AppError::Internal(anyhow::anyhow!("not attempted")));
+        for attempt in 0..3 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            }
+            let (id, token, settled, record) = (
+                row.id.clone(),
+                token.clone(),
+                settled.clone(),
+                record.clone(),
+            );
+            written = self
+                .db
+                .write(move |c| {
+                    let ours = store::settle(c, &id, &token, &settled)?;
+                    if let (true, Some(record)) = (ours, record) {
+                        record(c, &settled)?;
+                    }
+                    Ok(ours)
+                })
+                .await;
+            if written.is_ok() {
+                break;
+            }
+        }
+        self.lock_running().remove(&row.id);
         match written {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(job = %row.id, kind = %row.kind, "job lease expired before the run ended; another instance took it over")
+                tracing::warn!(job = %row.id, kind = %row.kind, "job lease expired before the run ended; another claim took it over")
             }
             Err(e) => {
-                tracing::error!(job = %row.id, kind = %row.kind, error = %e, "cannot record a job run")
+                tracing::error!(job = %row.id, kind = %row.kind, error = %e, "cannot record a job run; it runs again once its lease expires")
             }
         }
     }

@@ -61,10 +61,11 @@ pub fn enqueue(conn: &mut DbConn, job: &NewJob<'_>) -> Result<bool, AppError> {
     Ok(n == 1)
 }
 
-/// Rows this instance may claim at `now`: pending and due, or running under another
-/// instance's lease that has expired (that instance crashed or lost its database).
+/// Rows this instance may claim at `now`: pending and due, or running under a lease that
+/// has expired (its instance crashed, lost its database, or could not record the run) —
+/// except the runs still in progress here (`running`).
 macro_rules! claimable {
-    ($now:expr, $me:expr, $kinds:expr) => {
+    ($now:expr, $running:expr, $kinds:expr) => {
         jobs::table.filter(jobs::kind.eq_any($kinds)).filter(
             jobs::state
                 .eq(PENDING)
@@ -72,32 +73,34 @@ macro_rules! claimable {
                 .or(jobs::state
                     .eq(RUNNING)
                     .and(jobs::lease_until.lt($now))
-                    .and(jobs::leased_by.ne($me))),
+                    .and(jobs::id.ne_all($running))),
         )
     };
 }
 
-/// Claims up to `limit` rows of `kinds` for `me` until `now + lease_ms`, counting the
-/// attempt. On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so
+/// Claims up to `limit` rows of `kinds` until `now + lease_ms` under `token` (one per claim:
+/// only the run that holds it may settle the row, so a stale run of an earlier claim cannot
+/// overwrite a newer one), counting the attempt. On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so
 /// instances claiming at once take different rows without waiting for each other; on SQLite
 /// the caller's write transaction is the one `IMMEDIATE` writer.
 pub fn claim(
     conn: &mut DbConn,
-    me: &str,
+    token: &str,
     kinds: &[&str],
+    running: &[String],
     now: i64,
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<JobRow>, AppError> {
     let ids: Vec<String> = match conn {
-        DbConn::Postgres(c) => claimable!(now, me, kinds)
+        DbConn::Postgres(c) => claimable!(now, running, kinds)
             .select(jobs::id)
             .order(jobs::due_at.asc())
             .limit(limit)
             .for_update()
             .skip_locked()
             .load(c)?,
-        DbConn::Sqlite(c) => claimable!(now, me, kinds)
+        DbConn::Sqlite(c) => claimable!(now, running, kinds)
             .select(jobs::id)
             .order(jobs::due_at.asc())
             .limit(limit)
@@ -110,7 +113,7 @@ pub fn claim(
         .set((
             jobs::state.eq(RUNNING),
             jobs::lease_until.eq(Some(now + lease_ms)),
-            jobs::leased_by.eq(Some(me)),
+            jobs::leased_by.eq(Some(token)),
             jobs::attempts.eq(jobs::attempts + 1),
         ))
         .execute(conn)?;
@@ -134,15 +137,15 @@ pub struct Settled {
     pub error: Option<String>,
 }
 
-/// Records a run's end, if `me` still holds the lease; returns whether it did (a lease that
-/// expired and was taken over belongs to the other instance now).
-pub fn settle(conn: &mut DbConn, id: &str, me: &str, s: &Settled) -> Result<bool, AppError> {
+/// Records a run's end, if its claim's `token` still holds the lease; returns whether it did
+/// (a lease that expired and was claimed again belongs to that claim now).
+pub fn settle(conn: &mut DbConn, id: &str, token: &str, s: &Settled) -> Result<bool, AppError> {
     let finished = (s.state != PENDING).then_some(s.at);
     let n = diesel::update(
         jobs::table
             .filter(jobs::id.eq(id))
             .filter(jobs::state.eq(RUNNING))
-            .filter(jobs::leased_by.eq(me)),
+            .filter(jobs::leased_by.eq(token)),
     )
     .set((
         jobs::state.eq(s.state),
@@ -160,9 +163,13 @@ pub fn settle(conn: &mut DbConn, id: &str, me: &str, s: &Settled) -> Result<bool
     Ok(n == 1)
 }
 
-/// The earliest time something may become claimable for `me`: a pending job's due time or
-/// another instance's lease expiry.
-pub fn next_wake(conn: &mut DbConn, me: &str, kinds: &[&str]) -> Result<Option<i64>, AppError> {
+/// The earliest time something may become claimable here: a pending job's due time or the
+/// expiry of a lease not held by a run in progress here (`running`).
+pub fn next_wake(
+    conn: &mut DbConn,
+    kinds: &[&str],
+    running: &[String],
+) -> Result<Option<i64>, AppError> {
     let due: Option<i64> = jobs::table
         .filter(jobs::state.eq(PENDING))
         .filter(jobs::kind.eq_any(kinds))
@@ -171,7 +178,7 @@ pub fn next_wake(conn: &mut DbConn, me: &str, kinds: &[&str]) -> Result<Option<i
     let lease: Option<i64> = jobs::table
         .filter(jobs::state.eq(RUNNING))
         .filter(jobs::kind.eq_any(kinds))
-        .filter(jobs::leased_by.ne(me))
+        .filter(jobs::id.ne_all(running))
         .select(diesel::dsl::min(jobs::lease_until))
         .first(conn)?;
     Ok(match (due, lease) {
