@@ -77,58 +77,71 @@ pub fn known(
     if matches!(reader, Reader::Provider) || ids.is_empty() {
         return Ok(out);
     }
-    // Only components that a non-public incident ever changed can read differently.
+    // Only components that a non-public incident ever changed can read differently; the
+    // decision is made once per such incident, so a component with thousands of changes by
+    // one internal incident costs two indexed reads, not a walk through its history.
     let hidden = incidents::table
         .filter(incidents::visibility.ne(Visibility::Public.as_str()))
         .select(incidents::id.nullable());
-    let touched: Vec<String> = component_status_events::table
+    let touched: Vec<(String, Option<String>)> = component_status_events::table
         .filter(component_status_events::component_id.eq_any(ids))
         .filter(component_status_events::incident_id.eq_any(hidden))
-        .select(component_status_events::component_id)
+        .select((
+            component_status_events::component_id,
+            component_status_events::incident_id,
+        ))
         .distinct()
         .load(conn)?;
     let mut decided = HashMap::new();
-    for id in touched {
-        let mut offset = 0;
-        let found = 'walk: loop {
-            let batch: Vec<(String, i64, Option<String>)> = component_status_events::table
-                .filter(component_status_events::component_id.eq(&id))
-                .order((
-                    component_status_events::at.desc(),
-                    component_status_events::id.desc(),
-                ))
-                .offset(offset)
-                .limit(50)
-                .select((
-                    component_status_events::status,
-                    component_status_events::at,
-                    component_status_events::incident_id,
-                ))
-                .load(conn)?;
-            if batch.is_empty() {
-                break 'walk Some((ComponentStatus::Operational.as_str().to_owned(), 0));
+    let mut unknown: Vec<String> = Vec::new();
+    let mut components: Vec<String> = Vec::new();
+    for (component, incident) in touched {
+        if let Some(i) = incident {
+            if !may_know(conn, &mut decided, &i, reader)? && !unknown.contains(&i) {
+                unknown.push(i);
             }
-            for (n, (status, at, incident)) in batch.into_iter().enumerate() {
-                let ok = match &incident {
-                    None => true,
-                    Some(i) => may_know(conn, &mut decided, i, reader)?,
-                };
-                if ok {
-                    // The newest change is known: the stored status stands.
-                    break 'walk (offset > 0 || n > 0).then_some((status, at));
-                }
-            }
-            offset += 50;
-        };
-        if let Some((status, at)) = found {
-            out.insert(
-                id,
-                Known {
-                    status: parse_stored(&status, "component status")?,
-                    at,
-                },
-            );
         }
+        if !components.contains(&component) {
+            components.push(component);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(out);
+    }
+    let newest = (
+        component_status_events::at.desc(),
+        component_status_events::id.desc(),
+    );
+    for id in components {
+        let latest: Option<Option<String>> = component_status_events::table
+            .filter(component_status_events::component_id.eq(&id))
+            .order(newest)
+            .select(component_status_events::incident_id)
+            .first(conn)
+            .optional()?;
+        if !latest.flatten().is_some_and(|i| unknown.contains(&i)) {
+            continue; // the newest change is known: the stored status stands
+        }
+        let known_change: Option<(String, i64)> = component_status_events::table
+            .filter(component_status_events::component_id.eq(&id))
+            .filter(
+                component_status_events::incident_id
+                    .is_null()
+                    .or(component_status_events::incident_id.ne_all(&unknown)),
+            )
+            .order(newest)
+            .select((component_status_events::status, component_status_events::at))
+            .first(conn)
+            .optional()?;
+        let (status, at) =
+            known_change.unwrap_or((ComponentStatus::Operational.as_str().to_owned(), 0));
+        out.insert(
+            id,
+            Known {
+                status: parse_stored(&status, "component status")?,
+                at,
+            },
+        );
     }
     Ok(out)
 }
