@@ -1,10 +1,11 @@
 //! One middleware per request for what operators watch: the access log line and the HTTP
-//! metrics. A request gets an id (echoed in `x-request-id`) and a one-field span, so what the
-//! handlers log carries the id; when the response is ready one event (target
-//! `cirhub::access`) carries method, route, path, status, duration, and the tenant and actor
-//! once the `Caller` extractor has authenticated them. Built as one event rather than a
-//! span with a dozen fields formatted at close: a log line costs one formatting, as an
-//! nginx access-log line does.
+//! metrics. A request gets an id, echoed in `x-request-id`; when the response is ready one
+//! event (target `cirhub::access`) carries it with method, route, path, status, duration,
+//! and the tenant and actor once the `Caller` extractor has authenticated them. No span is
+//! opened per request: creating, entering and closing one cost a third of the public page's
+//! rate (bench/status-summary.sh, scenario A), so a log line costs one formatting, as an nginx
+//! access-log line does. A handler's own log lines are matched to their request by time and
+//! route.
 
 use crate::state::AppState;
 use actix_web::body::MessageBody;
@@ -14,7 +15,6 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tracing::Instrument;
 
 /// Who made the request, once authenticated; the extractor leaves it in the request's
 /// extensions for the log line.
@@ -68,8 +68,7 @@ pub async fn middleware(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let query = !req.query_string().is_empty();
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut res = next.call(req).instrument(span).await?;
+    let mut res = next.call(req).await?;
     let route = res
         .request()
         .match_pattern()
