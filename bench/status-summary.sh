@@ -13,11 +13,13 @@
 # WRITE_RATE (updates/s in D and F, default 20), RATIO_TARGET (default 0.7),
 # READS_TARGET (default 20000), SERVER_CPUS / CLIENT_CPUS (taskset lists; default: the first
 # half of the CPUs for the server, the rest for wrk and the writer), SCENARIOS (the letters to
-# run, default "A B C D E F"; e.g. SCENARIOS=E for the authenticated read alone).
+# run, default "A B C D E F"; e.g. SCENARIOS=E for the authenticated read alone), CONNS (wrk
+# connections, default 64). SERVER_CPUS=0-1 CLIENT_CPUS=0-1 lets server and load share both
+# cores, as a single machine serving its own clients does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10s}" rounds="${2:-3}"
-threads=1 conns=64
+threads=1 conns="${CONNS:-64}"
 scenarios="${SCENARIOS:-A B C D E F}"
 want() { [[ " ${scenarios//,/ } " == *" $1 "* ]]; }
 write_rate="${WRITE_RATE:-20}" ratio_target="${RATIO_TARGET:-0.7}" reads_target="${READS_TARGET:-20000}"

@@ -163,6 +163,9 @@ pub fn init_tracing(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     // and actor.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a person at a terminal: escape codes in a log file are noise
+        // (and cost formatting on every line).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(writer);
     let _ = if json {
         builder.json().try_init()

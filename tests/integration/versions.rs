@@ -173,3 +173,59 @@ async fn every_channel_names_the_stored_version_and_its_hash() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// An incident read carries the stored snapshot's bytes: the SHA-256 of the body received is
+/// the entity tag and the hash its disclosure names, before and after a change.
+#[tokio::test]
+async fn a_read_sends_the_bytes_whose_hash_its_disclosure_names() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let inc = app
+        .open(&w.provider, &w.compute_tokyo, "Byte exact", "affected", &[])
+        .await;
+    let read = || async {
+        let res = app
+            .client
+            .get(format!("{}/api/v1/incidents/{}", app.base, inc.id))
+            .bearer_auth(&w.provider.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        let body = res.bytes().await.unwrap();
+        (etag, body)
+    };
+    let (etag, body) = read().await;
+    let sent = versions::sha256(&body);
+    assert_eq!(etag, format!("\"{sent}\""));
+    assert_eq!(stored(&app, &inc.id, 1).1, sent);
+    let shown: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["title"], "Byte exact");
+
+    app.update(&w.provider, &inc.id, "identified", "Found it")
+        .await;
+    let (_, body) = read().await;
+    let second = versions::sha256(&body);
+    assert_ne!(second, sent);
+    assert_eq!(stored(&app, &inc.id, 2).1, second);
+    let shown: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(shown["version"], 2);
+    assert_eq!(shown["updates"][0]["body"], "Found it");
+
+    app.state.journal.seal().await.unwrap();
+    let hashes: Vec<(i64, String)> = disclosures(&app, &w.provider, &inc.id)
+        .await
+        .iter()
+        .filter(|e| e["channel"] == "http")
+        .map(|e| {
+            (
+                e["object_version"].as_i64().unwrap(),
+                e["object_hash"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(hashes.contains(&(1, sent)), "{hashes:?}");
+    assert!(hashes.contains(&(2, second)), "{hashes:?}");
+}

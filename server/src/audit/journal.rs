@@ -283,14 +283,25 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
         .iter()
         .map(|d| d.row(at))
         .collect::<Result<Vec<_>, _>>()?;
-    // One multi-row INSERT per chunk, on the concrete connection (the multi-backend
-    // connection cannot batch-insert).
-    for chunk in new.chunks(500) {
-        let q = diesel::insert_into(disclosures::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => q.execute(c)?,
-            DbConn::Postgres(c) => q.execute(c)?,
-        };
+    match conn {
+        // SQLite runs in-process: one prepared single-row INSERT, kept in the statement
+        // cache and stepped once per row, costs less than building, parsing and planning
+        // a multi-row statement of a new width for every group.
+        DbConn::Sqlite(c) => {
+            for row in &new {
+                diesel::insert_into(disclosures::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+        // PostgreSQL is a round trip away: one multi-row INSERT per chunk.
+        DbConn::Postgres(c) => {
+            for chunk in new.chunks(500) {
+                diesel::insert_into(disclosures::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     let mut reached = std::collections::HashSet::new();
     for d in rows.iter().filter(|d| d.reach) {
@@ -327,29 +338,49 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The canonical encoding of a journal row, as sealed.
-fn canonical(r: &DisclosureRow) -> Result<String, AppError> {
-    versions::canonical(&serde_json::json!([
-        r.seq,
-        r.at,
-        r.actor_type,
-        r.actor_id,
-        r.organisation_id,
-        r.object_type,
-        r.object_id,
-        r.object_version,
-        r.object_hash,
-        r.channel,
-        r.recipients,
-        r.detail,
-    ]))
+/// The canonical encoding of a journal row, as sealed: a JSON array of its columns in RFC
+/// 8785 form. An array of integers, strings and nulls has no keys to sort and no floats, so
+/// serde_json's compact form is already canonical (the test below holds it to the scheme);
+/// it is written straight into the digest, without building a JSON value per row.
+fn canonical_into<W: std::io::Write>(r: &DisclosureRow, out: W) -> Result<(), AppError> {
+    serde_json::to_writer(
+        out,
+        &(
+            r.seq,
+            r.at,
+            &r.actor_type,
+            &r.actor_id,
+            &r.organisation_id,
+            &r.object_type,
+            &r.object_id,
+            r.object_version,
+            &r.object_hash,
+            &r.channel,
+            &r.recipients,
+            &r.detail,
+        ),
+    )
+    .map_err(|e| internal(format!("cannot encode a journal row: {e}")))
+}
+
+/// Feeds a hasher through `std::io::Write`.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// SHA-256 over the rows' canonical encodings, one per line, in sequence order.
 fn digest(rows: &[DisclosureRow]) -> Result<String, AppError> {
     let mut h = Sha256::new();
     for r in rows {
-        h.update(canonical(r)?.as_bytes());
+        canonical_into(r, HashWriter(&mut h))?;
         h.update(b"\n");
     }
     Ok(hex::encode(h.finalize()))
@@ -403,29 +434,41 @@ pub fn seal(db: &Db) -> Result<usize, AppError> {
     })?;
     let mut total = 0;
     loop {
-        let n = db.write_blocking(|c| seal_batch(c, bound))?;
-        total += n;
-        if n < MAX_BATCH {
-            return Ok(total);
+        match seal_batch(db, bound)? {
+            // Another instance sealed the same rows first: read again from its end.
+            None => continue,
+            Some(n) => {
+                total += n;
+                if n < MAX_BATCH {
+                    return Ok(total);
+                }
+            }
         }
     }
 }
 
-fn seal_batch(conn: &mut DbConn, bound: i64) -> Result<usize, AppError> {
-    chain::lock_chain(conn)?;
-    let from = sealed_to(conn)?;
-    if bound <= from {
-        return Ok(0);
-    }
-    let rows: Vec<DisclosureRow> = disclosures::table
-        .filter(disclosures::seq.gt(from))
-        .filter(disclosures::seq.le(bound))
-        .order(disclosures::seq.asc())
-        .limit(MAX_BATCH as i64)
-        .select(DisclosureRow::as_select())
-        .load(conn)?;
+/// Seals the next batch of rows up to `bound`; `None` when another sealer got there first.
+/// The rows are read and hashed outside the write lock (committed rows below the bound never
+/// change), so the journal's group commits wait for the chain append only, not for the
+/// reading and hashing of two seconds' worth of disclosures.
+fn seal_batch(db: &Db, bound: i64) -> Result<Option<usize>, AppError> {
+    let (from, rows) = {
+        let mut conn = db.conn()?;
+        let from = sealed_to(&mut conn)?;
+        if bound <= from {
+            return Ok(Some(0));
+        }
+        let rows: Vec<DisclosureRow> = disclosures::table
+            .filter(disclosures::seq.gt(from))
+            .filter(disclosures::seq.le(bound))
+            .order(disclosures::seq.asc())
+            .limit(MAX_BATCH as i64)
+            .select(DisclosureRow::as_select())
+            .load(&mut *conn)?;
+        (from, rows)
+    };
     let Some(last) = rows.last() else {
-        return Ok(0);
+        return Ok(Some(0));
     };
     let to = if rows.len() == MAX_BATCH {
         last.seq
@@ -437,8 +480,14 @@ fn seal_batch(conn: &mut DbConn, bound: i64) -> Result<usize, AppError> {
         .detail(serde_json::json!({"from": from, "to": to, "rows": rows.len()}));
     entry.organisation_id = None;
     entry.object_hash = Some(digest(&rows)?);
-    chain::append(conn, entry)?;
-    Ok(rows.len())
+    db.write_blocking(|c| {
+        chain::lock_chain(c)?;
+        if sealed_to(c)? != from {
+            return Ok(None);
+        }
+        chain::append(c, entry)?;
+        Ok(Some(rows.len()))
+    })
 }
 
 /// Checks every seal against the journal: the seals cover one contiguous range from the
@@ -506,4 +555,47 @@ pub fn verify_seals_concerning(
         expected_from = to;
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sealed encoding is the RFC 8785 form of the row's columns, escapes included, so
+    /// seals written by either encoder verify.
+    #[test]
+    fn sealed_encoding_is_the_canonical_json_of_the_columns() {
+        let row = DisclosureRow {
+            seq: 42,
+            at: 1_764_000_000_123,
+            actor_type: "user".into(),
+            actor_id: Some("u\u{1}\t\"\\/é\u{7f}\u{2028}😀".into()),
+            organisation_id: None,
+            object_type: "incident".into(),
+            object_id: "i-1".into(),
+            object_version: Some(3),
+            object_hash: None,
+            channel: "http".into(),
+            recipients: Some(r#"[{"organisation_id":"o"}]"#.into()),
+            detail: Some("\u{0}\r\n\u{8}\u{c}".into()),
+        };
+        let mut ours = Vec::new();
+        canonical_into(&row, &mut ours).unwrap();
+        let scheme = versions::canonical(&serde_json::json!([
+            row.seq,
+            row.at,
+            row.actor_type,
+            row.actor_id,
+            row.organisation_id,
+            row.object_type,
+            row.object_id,
+            row.object_version,
+            row.object_hash,
+            row.channel,
+            row.recipients,
+            row.detail,
+        ]))
+        .unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), scheme);
+    }
 }

@@ -58,11 +58,23 @@ pub fn stored(
     object_id: &str,
     version: i32,
 ) -> Result<Option<(String, String)>, AppError> {
-    Ok(record_versions::table
+    Ok(crate::on_concrete!(conn, |c| record_versions::table
         .find((object_type, object_id, version))
         .select((record_versions::body, record_versions::hash))
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
+}
+
+/// The stored canonical body and hash of one version that must exist (fail closed, as
+/// [`hash_of`]).
+pub fn stored_or_fail(
+    conn: &mut DbConn,
+    object_type: &str,
+    object_id: &str,
+    version: i32,
+) -> Result<(String, String), AppError> {
+    stored(conn, object_type, object_id, version)?
+        .ok_or_else(|| missing(object_type, object_id, version))
 }
 
 /// The hash of one stored version; an error if it was never stored (fail closed: a

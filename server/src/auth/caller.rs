@@ -58,12 +58,12 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Caller, App
         let row = state
             .db
             .read_point(move |conn| {
-                let row: Option<ApiTokenRow> = api_tokens::table
+                let row: Option<ApiTokenRow> = crate::on_concrete!(conn, |c| api_tokens::table
                     .filter(api_tokens::secret_hash.eq(&hash))
                     .filter(api_tokens::revoked_at.is_null())
                     .select(ApiTokenRow::as_select())
-                    .first(conn)
-                    .optional()?;
+                    .first(c)
+                    .optional())?;
                 row.ok_or_else(|| unauthorized("The API token is unknown or revoked."))
             })
             .await?;

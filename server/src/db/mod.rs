@@ -39,6 +39,53 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// SQLite: copies the write-ahead log into the database file twice a second, beside the
+/// writers (a passive checkpoint waits for nobody), instead of inside whichever commit
+/// crossed the log's size limit; that commit, often the disclosure journal's group, would
+/// hold every reader waiting on it for the whole copy. Not a job row: it is storage upkeep
+/// with nothing to retry, like SQLite's own automatic checkpoint it replaces.
+fn checkpointer(url: String, alive: std::sync::Weak<()>) {
+    let manager = Manager {
+        url,
+        backend: Backend::Sqlite,
+    };
+    let mut conn: Option<DbConn> = None;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        if alive.strong_count() == 0 {
+            return;
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match manager.connect() {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpointer cannot open the database");
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(error = %e, "checkpoint failed");
+            conn = None;
+        }
+    }
+}
+
+/// Runs one query expression on the concrete connection of either backend. Through the
+/// multi-backend connection diesel rebuilds a statement's SQL text on every execution to find
+/// it in the statement cache; on the concrete one a statement of a fixed shape is found by its
+/// type. For the point reads on every request's path (credential, record, snapshot).
+#[macro_export]
+macro_rules! on_concrete {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
 /// Opens connections of the configured backend only, so a PostgreSQL error is reported as
 /// such instead of being hidden behind a failed SQLite attempt.
 #[derive(Debug)]
@@ -96,6 +143,8 @@ pub struct Db {
     pub backend: Backend,
     /// SQLite has one writer at a time; queueing writers here avoids busy-waiting in SQLite.
     write_lock: Arc<Mutex<()>>,
+    /// Held by every clone; SQLite's checkpointer thread ends when the last one is dropped.
+    _alive: Arc<()>,
 }
 
 impl Db {
@@ -120,8 +169,11 @@ impl Db {
                 .batch_execute("PRAGMA journal_mode = WAL;")
                 .context("cannot enable WAL")?;
         }
+        // A SQLite file does not drop a connection: testing one on every checkout (a
+        // `SELECT 1` each time) only costs the read; PostgreSQL's may have gone away.
         let pool = r2d2::Pool::builder()
             .max_size(config.db_pool)
+            .test_on_check_out(config.backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .with_context(|| match config.backend {
@@ -136,6 +188,7 @@ impl Db {
                             .map_or(2, |n| u32::try_from(n.get()).unwrap_or(64).max(2)),
                     )
                     .min_idle(Some(0))
+                    .test_on_check_out(false)
                     .connection_timeout(Duration::from_secs(10))
                     .build_unchecked(Manager {
                         url: config.database_url.clone(),
@@ -144,7 +197,17 @@ impl Db {
             ),
             Backend::Postgres => None,
         };
+        let alive = Arc::new(());
+        if config.backend == Backend::Sqlite {
+            let url = config.database_url.clone();
+            let weak = Arc::downgrade(&alive);
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn(move || checkpointer(url, weak))
+                .context("cannot start the SQLite checkpointer")?;
+        }
         Ok(Db {
+            _alive: alive,
             pool,
             point,
             url: config.database_url.as_str().into(),
@@ -243,7 +306,9 @@ impl Db {
         .connect()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot open a connection: {e}")))?;
         if self.backend == Backend::Sqlite {
-            conn.batch_execute("PRAGMA synchronous = FULL")?;
+            // Its commits copy no pages into the database file: the checkpointer does that
+            // beside it, so a durable commit waits for its own sync only.
+            conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")?;
         }
         Ok(conn)
     }

@@ -36,17 +36,21 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     responses((status = 200, body = Incident), (status = 404, body = cirhub_shared::Problem)), security(("bearer" = [])))]
+/// One incident or maintenance: the stored snapshot of its current version, with that
+/// snapshot's SHA-256 as the entity tag (the hash its disclosure names).
 pub async fn get(
     state: State,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(
-        state
-            .journal
-            .read_point(move |c| svc::get(c, &caller, &id))
-            .await?,
-    ))
+    let shown = state
+        .journal
+        .read_point(move |c| svc::get(c, &caller, &id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .insert_header((actix_web::http::header::ETAG, format!("\"{}\"", shown.hash)))
+        .body(shown.body))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
