@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod paging;
 pub mod publishing;
 pub mod routes;
+pub mod sharing;
 pub mod state;
 pub mod stream;
 pub mod text;
@@ -46,6 +47,7 @@ mod layering {
         "identity",
         "incidents",
         "publishing",
+        "sharing",
         "effects.rs",
         "paging.rs",
         "text.rs",

@@ -7,6 +7,7 @@ pub mod api;
 pub mod customer;
 pub mod domain;
 pub mod problem;
+pub mod sharing;
 pub mod statuspage;
 pub mod time;
 

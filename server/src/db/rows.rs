@@ -192,6 +192,50 @@ pub struct RelationshipRow {
     pub updated_at: i64,
 }
 
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = agreements, treat_none_as_null = true)]
+pub struct AgreementRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub in_force_version: Option<i32>,
+    pub pending_version: Option<i32>,
+    pub latest_version: i32,
+    pub effective_from: Option<i64>,
+    pub effective_until: Option<i64>,
+    pub suspended_by: Option<String>,
+    pub proposed_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = agreement_parties)]
+pub struct AgreementPartyRow {
+    pub agreement_id: String,
+    pub version: i32,
+    pub organisation_id: String,
+    pub role: String,
+    pub accepted_at: Option<i64>,
+    pub accepted_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = stix_objects, treat_none_as_null = true, primary_key(key))]
+pub struct StixObjectRow {
+    pub key: String,
+    pub stix_id: String,
+    pub owner_id: String,
+    pub stix_type: String,
+    pub category: String,
+    pub tlp: String,
+    pub version: i32,
+    pub modified: Option<String>,
+    pub revoked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = resource_mappings)]
 pub struct MappingRow {

@@ -450,7 +450,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agreements (id) {
+        id -> Text,
+        kind -> Text,
+        state -> Text,
+        in_force_version -> Nullable<Integer>,
+        pending_version -> Nullable<Integer>,
+        latest_version -> Integer,
+        effective_from -> Nullable<BigInt>,
+        effective_until -> Nullable<BigInt>,
+        suspended_by -> Nullable<Text>,
+        proposed_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    agreement_parties (agreement_id, version, organisation_id) {
+        agreement_id -> Text,
+        version -> Integer,
+        organisation_id -> Text,
+        role -> Text,
+        accepted_at -> Nullable<BigInt>,
+        accepted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stix_objects (key) {
+        key -> Text,
+        stix_id -> Text,
+        owner_id -> Text,
+        stix_type -> Text,
+        category -> Text,
+        tlp -> Text,
+        version -> Integer,
+        modified -> Nullable<Text>,
+        revoked -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    stix_versions (seq) {
+        seq -> BigInt,
+        object_key -> Text,
+        version -> Integer,
+        modified -> Nullable<Text>,
+        revoked -> Bool,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    stix_shares (object_id, agreement_id) {
+        object_id -> Text,
+        agreement_id -> Text,
+        shared_at -> BigInt,
+        shared_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
+diesel::joinable!(agreement_parties -> agreements (agreement_id));
+diesel::joinable!(stix_shares -> stix_objects (object_id));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
 
@@ -487,4 +553,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_refresh_tokens,
     invitations,
     jobs,
+    agreements,
+    agreement_parties,
+    stix_objects,
+    stix_versions,
+    stix_shares,
 );

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod openapi_public;
 pub mod ops;
 pub mod public;
+pub mod sharing;
 
 use actix_web::web;
 
@@ -78,6 +79,33 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     web::get().to(customers::list_relationships),
                 )
                 .route("/relationships", web::post().to(customers::invite))
+                .route("/agreements", web::get().to(sharing::list))
+                .route("/agreements", web::post().to(sharing::propose))
+                .route("/agreements/{id}", web::get().to(sharing::get))
+                .route("/agreements/{id}/terms", web::put().to(sharing::amend))
+                .route("/agreements/{id}/accept", web::post().to(sharing::accept))
+                .route("/agreements/{id}/decline", web::post().to(sharing::decline))
+                .route("/agreements/{id}/suspend", web::post().to(sharing::suspend))
+                .route("/agreements/{id}/resume", web::post().to(sharing::resume))
+                .route("/stix-objects", web::get().to(sharing::list_objects))
+                .route("/stix-objects", web::post().to(sharing::put_object))
+                .route("/stix-objects/{key}", web::get().to(sharing::get_object))
+                .route(
+                    "/stix-objects/{key}/versions",
+                    web::get().to(sharing::object_versions),
+                )
+                .route(
+                    "/stix-objects/{key}/shares",
+                    web::post().to(sharing::share_object),
+                )
+                .route(
+                    "/stix-objects/{key}/shares/{agreement_id}",
+                    web::delete().to(sharing::unshare_object),
+                )
+                .route(
+                    "/agreements/{id}/terminate",
+                    web::post().to(sharing::terminate),
+                )
                 .route(
                     "/relationships/{id}",
                     web::get().to(customers::get_relationship),

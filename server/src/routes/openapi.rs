@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document (generated from the handlers' annotations) and its reference page.
 
 use super::openapi_public::PublicDocs;
-use super::{accounts, audit, catalogue, customers, incidents, invitations};
+use super::{accounts, audit, catalogue, customers, incidents, invitations, sharing};
 use actix_web::HttpResponse;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -146,6 +146,10 @@ impl Modify for ItemLinks {
         customers::list_subscriptions, customers::create_subscription, customers::get_subscription,
         customers::replace_subscription, customers::delete_subscription,
         customers::list_feed_tokens, customers::create_feed_token, customers::revoke_feed_token,
+        sharing::list, sharing::propose, sharing::get, sharing::amend, sharing::accept,
+        sharing::decline, sharing::suspend, sharing::resume, sharing::terminate,
+        sharing::list_objects, sharing::put_object, sharing::get_object, sharing::object_versions,
+        sharing::share_object, sharing::unshare_object,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

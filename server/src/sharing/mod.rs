@@ -1,0 +1,9 @@
+//! Indicator exchange under sharing agreements: the agreements themselves, STIX objects
+//! shared under them, and the one policy decision point every exit of shared data asks.
+
+pub mod agreements;
+pub mod objects;
+pub mod policy;
+pub mod reads;
+pub mod stix;
+pub mod terms;

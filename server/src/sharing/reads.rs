@@ -1,0 +1,355 @@
+//! Reading STIX objects: the owner reads its own; any other organisation reads an object
+//! only when [`policy::decide`], asked with the terms in force of exactly the agreements it
+//! is shared under, allows it, and each such read stages a disclosure naming the version,
+//! its hash, the agreement and the decision.
+
+use super::objects::STIX;
+use super::policy::{self, Decision, Object, Recipient, Terms};
+use super::stix;
+use super::terms;
+use crate::audit::{journal, versions, Event};
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::identity::{Actor, Caller};
+use crate::paging::{paged, Pagination};
+use cirhub_shared::api::Paged;
+use cirhub_shared::sharing::{self as s, Attribution, Tlp};
+use cirhub_shared::time::from_millis;
+use cirhub_shared::Channel;
+use diesel::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Filters of the object list.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilter {
+    /// STIX type, e.g. `indicator`.
+    #[serde(rename = "type")]
+    pub stix_type: Option<String>,
+    pub tlp: Option<Tlp>,
+    /// `true`: only the caller's own; `false`: only what others share with it.
+    pub own: Option<bool>,
+}
+
+/// The person a channel reaches, for TLP:RED: a user reading for themself.
+fn person(caller: &Caller) -> Option<&str> {
+    match &caller.actor {
+        Actor::User { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
+/// Terms in force of the agreements an object is shared under that the reader is party to.
+struct Reader {
+    terms: BTreeMap<String, Terms>,
+    now: i64,
+}
+
+impl Reader {
+    fn new(conn: &mut DbConn, caller: &Caller) -> Result<Reader, AppError> {
+        Ok(Reader {
+            terms: terms::terms_for(conn, &caller.org_id)?
+                .into_iter()
+                .map(|t| (t.agreement_id.clone(), t))
+                .collect(),
+            now: now_ms(),
+        })
+    }
+
+    /// The decision for one object shared under `shared_under`.
+    fn decide(
+        &self,
+        caller: &Caller,
+        row: &StixObjectRow,
+        shared_under: &[String],
+    ) -> Result<Decision, AppError> {
+        let terms: Vec<Terms> = shared_under
+            .iter()
+            .filter_map(|a| self.terms.get(a).cloned())
+            .collect();
+        Ok(policy::decide(
+            Object {
+                owner: &row.owner_id,
+                tlp: parse_stored(&row.tlp, "TLP")?,
+                category: parse_stored(&row.category, "data category")?,
+                named_recipients: &[],
+            },
+            &[],
+            Recipient {
+                org: &caller.org_id,
+                person: person(caller),
+            },
+            &terms,
+            self.now,
+        ))
+    }
+}
+
+fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<String>, AppError> {
+    Ok(stix_shares::table
+        .filter(stix_shares::object_id.eq(key))
+        .order(stix_shares::agreement_id.asc())
+        .select(stix_shares::agreement_id)
+        .load(conn)?)
+}
+
+/// The API form of the newest version; `decision` is None for the owner.
+pub(super) fn view(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &StixObjectRow,
+    decision: Option<&Decision>,
+) -> Result<s::StixObject, AppError> {
+    let (body, hash) = versions::stored_or_fail(conn, STIX, &row.key, row.version)?;
+    let mut object: Value = serde_json::from_str(&body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored STIX object {}: {e}", row.key)))?;
+    let own = row.owner_id == caller.org_id;
+    let (agreements, owner) = match decision {
+        None => (
+            shares_of(conn, &row.key)?,
+            Some(caller_slug(conn, &row.owner_id)?),
+        ),
+        Some(d) => {
+            let (agreement, _) = d.agreement.clone().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("an allowance without an agreement"))
+            })?;
+            let named = attribution(conn, &agreement)? == Attribution::Named;
+            if !named {
+                object["created_by_ref"] = Value::String(pseudonym(&row.owner_id, &agreement));
+            }
+            let owner = if named {
+                Some(caller_slug(conn, &row.owner_id)?)
+            } else {
+                None
+            };
+            (vec![agreement], owner)
+        }
+    };
+    let added_at: i64 = stix_versions::table
+        .filter(stix_versions::object_key.eq(&row.key))
+        .filter(stix_versions::version.eq(row.version))
+        .select(stix_versions::added_at)
+        .first(conn)?;
+    Ok(s::StixObject {
+        key: row.key.clone(),
+        id: row.stix_id.clone(),
+        stix_type: row.stix_type.clone(),
+        category: parse_stored(&row.category, "data category")?,
+        tlp: parse_stored(&row.tlp, "TLP")?,
+        own,
+        owner,
+        version: row.version,
+        modified: row.modified.clone(),
+        revoked: row.revoked,
+        hash,
+        agreements,
+        added_at: from_millis(added_at),
+        object,
+    })
+}
+
+fn caller_slug(conn: &mut DbConn, org: &str) -> Result<String, AppError> {
+    Ok(organisations::table
+        .find(org)
+        .select(organisations::slug)
+        .first(conn)?)
+}
+
+/// Attribution of an agreement's terms in force.
+fn attribution(conn: &mut DbConn, agreement_id: &str) -> Result<Attribution, AppError> {
+    terms::attribution_in_force(conn, agreement_id)
+}
+
+/// The identity a pseudonymous agreement shows for an owner: stable per (owner, agreement),
+/// unlinkable across agreements.
+fn pseudonym(owner: &str, agreement_id: &str) -> String {
+    stix::identity_of(&format!("{owner}/{agreement_id}"))
+}
+
+/// Stages the disclosure of a version to the caller: which agreement allowed it, and why.
+fn disclose(
+    caller: &Caller,
+    row: &StixObjectRow,
+    hash: &str,
+    d: &Decision,
+) -> Result<(), AppError> {
+    let (agreement, agreement_version) = d.agreement.clone().unwrap_or_default();
+    journal::stage(
+        &[Event::disclosure(
+            &caller.actor,
+            &caller.org_id,
+            STIX,
+            &row.key,
+            Some(row.version),
+            Some(hash.to_owned()),
+            Channel::Http,
+        )
+        .detail(serde_json::json!({
+            "agreement_id": agreement,
+            "agreement_version": agreement_version,
+            "decision": d.reason.as_str(),
+            "owner_id": row.owner_id,
+        }))],
+        false,
+    )
+}
+
+/// One object the caller may see: its own, or another's that an agreement lets reach it
+/// (a disclosure is staged); anything else is 404.
+pub fn get(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<s::StixObject, AppError> {
+    let row: StixObjectRow = stix_objects::table
+        .find(key)
+        .select(StixObjectRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("STIX object"))?;
+    if row.owner_id == caller.org_id {
+        return view(conn, caller, &row, None);
+    }
+    let shared = shares_of(conn, key)?;
+    let d = Reader::new(conn, caller)?.decide(caller, &row, &shared)?;
+    if !d.allowed {
+        return Err(AppError::NotFound("STIX object"));
+    }
+    let out = view(conn, caller, &row, Some(&d))?;
+    disclose(caller, &row, &out.hash, &d)?;
+    Ok(out)
+}
+
+/// Every version of an object the caller may see (hashes, not bodies: nothing disclosed).
+pub fn versions_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    key: &str,
+) -> Result<Vec<s::StixVersion>, AppError> {
+    // The same decision as a read: another's object is listed only when it may be read.
+    let row: StixObjectRow = stix_objects::table
+        .find(key)
+        .select(StixObjectRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("STIX object"))?;
+    if row.owner_id != caller.org_id {
+        let shared = shares_of(conn, key)?;
+        if !Reader::new(conn, caller)?
+            .decide(caller, &row, &shared)?
+            .allowed
+        {
+            return Err(AppError::NotFound("STIX object"));
+        }
+    }
+    let rows: Vec<(i32, Option<String>, bool, i64)> = stix_versions::table
+        .filter(stix_versions::object_key.eq(key))
+        .order(stix_versions::version.asc())
+        .select((
+            stix_versions::version,
+            stix_versions::modified,
+            stix_versions::revoked,
+            stix_versions::added_at,
+        ))
+        .load(conn)?;
+    let keys: Vec<(&str, i32)> = rows.iter().map(|(v, ..)| (key, *v)).collect();
+    let hashes = versions::hashes(conn, STIX, &keys)?;
+    rows.into_iter()
+        .map(|(version, modified, revoked, added_at)| {
+            let hash = hashes
+                .get(&(key.to_owned(), version))
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("{key} v{version} unstored")))?;
+            Ok(s::StixVersion {
+                version,
+                modified,
+                revoked,
+                hash,
+                added_at: from_millis(added_at),
+            })
+        })
+        .collect()
+}
+
+/// The objects the caller may see, newest change first: its own, and others' shared under
+/// an agreement that lets them reach it. Each object of another organisation listed is a
+/// disclosure of its newest version.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &ListFilter,
+    page: Pagination,
+) -> Result<Paged<s::StixObject>, AppError> {
+    let reader = Reader::new(conn, caller)?;
+    let usable: Vec<String> = reader
+        .terms
+        .values()
+        .filter(|t| t.in_force(reader.now))
+        .map(|t| t.agreement_id.clone())
+        .collect();
+    // Candidates: own objects, and objects shared under an agreement in force the caller is
+    // party to; the decision then filters them one by one.
+    let mut q = stix_objects::table
+        .left_join(stix_shares::table)
+        .into_boxed();
+    q = match filter.own {
+        Some(true) => q.filter(stix_objects::owner_id.eq(&caller.org_id)),
+        Some(false) => q
+            .filter(stix_objects::owner_id.ne(&caller.org_id))
+            .filter(stix_shares::agreement_id.eq_any(&usable)),
+        None => q.filter(
+            stix_objects::owner_id
+                .eq(&caller.org_id)
+                .or(stix_shares::agreement_id.eq_any(&usable)),
+        ),
+    };
+    if let Some(t) = &filter.stix_type {
+        q = q.filter(stix_objects::stix_type.eq(t));
+    }
+    if let Some(t) = filter.tlp {
+        q = q.filter(stix_objects::tlp.eq(t.as_str()));
+    }
+    let rows: Vec<(StixObjectRow, Option<String>)> = q
+        .order((stix_objects::updated_at.desc(), stix_objects::key.desc()))
+        .select((
+            StixObjectRow::as_select(),
+            stix_shares::agreement_id.nullable(),
+        ))
+        .load(conn)?;
+    let mut grouped: Vec<(StixObjectRow, Vec<String>)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (row, share) in rows {
+        let i = *index.entry(row.key.clone()).or_insert_with(|| {
+            grouped.push((row, Vec::new()));
+            grouped.len() - 1
+        });
+        if let Some(a) = share {
+            grouped[i].1.push(a);
+        }
+    }
+    let mut visible = Vec::new();
+    for (row, shared) in grouped {
+        if row.owner_id == caller.org_id {
+            visible.push((row, None));
+            continue;
+        }
+        let d = reader.decide(caller, &row, &shared)?;
+        if d.allowed {
+            visible.push((row, Some(d)));
+        }
+    }
+    let total = visible.len() as i64;
+    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (row, d) in visible.into_iter().skip(start).take(page.limit() as usize) {
+        if !seen.insert(row.key.clone()) {
+            continue;
+        }
+        let out = view(conn, caller, &row, d.as_ref())?;
+        if let Some(d) = &d {
+            disclose(caller, &row, &out.hash, d)?;
+        }
+        items.push(out);
+    }
+    Ok(paged(items, page, total))
+}
