@@ -3,7 +3,9 @@
 # and takes well under a second.
 #   scripts/setup.sh run    what building and running needs (libpq for the PostgreSQL driver)
 #   scripts/setup.sh test   plus Chromium, chromedriver, a PostgreSQL server, curl and the
-#                           API fuzzer (schemathesis, in a virtualenv under target/tools/venv)
+#                           API fuzzer (schemathesis) and the OASIS TAXII client and STIX
+#                           validator (taxii2-client, stix2-validator), in a virtualenv under
+#                           target/tools/venv
 #   scripts/setup.sh bench  plus wrk, nginx and curl
 #   scripts/setup.sh all    everything above
 set -euo pipefail
@@ -15,10 +17,10 @@ python_tools=()
 case "$mode" in
   run) ;;
   test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
-        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6") ;;
+        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0") ;;
   bench) packages+=(wrk nginx-light curl) ;;
   all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
-       python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6") ;;
+       python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 

@@ -237,6 +237,8 @@ string_enum! {
         Email = "email",
         Feed = "feed",
         Cli = "cli",
+        /// A TAXII 2.1 collection.
+        Taxii = "taxii",
     }
 }
 

@@ -698,3 +698,37 @@ impl TestApp {
         (cmd, format!("http://127.0.0.1:{port}"))
     }
 }
+
+impl TestApp {
+    /// A bilateral provider-customer sharing agreement in force (the provider proposes, the
+    /// customer's admin accepts); returns its id.
+    pub async fn agreement(
+        &self,
+        provider: &Session,
+        customer: &Session,
+        ceiling: &str,
+        categories: Value,
+    ) -> String {
+        let a: Value = self
+            .create(
+                "/api/v1/agreements",
+                provider,
+                json!({"kind": "bilateral", "title": "IoCs", "tlp_ceiling": ceiling,
+                    "parties": [{"organisation": provider.slug, "role": "provider"},
+                                {"organisation": customer.slug, "role": "customer"}],
+                    "categories": categories, "onward": "none", "attribution": "named",
+                    "retention_days": 90}),
+            )
+            .await;
+        let id = a["id"].as_str().expect("agreement id").to_string();
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/agreements/{id}/accept"),
+                customer,
+                json!({"version": 1}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept: {body}");
+        id
+    }
+}

@@ -25,37 +25,6 @@ fn indicator(tlp: Tlp, ip: &str) -> Value {
     })
 }
 
-/// An agreement between two organisations (a provider and a customer), in force.
-async fn agree(
-    app: &TestApp,
-    p: &Session,
-    c: &Session,
-    ceiling: &str,
-    categories: Value,
-) -> String {
-    let a: Value = app
-        .create(
-            "/api/v1/agreements",
-            p,
-            json!({"kind": "bilateral", "title": "IoCs", "tlp_ceiling": ceiling,
-                "parties": [{"organisation": p.slug, "role": "provider"},
-                            {"organisation": c.slug, "role": "customer"}],
-                "categories": categories, "onward": "none", "attribution": "named",
-                "retention_days": 90}),
-        )
-        .await;
-    let id = a["id"].as_str().unwrap().to_string();
-    let (s, b) = app
-        .post(
-            &format!("/api/v1/agreements/{id}/accept"),
-            c,
-            json!({"version": 1}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    id
-}
-
 async fn share(app: &TestApp, owner: &Session, object: Value, under: &[&str]) -> Value {
     app.create(
         "/api/v1/stix-objects",
@@ -75,7 +44,7 @@ async fn an_indicator_shared_under_an_agreement_reaches_its_parties_and_nobody_e
     let p = app.provider("nimbus", Role::Admin).await;
     let c = app.customer("acme", Role::Admin).await;
     let x = app.customer("globex", Role::Admin).await;
-    let ag = agree(&app, &p, &c, "amber", json!(["indicators"])).await;
+    let ag = app.agreement(&p, &c, "amber", json!(["indicators"])).await;
     let sent = indicator(Tlp::Amber, "203.0.113.7");
     let own = share(&app, &p, sent.clone(), &[&ag]).await;
     let key = own["key"].as_str().unwrap().to_string();
@@ -157,7 +126,7 @@ async fn suspension_termination_expiry_and_unsharing_stop_the_next_request() {
     let app = TestApp::spawn().await;
     let p = app.provider("nimbus", Role::Admin).await;
     let c = app.customer("acme", Role::Admin).await;
-    let ag = agree(&app, &p, &c, "amber", json!(["indicators"])).await;
+    let ag = app.agreement(&p, &c, "amber", json!(["indicators"])).await;
     let key = share(&app, &p, indicator(Tlp::Green, "198.51.100.1"), &[&ag]).await["key"]
         .as_str()
         .unwrap()
@@ -243,7 +212,7 @@ async fn the_ceiling_the_category_and_tlp_red_hold_at_the_exit() {
     let app = TestApp::spawn().await;
     let p = app.provider("nimbus", Role::Admin).await;
     let c = app.customer("acme", Role::Admin).await;
-    let ag = agree(&app, &p, &c, "green", json!(["indicators"])).await;
+    let ag = app.agreement(&p, &c, "green", json!(["indicators"])).await;
     let key_of = |v: Value| v["key"].as_str().unwrap().to_string();
     let green = key_of(share(&app, &p, indicator(Tlp::Green, "192.0.2.1"), &[&ag]).await);
     let amber = key_of(share(&app, &p, indicator(Tlp::Amber, "192.0.2.2"), &[&ag]).await);
@@ -289,7 +258,7 @@ async fn a_new_version_and_a_revocation_reach_the_recipient_as_the_newest_versio
     let app = TestApp::spawn().await;
     let p = app.provider("nimbus", Role::Admin).await;
     let c = app.customer("acme", Role::Admin).await;
-    let ag = agree(&app, &p, &c, "amber", json!(["indicators"])).await;
+    let ag = app.agreement(&p, &c, "amber", json!(["indicators"])).await;
     let mut v = indicator(Tlp::Green, "203.0.113.50");
     let first = share(&app, &p, v.clone(), &[&ag]).await;
     let key = first["key"].as_str().unwrap().to_string();
@@ -409,7 +378,7 @@ async fn refused_objects_name_the_field_and_write_nothing() {
     let c = app.customer("acme", Role::Admin).await;
     let x = app.customer("globex", Role::Admin).await;
     let viewer = app.colleague(&p, "viewer", Role::Viewer).await;
-    let ag = agree(&app, &p, &c, "amber", json!(["indicators"])).await;
+    let ag = app.agreement(&p, &c, "amber", json!(["indicators"])).await;
     let mut unmarked = indicator(Tlp::Green, "192.0.2.9");
     unmarked
         .as_object_mut()

@@ -24,6 +24,7 @@ mod statuspage_shape;
 mod stream;
 mod stream_replay;
 mod stream_sessions;
+mod taxii;
 mod tenancy;
 mod unit_of_work;
 mod versions;

@@ -514,9 +514,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    taxii_statuses (id) {
+        id -> Text,
+        organisation_id -> Text,
+        body -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
 diesel::joinable!(stix_shares -> stix_objects (object_id));
+diesel::joinable!(stix_versions -> stix_objects (object_key));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
 
@@ -558,4 +568,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stix_objects,
     stix_versions,
     stix_shares,
+    taxii_statuses,
 );

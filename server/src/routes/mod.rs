@@ -12,6 +12,7 @@ pub mod openapi_public;
 pub mod ops;
 pub mod public;
 pub mod sharing;
+pub mod taxii;
 
 use actix_web::web;
 
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         // Before the `/api/v1` scope, whose default service answers every other path in it.
         cfg.route("/api/v1/ops/clock", web::post().to(ops::advance_clock));
     }
+    taxii::configure(cfg);
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

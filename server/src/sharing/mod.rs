@@ -6,4 +6,5 @@ pub mod objects;
 pub mod policy;
 pub mod reads;
 pub mod stix;
+pub mod taxii;
 pub mod terms;

@@ -91,7 +91,9 @@ fn add_shares(
 
 /// Stores an object of the caller's organisation: a new object, or a new version of one it
 /// owns (same STIX id, later `modified`); the same version sent again changes nothing.
-/// Returns the object as its owner sees it and whether it was created.
+/// Returns the object as its owner sees it and whether it was created. Every refusal
+/// (422, 409) comes before the first write: a TAXII envelope relies on that to go on with
+/// its other objects in the same transaction.
 pub fn put(
     conn: &mut DbConn,
     caller: &Caller,

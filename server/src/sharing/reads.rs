@@ -43,13 +43,13 @@ fn person(caller: &Caller) -> Option<&str> {
 }
 
 /// Terms in force of the agreements an object is shared under that the reader is party to.
-struct Reader {
-    terms: BTreeMap<String, Terms>,
-    now: i64,
+pub(super) struct Reader {
+    pub(super) terms: BTreeMap<String, Terms>,
+    pub(super) now: i64,
 }
 
 impl Reader {
-    fn new(conn: &mut DbConn, caller: &Caller) -> Result<Reader, AppError> {
+    pub(super) fn new(conn: &mut DbConn, caller: &Caller) -> Result<Reader, AppError> {
         Ok(Reader {
             terms: terms::terms_for(conn, &caller.org_id)?
                 .into_iter()
@@ -60,7 +60,7 @@ impl Reader {
     }
 
     /// The decision for one object shared under `shared_under`.
-    fn decide(
+    pub(super) fn decide(
         &self,
         caller: &Caller,
         row: &StixObjectRow,
@@ -165,16 +165,19 @@ fn attribution(conn: &mut DbConn, agreement_id: &str) -> Result<Attribution, App
 
 /// The identity a pseudonymous agreement shows for an owner: stable per (owner, agreement),
 /// unlinkable across agreements.
-fn pseudonym(owner: &str, agreement_id: &str) -> String {
+pub(super) fn pseudonym(owner: &str, agreement_id: &str) -> String {
     stix::identity_of(&format!("{owner}/{agreement_id}"))
 }
 
-/// Stages the disclosure of a version to the caller: which agreement allowed it, and why.
-fn disclose(
+/// Stages the disclosure of a version to the caller through `channel`: which agreement
+/// allowed it, and why.
+pub(super) fn disclose(
     caller: &Caller,
     row: &StixObjectRow,
+    version: i32,
     hash: &str,
     d: &Decision,
+    channel: Channel,
 ) -> Result<(), AppError> {
     let (agreement, agreement_version) = d.agreement.clone().unwrap_or_default();
     journal::stage(
@@ -183,9 +186,9 @@ fn disclose(
             &caller.org_id,
             STIX,
             &row.key,
-            Some(row.version),
+            Some(version),
             Some(hash.to_owned()),
-            Channel::Http,
+            channel,
         )
         .detail(serde_json::json!({
             "agreement_id": agreement,
@@ -215,7 +218,7 @@ pub fn get(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<s::StixObjec
         return Err(AppError::NotFound("STIX object"));
     }
     let out = view(conn, caller, &row, Some(&d))?;
-    disclose(caller, &row, &out.hash, &d)?;
+    disclose(caller, &row, row.version, &out.hash, &d, Channel::Http)?;
     Ok(out)
 }
 
@@ -347,7 +350,7 @@ pub fn list(
         }
         let out = view(conn, caller, &row, d.as_ref())?;
         if let Some(d) = &d {
-            disclose(caller, &row, &out.hash, d)?;
+            disclose(caller, &row, row.version, &out.hash, d, Channel::Http)?;
         }
         items.push(out);
     }

@@ -331,3 +331,15 @@ pub fn attribution_in_force(conn: &mut DbConn, id: &str) -> Result<s::Attributio
         None => Ok(s::Attribution::Pseudonymous),
     }
 }
+
+/// The title of an agreement's terms in force.
+pub fn title_in_force(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    let version: Option<i32> = agreements::table
+        .find(id)
+        .select(agreements::in_force_version)
+        .first(conn)?;
+    match version {
+        Some(v) => Ok(stored_terms(conn, id, v)?.title),
+        None => Ok(String::new()),
+    }
+}

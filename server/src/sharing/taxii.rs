@@ -1,0 +1,425 @@
+//! TAXII 2.1 collections over the STIX object store. One natural mapping: each organisation
+//! has its own collection (read and write: its objects), and one collection per agreement
+//! in force it is a party to (read what the parties share under it; write to share under
+//! it). Pages follow `stix_versions.seq`, a monotonic sequence, so a first page and an
+//! `added_after` poll cost the same however many objects the collection holds. Every object
+//! of another organisation that leaves is a disclosure naming version, agreement, decision.
+
+use super::objects::{self, STIX};
+use super::policy::Decision;
+use super::reads::{self, Reader};
+use super::stix;
+use crate::audit::versions;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::identity::Caller;
+use cirhub_shared::sharing::{PutStixObject, Tlp};
+use cirhub_shared::time::from_millis;
+use cirhub_shared::Channel;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// Most objects in one page; a larger `limit` is lowered to it (as TAXII allows).
+pub const MAX_PAGE: i64 = 1000;
+/// Largest envelope accepted by POST, in bytes (announced as the root's max_content_length).
+pub const MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
+
+/// A collection as the caller may use it.
+#[derive(Debug, Clone)]
+pub enum Collection {
+    /// The caller's own objects.
+    Own,
+    /// Objects shared under an agreement in force that the caller is a party to.
+    Agreement(String),
+}
+
+/// The id of an organisation's own collection: stable, and no other organisation's.
+pub fn own_collection_id(org_id: &str) -> String {
+    stix::identity_of(&format!("collection/{org_id}"))
+        .trim_start_matches("identity--")
+        .to_string()
+}
+
+/// The collections the caller may use, as TAXII collection resources.
+pub fn collections(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Value>, AppError> {
+    let mut out = vec![resource(
+        &own_collection_id(&caller.org_id),
+        "Own objects",
+        "The objects of your organisation: read them, and add new ones or new versions.",
+    )];
+    let reader = Reader::new(conn, caller)?;
+    for t in reader.terms.values().filter(|t| t.in_force(reader.now)) {
+        let title = super::terms::title_in_force(conn, &t.agreement_id)?;
+        out.push(resource(
+            &t.agreement_id,
+            &title,
+            "Objects shared under this agreement: read what the parties share; add objects to share them under it.",
+        ));
+    }
+    Ok(out)
+}
+
+fn resource(id: &str, title: &str, description: &str) -> Value {
+    json!({
+        "id": id,
+        "title": title,
+        "description": description,
+        "can_read": true,
+        "can_write": true,
+        "media_types": ["application/stix+json;version=2.1"],
+    })
+}
+
+/// The collection with this id for the caller, or 404 (another organisation's collection,
+/// an agreement not in force or one it is not party to all answer alike).
+pub fn collection(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Collection, Value), AppError> {
+    if id == own_collection_id(&caller.org_id) {
+        let r = collections(conn, caller)?.remove(0);
+        return Ok((Collection::Own, r));
+    }
+    collections(conn, caller)?
+        .into_iter()
+        .find(|c| c["id"] == id)
+        .map(|c| (Collection::Agreement(id.to_owned()), c))
+        .ok_or(AppError::NotFound("collection"))
+}
+
+/// The query of an objects, manifest or versions request.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Only versions added after this instant (Unix ms).
+    pub added_after: Option<i64>,
+    pub limit: i64,
+    /// The sequence number the previous page ended at.
+    pub next: Option<i64>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    /// `last` (default), `first`, `all`, or STIX `modified` timestamps.
+    pub versions: Vec<String>,
+    pub spec_versions: Vec<String>,
+}
+
+/// One entry of a page: a version of an object the caller may see.
+pub struct Entry {
+    pub seq: i64,
+    pub stix_id: String,
+    pub version: i32,
+    pub modified: Option<String>,
+    pub added_at: i64,
+    /// The STIX object as the caller sees it (None when only the manifest was asked).
+    pub object: Option<Value>,
+}
+
+/// A page: its entries, and the cursor of the next one when there is more.
+pub struct Page {
+    pub entries: Vec<Entry>,
+    pub next: Option<i64>,
+}
+
+type VersionRow = (i64, i32, Option<String>, i64, StixObjectRow);
+
+/// A page of the collection's object versions, after `q.next`, in the order they were added.
+/// `bodies`: whether the objects themselves leave (objects, versions) or only their
+/// manifest entries; each body of another organisation's object is a disclosure.
+pub fn page(
+    conn: &mut DbConn,
+    caller: &Caller,
+    collection: &Collection,
+    q: &Query,
+    bodies: bool,
+) -> Result<Page, AppError> {
+    if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
+        return Ok(Page {
+            entries: Vec::new(),
+            next: None,
+        });
+    }
+    let reader = Reader::new(conn, caller)?;
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    let mut query = stix_versions::table
+        .inner_join(stix_objects::table)
+        .into_boxed();
+    match collection {
+        Collection::Own => query = query.filter(stix_objects::owner_id.eq(&caller.org_id)),
+        Collection::Agreement(id) => {
+            let terms = reader
+                .terms
+                .get(id)
+                .filter(|t| t.in_force(reader.now))
+                .ok_or(AppError::NotFound("collection"))?;
+            // What the terms can let through at all: the rest is never read.
+            let categories: Vec<&str> = terms.categories.iter().map(|c| c.as_str()).collect();
+            let tlps: Vec<&str> = Tlp::ALL
+                .iter()
+                .filter(|t| t.within(terms.tlp_ceiling) && **t != Tlp::Red)
+                .map(|t| t.as_str())
+                .collect();
+            let shared = stix_shares::table
+                .filter(stix_shares::agreement_id.eq(id.clone()))
+                .select(stix_shares::object_id);
+            query = query
+                .filter(stix_objects::key.eq_any(shared))
+                .filter(stix_objects::category.eq_any(categories))
+                .filter(stix_objects::tlp.eq_any(tlps));
+        }
+    }
+    if let Some(after) = q.added_after {
+        query = query.filter(stix_versions::added_at.gt(after));
+    }
+    if let Some(next) = q.next {
+        query = query.filter(stix_versions::seq.gt(next));
+    }
+    if !q.ids.is_empty() {
+        query = query.filter(stix_objects::stix_id.eq_any(q.ids.clone()));
+    }
+    if !q.types.is_empty() {
+        query = query.filter(stix_objects::stix_type.eq_any(q.types.clone()));
+    }
+    let versions = if q.versions.is_empty() {
+        vec!["last".to_string()]
+    } else {
+        q.versions.clone()
+    };
+    if !versions.iter().any(|v| v == "all") {
+        let last = versions.iter().any(|v| v == "last");
+        let first = versions.iter().any(|v| v == "first");
+        let stamps: Vec<String> = versions
+            .iter()
+            .filter(|v| !matches!(v.as_str(), "last" | "first"))
+            .cloned()
+            .collect();
+        query = query.filter(
+            stix_versions::version
+                .eq(stix_objects::version)
+                .and(last.into_sql::<diesel::sql_types::Bool>())
+                .or(stix_versions::version
+                    .eq(1)
+                    .and(first.into_sql::<diesel::sql_types::Bool>()))
+                .or(stix_versions::modified.eq_any(stamps).assume_not_null()),
+        );
+    }
+    let rows: Vec<VersionRow> = query
+        .order(stix_versions::seq.asc())
+        .limit(limit + 1)
+        .select((
+            stix_versions::seq,
+            stix_versions::version,
+            stix_versions::modified,
+            stix_versions::added_at,
+            StixObjectRow::as_select(),
+        ))
+        .load(conn)?;
+    let more = rows.len() as i64 > limit;
+    let mut entries = Vec::new();
+    let mut last_seq = None;
+    for (seq, version, modified, added_at, row) in rows.into_iter().take(limit as usize) {
+        last_seq = Some(seq);
+        // The caller's own objects leave without a decision; another's only as decided
+        // under this collection's agreement alone.
+        let decision = match collection {
+            Collection::Agreement(id) if row.owner_id != caller.org_id => {
+                let d = reader.decide(caller, &row, std::slice::from_ref(id))?;
+                if !d.allowed {
+                    continue;
+                }
+                Some(d)
+            }
+            _ => None,
+        };
+        let object = if bodies {
+            Some(body(conn, caller, &row, version, decision.as_ref())?)
+        } else {
+            None
+        };
+        entries.push(Entry {
+            seq,
+            stix_id: row.stix_id.clone(),
+            version,
+            modified,
+            added_at,
+            object,
+        });
+    }
+    Ok(Page {
+        entries,
+        next: if more { last_seq } else { None },
+    })
+}
+
+/// One version's STIX object as the caller sees it; for another organisation's object the
+/// disclosure is staged.
+fn body(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &StixObjectRow,
+    version: i32,
+    decision: Option<&Decision>,
+) -> Result<Value, AppError> {
+    let (stored, hash) = versions::stored_or_fail(conn, STIX, &row.key, version)?;
+    let mut object: Value = serde_json::from_str(&stored)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored STIX object {}: {e}", row.key)))?;
+    if let Some(d) = decision {
+        let (agreement, _) = d.agreement.clone().unwrap_or_default();
+        if super::terms::attribution_in_force(conn, &agreement)?
+            != cirhub_shared::sharing::Attribution::Named
+        {
+            object["created_by_ref"] = Value::String(reads::pseudonym(&row.owner_id, &agreement));
+        }
+        reads::disclose(caller, row, version, &hash, d, Channel::Taxii)?;
+    }
+    Ok(object)
+}
+
+/// The outcome of adding one object of an envelope.
+pub enum Added {
+    Ok {
+        id: String,
+        version: Option<String>,
+    },
+    Failed {
+        id: Option<String>,
+        version: Option<String>,
+        message: String,
+    },
+}
+
+/// Adds the objects of an envelope to a collection, each on its own (a bad object never
+/// stops the good ones, and never leaves half of itself); in an agreement's collection each
+/// is shared under the agreement.
+pub fn add(
+    conn: &mut DbConn,
+    caller: &Caller,
+    collection: &Collection,
+    objects_in: Vec<Value>,
+) -> Result<Vec<Added>, AppError> {
+    let share_under = match collection {
+        Collection::Own => Vec::new(),
+        Collection::Agreement(id) => vec![id.clone()],
+    };
+    let mut out = Vec::with_capacity(objects_in.len());
+    for object in objects_in {
+        let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
+        let version = object
+            .get("modified")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let input = PutStixObject {
+            object,
+            share_under: share_under.clone(),
+        };
+        // `put` refuses before its first write, so a refused object leaves nothing behind
+        // and the envelope's other objects go on; any other error ends the whole request.
+        let result = objects::put(conn, caller, &input);
+        out.push(match result {
+            Ok((view, _)) => Added::Ok {
+                id: view.id,
+                version: view.modified,
+            },
+            Err(AppError::Validation(errors)) => Added::Failed {
+                id,
+                version,
+                message: errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            Err(AppError::Conflict(message)) => Added::Failed {
+                id,
+                version,
+                message,
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(out)
+}
+
+/// Stores a status resource for the caller's organisation and returns it.
+pub fn record_status(
+    conn: &mut DbConn,
+    caller: &Caller,
+    added: &[Added],
+    requested_at: i64,
+) -> Result<Value, AppError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let (mut successes, mut failures) = (Vec::new(), Vec::new());
+    for a in added {
+        match a {
+            Added::Ok { id, version } => successes.push(json!({"id": id, "version": version})),
+            Added::Failed {
+                id,
+                version,
+                message,
+            } => failures.push(json!({"id": id, "version": version, "message": message})),
+        }
+    }
+    let status = json!({
+        "id": id,
+        "status": "complete",
+        "request_timestamp": taxii_time(requested_at),
+        "total_count": added.len(),
+        "success_count": successes.len(),
+        "successes": successes,
+        "failure_count": failures.len(),
+        "failures": failures,
+        "pending_count": 0,
+        "pendings": [],
+    });
+    diesel::insert_into(taxii_statuses::table)
+        .values((
+            taxii_statuses::id.eq(&id),
+            taxii_statuses::organisation_id.eq(&caller.org_id),
+            taxii_statuses::body.eq(status.to_string()),
+            taxii_statuses::created_at.eq(now_ms()),
+        ))
+        .execute(conn)?;
+    Ok(status)
+}
+
+/// A status resource of the caller's organisation, or 404.
+pub fn status(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Value, AppError> {
+    let body: String = taxii_statuses::table
+        .find(id)
+        .filter(taxii_statuses::organisation_id.eq(&caller.org_id))
+        .select(taxii_statuses::body)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("status"))?;
+    serde_json::from_str(&body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored TAXII status {id}: {e}")))
+}
+
+/// Removes an object from an agreement's collection (it is no longer shared under it). In
+/// the organisation's own collection an object is withdrawn by a revoked version instead.
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller,
+    collection: &Collection,
+    stix_id: &str,
+) -> Result<(), AppError> {
+    let key: String = stix_objects::table
+        .filter(stix_objects::owner_id.eq(&caller.org_id))
+        .filter(stix_objects::stix_id.eq(stix_id))
+        .select(stix_objects::key)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound("STIX object"))?;
+    match collection {
+        Collection::Own => Err(AppError::Forbidden(
+            "Objects leave your own collection by a new version with revoked: true; delete them from an agreement's collection to stop sharing them under it.".into(),
+        )),
+        Collection::Agreement(id) => objects::unshare(conn, caller, &key, id).map(|_| ()),
+    }
+}
+
+/// A TAXII timestamp (RFC 3339, UTC, milliseconds).
+pub fn taxii_time(ms: i64) -> String {
+    stix::stix_time(from_millis(ms))
+}
