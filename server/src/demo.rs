@@ -16,6 +16,8 @@ use cirhub_shared::api::*;
 use cirhub_shared::*;
 use diesel::prelude::*;
 
+mod sharing;
+
 /// Demo accounts: (organisation slug, e-mail, name, role).
 pub const ACCOUNTS: &[(&str, &str, &str, Role)] = &[
     ("nimbus", "admin@nimbus.example", "Noa Admin", Role::Admin),
@@ -51,6 +53,12 @@ pub const ACCOUNTS: &[(&str, &str, &str, Role)] = &[
         Role::Analyst,
     ),
     ("globex", "admin@globex.example", "Greta Admin", Role::Admin),
+    (
+        "cloud-isac",
+        "admin@cloud-isac.example",
+        "Ines Coordinator",
+        Role::Admin,
+    ),
     (
         "globex",
         "viewer@globex.example",
@@ -101,10 +109,12 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     let nimbus = accounts::create_org(c, &sys, "nimbus", "Nimbus Cloud", true, false)?;
     let acme = accounts::create_org(c, &sys, "acme", "Acme Payments", false, true)?;
     let globex = accounts::create_org(c, &sys, "globex", "Globex Retail", false, true)?;
+    // An information-sharing community: neither provider nor customer.
+    let isac = accounts::create_org(c, &sys, "cloud-isac", "Cloud ISAC", false, false)?;
     let mut ops = None;
     let mut people: Vec<(&str, Caller)> = Vec::new();
     for (slug, email, name, role) in ACCOUNTS {
-        let org = [&nimbus, &acme, &globex]
+        let org = [&nimbus, &acme, &globex, &isac]
             .into_iter()
             .find(|o| o.slug == *slug)
             .map(|o| o.id.clone())
@@ -289,8 +299,9 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         detected_at: None,
     })?;
 
-    // An internal-only investigation that never appears on the public page.
-    inc::create(
+    // An internal-only investigation that never appears on the public page; its indicators
+    // are shared with Acme and the Cloud ISAC community.
+    let investigation = inc::create(
         c,
         &ops,
         &CreateIncident {
@@ -307,6 +318,21 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             occurred_at: None,
             detected_at: None,
         },
+    )?;
+    let admin = |email: &str| {
+        people
+            .iter()
+            .find(|(e, _)| *e == email)
+            .map(|(_, who)| who.clone())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no demo account {email}")))
+    };
+    sharing::seed(
+        c,
+        &admin("admin@nimbus.example")?,
+        &admin("admin@acme.example")?,
+        &admin("admin@globex.example")?,
+        &admin("admin@cloud-isac.example")?,
+        &investigation.id,
     )?;
 
     // A targeted incident: only the customers whose contracted services x regions it

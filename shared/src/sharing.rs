@@ -321,6 +321,23 @@ pub struct StixVersion {
     pub added_at: DateTime<Utc>,
 }
 
+/// One disclosure of a STIX object version: to whom (for its owner), under which agreement,
+/// through which channel, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Receipt {
+    pub object_key: String,
+    pub stix_id: String,
+    pub version: i32,
+    pub hash: String,
+    /// The recipient organisation's slug (in the owner's listing only).
+    pub recipient: Option<String>,
+    pub agreement_id: String,
+    pub agreement_version: i32,
+    pub channel: crate::Channel,
+    pub at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

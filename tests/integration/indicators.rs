@@ -119,6 +119,36 @@ async fn an_indicator_shared_under_an_agreement_reaches_its_parties_and_nobody_e
         )
         .await;
     assert_eq!(d["total"], 0, "{d}");
+
+    // "Who received my indicator?" The owner sees each disclosure with its recipient; the
+    // recipient lists what it received and under which agreement; nobody else sees either.
+    let (s, r) = app
+        .get(&format!("/api/v1/stix-objects/{key}/receipts"), &p)
+        .await;
+    assert_eq!((s, r["total"].clone()), (StatusCode::OK, json!(2)), "{r}");
+    for item in r["items"].as_array().unwrap() {
+        assert_eq!(item["recipient"], "acme");
+        assert_eq!(item["agreement_id"], json!(ag));
+        assert_eq!(
+            (item["version"].clone(), item["hash"].clone()),
+            (json!(1), own["hash"].clone())
+        );
+        assert_eq!(item["channel"], "http");
+    }
+    let (_, got) = app.get("/api/v1/stix-objects/received", &c).await;
+    assert_eq!(got["total"], 2, "{got}");
+    assert_eq!(got["items"][0]["stix_id"], sent["id"]);
+    assert!(got["items"][0]["recipient"].is_null());
+    for outsider in [&c, &x] {
+        let (s, b) = app
+            .get(&format!("/api/v1/stix-objects/{key}/receipts"), outsider)
+            .await;
+        assert_problem(s, &b, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert_eq!(
+        app.get("/api/v1/stix-objects/received", &x).await.1["total"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -422,4 +452,56 @@ async fn refused_objects_name_the_field_and_write_nothing() {
     for s in [&p, &c, &x] {
         assert_eq!(app.get("/api/v1/stix-objects", s).await.1["total"], 0);
     }
+}
+
+#[tokio::test]
+async fn the_demo_world_exchanges_indicators_under_its_two_agreements() {
+    let app = TestApp::spawn().await;
+    std::env::set_var("CIRHUB_DEMO_PASSWORD", "demo-password-for-tests");
+    cirhub::demo::seed_if_empty(&app.state).expect("demo seed");
+    let acme = app
+        .login_with("analyst@acme.example", "demo-password-for-tests")
+        .await;
+    let globex = app
+        .login_with("admin@globex.example", "demo-password-for-tests")
+        .await;
+    let isac = app
+        .login_with("admin@cloud-isac.example", "demo-password-for-tests")
+        .await;
+    // Acme: 120 AMBER indicators and the report from Nimbus by name, 180 GREEN ones from the
+    // community without a source.
+    let (_, amber) = app
+        .get("/api/v1/stix-objects?tlp=amber&per_page=100", &acme)
+        .await;
+    assert_eq!(amber["total"], 121, "{}", amber["total"]);
+    assert!(amber["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["owner"] == "nimbus"));
+    let (_, green) = app
+        .get("/api/v1/stix-objects?tlp=green&per_page=100", &acme)
+        .await;
+    assert_eq!(green["total"], 180);
+    assert!(green["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["owner"].is_null()));
+    // Globex is only in the community; the ISAC coordinates it and sees the same.
+    for s in [&globex, &isac] {
+        let (_, all) = app.get("/api/v1/stix-objects?per_page=1", s).await;
+        assert_eq!(all["total"], 180, "{}", s.slug);
+        let (_, agreements) = app.get("/api/v1/agreements", s).await;
+        assert_eq!(agreements["total"], 1);
+        assert_eq!(agreements["items"][0]["state"], "active");
+    }
+    let (_, report) = app.get("/api/v1/stix-objects?type=report", &acme).await;
+    assert_eq!(
+        report["items"][0]["object"]["object_refs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        120
+    );
 }

@@ -91,7 +91,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route("/agreements/{id}/resume", web::post().to(sharing::resume))
                 .route("/stix-objects", web::get().to(sharing::list_objects))
                 .route("/stix-objects", web::post().to(sharing::put_object))
+                .route("/stix-objects/received", web::get().to(sharing::received))
                 .route("/stix-objects/{key}", web::get().to(sharing::get_object))
+                .route(
+                    "/stix-objects/{key}/receipts",
+                    web::get().to(sharing::object_receipts),
+                )
                 .route(
                     "/stix-objects/{key}/versions",
                     web::get().to(sharing::object_versions),

@@ -149,7 +149,7 @@ impl Modify for ItemLinks {
         sharing::list, sharing::propose, sharing::get, sharing::amend, sharing::accept,
         sharing::decline, sharing::suspend, sharing::resume, sharing::terminate,
         sharing::list_objects, sharing::put_object, sharing::get_object, sharing::object_versions,
-        sharing::share_object, sharing::unshare_object,
+        sharing::share_object, sharing::unshare_object, sharing::object_receipts, sharing::received,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

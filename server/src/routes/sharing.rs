@@ -5,7 +5,7 @@
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::{ApiJson, OptionalJson, Pagination};
-use crate::sharing::{agreements, objects, reads};
+use crate::sharing::{agreements, objects, reads, receipts};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::Paged;
@@ -297,4 +297,43 @@ pub async fn unshare_object(
         .run(move |c| objects::unshare(c, &caller, &key, &agreement))
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/stix-objects/{key}/receipts", tag = "indicators", operation_id = "list_stix_object_receipts",
+    params(crate::paging::Pagination),
+    responses((status = 200, body = Paged<Receipt>), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// Who received an object of the caller's organisation: every disclosure of it (recipient
+/// organisation, agreement, version, channel, time), newest first.
+pub async fn object_receipts(
+    state: State,
+    caller: Caller,
+    key: web::Path<String>,
+    page: web::Query<Pagination>,
+) -> Result<HttpResponse, AppError> {
+    let page = page.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| receipts::of_object(c, &caller, &key, page))
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stix-objects/received", tag = "indicators", operation_id = "list_received_stix_objects",
+    params(crate::paging::Pagination),
+    responses((status = 200, body = Paged<Receipt>)), security(("bearer" = [])))]
+/// What the caller's organisation received from others, and under which agreement, newest
+/// first.
+pub async fn received(
+    state: State,
+    caller: Caller,
+    page: web::Query<Pagination>,
+) -> Result<HttpResponse, AppError> {
+    let page = page.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| receipts::received(c, &caller, page))
+            .await?,
+    ))
 }

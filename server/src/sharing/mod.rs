@@ -5,6 +5,7 @@ pub mod agreements;
 pub mod objects;
 pub mod policy;
 pub mod reads;
+pub mod receipts;
 pub mod stix;
 pub mod taxii;
 pub mod terms;
