@@ -6,7 +6,7 @@
 use super::objects::STIX;
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::DbConn;
+use crate::db::{DbConn, MultiBackend};
 use crate::error::AppError;
 use crate::identity::Caller;
 use crate::paging::{paged, Pagination};
@@ -83,23 +83,13 @@ pub fn of_object(
     if owned == 0 {
         return Err(AppError::NotFound("STIX object"));
     }
-    let q = || {
+    let key = key.to_owned();
+    listing(conn, page, true, move || {
         disclosures::table
             .filter(disclosures::object_type.eq(STIX))
-            .filter(disclosures::object_id.eq(key))
-    };
-    let total: i64 = q().count().get_result(conn)?;
-    let rows: Vec<DisclosureRow> = q()
-        .order(disclosures::seq.desc())
-        .offset(page.offset())
-        .limit(page.limit())
-        .select(columns())
-        .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| receipt(conn, r, true))
-        .collect::<Result<_, _>>()?;
-    Ok(paged(items, page, total))
+            .filter(disclosures::object_id.eq(key.clone()))
+            .into_boxed()
+    })
 }
 
 /// What the caller's organisation received from others, newest first.
@@ -108,11 +98,22 @@ pub fn received(
     caller: &Caller,
     page: Pagination,
 ) -> Result<Paged<Receipt>, AppError> {
-    let q = || {
+    let org = caller.org_id.clone();
+    listing(conn, page, false, move || {
         disclosures::table
             .filter(disclosures::object_type.eq(STIX))
-            .filter(disclosures::organisation_id.eq(&caller.org_id))
-    };
+            .filter(disclosures::organisation_id.eq(org.clone()))
+            .into_boxed()
+    })
+}
+
+/// One page of the disclosures `q` selects, newest first.
+fn listing<'a>(
+    conn: &mut DbConn,
+    page: Pagination,
+    with_recipient: bool,
+    q: impl Fn() -> disclosures::BoxedQuery<'a, MultiBackend>,
+) -> Result<Paged<Receipt>, AppError> {
     let total: i64 = q().count().get_result(conn)?;
     let rows: Vec<DisclosureRow> = q()
         .order(disclosures::seq.desc())
@@ -122,7 +123,7 @@ pub fn received(
         .load(conn)?;
     let items = rows
         .into_iter()
-        .map(|r| receipt(conn, r, false))
+        .map(|r| receipt(conn, r, with_recipient))
         .collect::<Result<_, _>>()?;
     Ok(paged(items, page, total))
 }
