@@ -6,7 +6,8 @@
 #                           API fuzzer (schemathesis) and the OASIS TAXII client and STIX
 #                           validator (taxii2-client, stix2-validator), in a virtualenv under
 #                           target/tools/venv
-#   scripts/setup.sh bench  plus wrk, nginx and curl
+#   scripts/setup.sh bench  plus wrk, nginx, curl, and the TAXII client and medallion (the OASIS
+#                           reference TAXII server) in the virtualenv
 #   scripts/setup.sh all    everything above
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,11 @@ case "$mode" in
   run) ;;
   test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
         python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0") ;;
-  bench) packages+=(wrk nginx-light curl) ;;
+  bench) packages+=(wrk nginx-light curl)
+         python_tools+=("taxii2-client==2.3.0" "medallion==3.0.0") ;;
   all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
-       python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0") ;;
+       python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0"
+                      "medallion==3.0.0") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 

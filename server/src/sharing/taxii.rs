@@ -20,6 +20,7 @@ use cirhub_shared::time::from_millis;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
 use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Most objects in one page; a larger `limit` is lowered to it (as TAXII allows).
 pub const MAX_PAGE: i64 = 1000;
@@ -122,11 +123,61 @@ pub struct Page {
     pub next: Option<i64>,
 }
 
-type VersionRow = (i64, i32, Option<String>, i64, StixObjectRow);
+/// Versions read per step of a page's scan, at most: a step reads twice the page's limit
+/// (a first page of 100 reads 200 versions, not thousands), doubling while it finds little.
+const SCAN_BATCH: i64 = 2000;
+/// Most versions one page looks at: past it, the page ends with `more` and the client's next
+/// request goes on from there (a page may hold fewer objects than its limit).
+const SCAN_MAX: usize = 50_000;
+
+type VersionRow = (i64, String, i32, Option<String>, i64);
+
+/// Which versions of which objects a request selects, decided per version row.
+struct Selection {
+    all: bool,
+    last: bool,
+    first: bool,
+    stamps: Vec<String>,
+    types: Vec<String>,
+}
+
+impl Selection {
+    fn new(q: &Query) -> Selection {
+        let versions: Vec<&str> = if q.versions.is_empty() {
+            vec!["last"]
+        } else {
+            q.versions.iter().map(String::as_str).collect()
+        };
+        Selection {
+            all: versions.contains(&"all"),
+            last: versions.contains(&"last"),
+            first: versions.contains(&"first"),
+            stamps: versions
+                .iter()
+                .filter(|v| !matches!(**v, "all" | "last" | "first"))
+                .map(|v| v.to_string())
+                .collect(),
+            types: q.types.clone(),
+        }
+    }
+
+    fn wants(&self, object: &StixObjectRow, version: i32, modified: &Option<String>) -> bool {
+        (self.types.is_empty() || self.types.contains(&object.stix_type))
+            && (self.all
+                || (self.last && version == object.version)
+                || (self.first && version == 1)
+                || modified.as_ref().is_some_and(|m| self.stamps.contains(m)))
+    }
+}
 
 /// A page of the collection's object versions, after `q.next`, in the order they were added.
 /// `bodies`: whether the objects themselves leave (objects, versions) or only their
 /// manifest entries; each body of another organisation's object is a disclosure.
+///
+/// The page walks `stix_versions` in sequence order from the cursor, in batches, and keeps
+/// what belongs to the collection and the request: its cost follows the versions it looks
+/// at, never the size of the store, and `added_after` starts the walk at the first version
+/// added after that instant (found through the `added_at` index).
 pub fn page(
     conn: &mut DbConn,
     caller: &Caller,
@@ -134,121 +185,177 @@ pub fn page(
     q: &Query,
     bodies: bool,
 ) -> Result<Page, AppError> {
+    let empty = Page {
+        entries: Vec::new(),
+        next: None,
+    };
     if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
-        return Ok(Page {
-            entries: Vec::new(),
-            next: None,
-        });
+        return Ok(empty);
     }
     let reader = Reader::new(conn, caller)?;
-    let limit = q.limit.clamp(1, MAX_PAGE);
-    let mut query = stix_versions::table
-        .inner_join(stix_objects::table)
-        .into_boxed();
-    match collection {
-        Collection::Own => query = query.filter(stix_objects::owner_id.eq(&caller.org_id)),
-        Collection::Agreement(id) => {
-            let terms = reader
+    let limit = q.limit.clamp(1, MAX_PAGE) as usize;
+    // What an agreement's terms can let through at all; the decision has the last word.
+    let terms = match collection {
+        Collection::Own => None,
+        Collection::Agreement(id) => Some(
+            reader
                 .terms
                 .get(id)
                 .filter(|t| t.in_force(reader.now))
-                .ok_or(AppError::NotFound("collection"))?;
-            // What the terms can let through at all: the rest is never read.
-            let categories: Vec<&str> = terms.categories.iter().map(|c| c.as_str()).collect();
-            let tlps: Vec<&str> = Tlp::ALL
-                .iter()
-                .filter(|t| t.within(terms.tlp_ceiling) && **t != Tlp::Red)
-                .map(|t| t.as_str())
-                .collect();
-            let shared = stix_shares::table
-                .filter(stix_shares::agreement_id.eq(id.clone()))
-                .select(stix_shares::object_id);
-            query = query
-                .filter(stix_objects::key.eq_any(shared))
-                .filter(stix_objects::category.eq_any(categories))
-                .filter(stix_objects::tlp.eq_any(tlps));
+                .ok_or(AppError::NotFound("collection"))?
+                .clone(),
+        ),
+    };
+    let select = Selection::new(q);
+    // Objects named by id: their keys, so the walk reads only their versions.
+    let keys: Option<Vec<String>> = if q.ids.is_empty() {
+        None
+    } else {
+        Some(
+            stix_objects::table
+                .filter(stix_objects::stix_id.eq_any(&q.ids))
+                .select(stix_objects::key)
+                .load(conn)?,
+        )
+    };
+    let mut cursor = q.next.unwrap_or(0);
+    if let Some(after) = q.added_after {
+        // Where the walk starts: the lowest sequence number among the first versions added
+        // after the instant, read in added_at order through its index (`min(seq)` with the
+        // condition would walk the sequence from its start). Versions are numbered as they
+        // are added, so the two orders agree but for writers racing within a millisecond,
+        // which the thousand read here cover.
+        let seqs: Vec<i64> = stix_versions::table
+            .filter(stix_versions::added_at.gt(after))
+            .order(stix_versions::added_at.asc())
+            .limit(1000)
+            .select(stix_versions::seq)
+            .load(conn)?;
+        match seqs.iter().min() {
+            Some(first) => cursor = cursor.max(first - 1),
+            None => return Ok(empty),
         }
     }
-    if let Some(after) = q.added_after {
-        query = query.filter(stix_versions::added_at.gt(after));
-    }
-    if let Some(next) = q.next {
-        query = query.filter(stix_versions::seq.gt(next));
-    }
-    if !q.ids.is_empty() {
-        query = query.filter(stix_objects::stix_id.eq_any(q.ids.clone()));
-    }
-    if !q.types.is_empty() {
-        query = query.filter(stix_objects::stix_type.eq_any(q.types.clone()));
-    }
-    let versions = if q.versions.is_empty() {
-        vec!["last".to_string()]
-    } else {
-        q.versions.clone()
-    };
-    if !versions.iter().any(|v| v == "all") {
-        let last = versions.iter().any(|v| v == "last");
-        let first = versions.iter().any(|v| v == "first");
-        let stamps: Vec<String> = versions
-            .iter()
-            .filter(|v| !matches!(v.as_str(), "last" | "first"))
-            .cloned()
-            .collect();
-        query = query.filter(
-            stix_versions::version
-                .eq(stix_objects::version)
-                .and(last.into_sql::<diesel::sql_types::Bool>())
-                .or(stix_versions::version
-                    .eq(1)
-                    .and(first.into_sql::<diesel::sql_types::Bool>()))
-                .or(stix_versions::modified.eq_any(stamps).assume_not_null()),
-        );
-    }
-    let rows: Vec<VersionRow> = query
-        .order(stix_versions::seq.asc())
-        .limit(limit + 1)
-        .select((
-            stix_versions::seq,
-            stix_versions::version,
-            stix_versions::modified,
-            stix_versions::added_at,
-            StixObjectRow::as_select(),
-        ))
-        .load(conn)?;
-    let more = rows.len() as i64 > limit;
     let mut entries = Vec::new();
-    let mut last_seq = None;
-    for (seq, version, modified, added_at, row) in rows.into_iter().take(limit as usize) {
-        last_seq = Some(seq);
-        // The caller's own objects leave without a decision; another's only as decided
-        // under this collection's agreement alone.
-        let decision = match collection {
-            Collection::Agreement(id) if row.owner_id != caller.org_id => {
-                let d = reader.decide(caller, &row, std::slice::from_ref(id))?;
-                if !d.allowed {
-                    continue;
+    let mut scanned = 0usize;
+    let mut exhausted = false;
+    let mut step = (limit as i64 * 2).clamp(20, SCAN_BATCH);
+    'scan: while scanned < SCAN_MAX {
+        let mut batch = stix_versions::table
+            .filter(stix_versions::seq.gt(cursor))
+            .into_boxed();
+        if let Some(keys) = &keys {
+            batch = batch.filter(stix_versions::object_key.eq_any(keys.clone()));
+        }
+        if let Some(after) = q.added_after {
+            batch = batch.filter(stix_versions::added_at.gt(after));
+        }
+        let rows: Vec<VersionRow> = batch
+            .order(stix_versions::seq.asc())
+            .limit(step)
+            .select((
+                stix_versions::seq,
+                stix_versions::object_key,
+                stix_versions::version,
+                stix_versions::modified,
+                stix_versions::added_at,
+            ))
+            .load(conn)?;
+        if rows.is_empty() {
+            exhausted = true;
+            break;
+        }
+        let mut wanted: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let objects: HashMap<String, StixObjectRow> = stix_objects::table
+            .filter(stix_objects::key.eq_any(&wanted))
+            .select(StixObjectRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|o| (o.key.clone(), o))
+            .collect();
+        let shared: HashSet<String> = match collection {
+            Collection::Own => HashSet::new(),
+            Collection::Agreement(id) => stix_shares::table
+                .filter(stix_shares::agreement_id.eq(id))
+                .filter(stix_shares::object_id.eq_any(&wanted))
+                .select(stix_shares::object_id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect(),
+        };
+        let full_batch = rows.len() as i64 == step;
+        step = (step * 2).min(SCAN_BATCH);
+        for (seq, key, version, modified, added_at) in rows {
+            cursor = seq;
+            scanned += 1;
+            let Some(row) = objects.get(&key) else {
+                continue;
+            };
+            let own = row.owner_id == caller.org_id;
+            let in_collection = match (&terms, collection) {
+                (None, _) => own,
+                (Some(t), Collection::Agreement(_)) => {
+                    shared.contains(&key)
+                        && (own
+                            || (t.categories.iter().any(|c| c.as_str() == row.category)
+                                && Tlp::ALL.iter().any(|l| {
+                                    l.as_str() == row.tlp
+                                        && l.within(t.tlp_ceiling)
+                                        && *l != Tlp::Red
+                                })))
                 }
-                Some(d)
+                _ => false,
+            };
+            if !in_collection || !select.wants(row, version, &modified) {
+                continue;
             }
-            _ => None,
-        };
-        let object = if bodies {
-            Some(body(conn, caller, &row, version, decision.as_ref())?)
-        } else {
-            None
-        };
-        entries.push(Entry {
-            seq,
-            stix_id: row.stix_id.clone(),
-            version,
-            modified,
-            added_at,
-            object,
-        });
+            // The caller's own objects leave without a decision; another's only as decided
+            // under this collection's agreement alone.
+            let decision = match collection {
+                Collection::Agreement(id) if !own => {
+                    let d = reader.decide(caller, row, std::slice::from_ref(id))?;
+                    if !d.allowed {
+                        continue;
+                    }
+                    Some(d)
+                }
+                _ => None,
+            };
+            let object = if bodies {
+                Some(body(conn, caller, row, version, decision.as_ref())?)
+            } else {
+                None
+            };
+            entries.push(Entry {
+                seq,
+                stix_id: row.stix_id.clone(),
+                version,
+                modified,
+                added_at,
+                object,
+            });
+            if entries.len() == limit {
+                break 'scan;
+            }
+        }
+        if !full_batch {
+            exhausted = true;
+            break;
+        }
     }
+    // More may follow unless the walk reached the end of the store.
+    let more = !exhausted
+        && stix_versions::table
+            .filter(stix_versions::seq.gt(cursor))
+            .select(stix_versions::seq)
+            .first::<i64>(conn)
+            .optional()?
+            .is_some();
     Ok(Page {
         entries,
-        next: if more { last_seq } else { None },
+        next: more.then_some(cursor),
     })
 }
 

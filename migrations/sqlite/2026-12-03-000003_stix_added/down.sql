@@ -1,0 +1,1 @@
+DROP INDEX stix_versions_added;
