@@ -279,6 +279,16 @@ async fn collections_exist_only_for_parties_of_an_agreement_in_force() {
     .await;
     assert_taxii_error(&other, StatusCode::NOT_FOUND);
 
+    // The outsider cannot remove it from the collection either.
+    let res = app
+        .client
+        .delete(app.url(&format!("{objects}{}/", ind["id"].as_str().unwrap())))
+        .basic_auth("taxii", Some(&x_token))
+        .header("accept", TAXII)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let (s, _, env) = taxii_get(&app, &objects, Some(("taxii", &c_token)), TAXII).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(env["objects"][0]["id"], ind["id"]);

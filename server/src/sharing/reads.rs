@@ -20,7 +20,7 @@ use cirhub_shared::time::from_millis;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Filters of the object list.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -96,6 +96,35 @@ fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<String>, AppError> {
         .load(conn)?)
 }
 
+/// One stored version of an object as a reader sees it: its body (under a pseudonymous
+/// agreement, another organisation's `created_by_ref` is the agreement's pseudonym of the
+/// owner), the version's hash, and whether the owner is named to the reader. `decision` is
+/// None for the owner. Every exit renders objects through here.
+pub(super) fn shown(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+    version: i32,
+    decision: Option<&Decision>,
+) -> Result<(Value, String, bool), AppError> {
+    let (body, hash) = versions::stored_or_fail(conn, STIX, &row.key, version)?;
+    let mut object: Value = serde_json::from_str(&body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored STIX object {}: {e}", row.key)))?;
+    let named = match decision {
+        None => true,
+        Some(d) => {
+            let (agreement, _) = d.agreement.as_ref().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("an allowance without an agreement"))
+            })?;
+            let named = terms::attribution_in_force(conn, agreement)? == Attribution::Named;
+            if !named {
+                object["created_by_ref"] = Value::String(pseudonym(&row.owner_id, agreement));
+            }
+            named
+        }
+    };
+    Ok((object, hash, named))
+}
+
 /// The API form of the newest version; `decision` is None for the owner.
 pub(super) fn view(
     conn: &mut DbConn,
@@ -103,30 +132,16 @@ pub(super) fn view(
     row: &StixObjectRow,
     decision: Option<&Decision>,
 ) -> Result<s::StixObject, AppError> {
-    let (body, hash) = versions::stored_or_fail(conn, STIX, &row.key, row.version)?;
-    let mut object: Value = serde_json::from_str(&body)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored STIX object {}: {e}", row.key)))?;
+    let (object, hash, named) = shown(conn, row, row.version, decision)?;
     let own = row.owner_id == caller.org_id;
-    let (agreements, owner) = match decision {
-        None => (
-            shares_of(conn, &row.key)?,
-            Some(caller_slug(conn, &row.owner_id)?),
-        ),
-        Some(d) => {
-            let (agreement, _) = d.agreement.clone().ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("an allowance without an agreement"))
-            })?;
-            let named = attribution(conn, &agreement)? == Attribution::Named;
-            if !named {
-                object["created_by_ref"] = Value::String(pseudonym(&row.owner_id, &agreement));
-            }
-            let owner = if named {
-                Some(caller_slug(conn, &row.owner_id)?)
-            } else {
-                None
-            };
-            (vec![agreement], owner)
-        }
+    let agreements = match decision.and_then(|d| d.agreement.as_ref()) {
+        None => shares_of(conn, &row.key)?,
+        Some((agreement, _)) => vec![agreement.clone()],
+    };
+    let owner = if named {
+        Some(caller_slug(conn, &row.owner_id)?)
+    } else {
+        None
     };
     let added_at: i64 = stix_versions::table
         .filter(stix_versions::object_key.eq(&row.key))
@@ -158,14 +173,9 @@ fn caller_slug(conn: &mut DbConn, org: &str) -> Result<String, AppError> {
         .first(conn)?)
 }
 
-/// Attribution of an agreement's terms in force.
-fn attribution(conn: &mut DbConn, agreement_id: &str) -> Result<Attribution, AppError> {
-    terms::attribution_in_force(conn, agreement_id)
-}
-
 /// The identity a pseudonymous agreement shows for an owner: stable per (owner, agreement),
 /// unlinkable across agreements.
-pub(super) fn pseudonym(owner: &str, agreement_id: &str) -> String {
+fn pseudonym(owner: &str, agreement_id: &str) -> String {
     stix::identity_of(&format!("{owner}/{agreement_id}"))
 }
 
@@ -343,11 +353,7 @@ pub fn list(
     let total = visible.len() as i64;
     let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let mut items = Vec::new();
-    let mut seen = BTreeSet::new();
     for (row, d) in visible.into_iter().skip(start).take(page.limit() as usize) {
-        if !seen.insert(row.key.clone()) {
-            continue;
-        }
         let out = view(conn, caller, &row, d.as_ref())?;
         if let Some(d) = &d {
             disclose(caller, &row, row.version, &out.hash, d, Channel::Http)?;

@@ -208,8 +208,7 @@ pub fn check(value: Value, owner_org: &str, at: &str) -> Result<Checked, AppErro
     if stix_type == "indicator" {
         indicator(&obj, &f)?;
     }
-    if let Some(Value::Array(_)) | None = obj.get("object_refs") {
-    } else {
+    if !matches!(obj.get("object_refs"), None | Some(Value::Array(_))) {
         return Err(fail(&f("object_refs"), "must be a list of STIX ids"));
     }
     if matches!(stix_type.as_str(), "report" | "grouping") {

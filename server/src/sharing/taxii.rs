@@ -5,11 +5,10 @@
 //! `added_after` poll cost the same however many objects the collection holds. Every object
 //! of another organisation that leaves is a disclosure naming version, agreement, decision.
 
-use super::objects::{self, STIX};
+use super::objects;
 use super::policy::Decision;
 use super::reads::{self, Reader};
 use super::stix;
-use crate::audit::versions;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
@@ -45,11 +44,7 @@ pub fn own_collection_id(org_id: &str) -> String {
 
 /// The collections the caller may use, as TAXII collection resources.
 pub fn collections(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Value>, AppError> {
-    let mut out = vec![resource(
-        &own_collection_id(&caller.org_id),
-        "Own objects",
-        "The objects of your organisation: read them, and add new ones or new versions.",
-    )];
+    let mut out = vec![own_resource(&caller.org_id)];
     let reader = Reader::new(conn, caller)?;
     for t in reader.terms.values().filter(|t| t.in_force(reader.now)) {
         let title = super::terms::title_in_force(conn, &t.agreement_id)?;
@@ -60,6 +55,14 @@ pub fn collections(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Value>, App
         ));
     }
     Ok(out)
+}
+
+fn own_resource(org_id: &str) -> Value {
+    resource(
+        &own_collection_id(org_id),
+        "Own objects",
+        "The objects of your organisation: read them, and add new ones or new versions.",
+    )
 }
 
 fn resource(id: &str, title: &str, description: &str) -> Value {
@@ -81,8 +84,7 @@ pub fn collection(
     id: &str,
 ) -> Result<(Collection, Value), AppError> {
     if id == own_collection_id(&caller.org_id) {
-        let r = collections(conn, caller)?.remove(0);
-        return Ok((Collection::Own, r));
+        return Ok((Collection::Own, own_resource(&caller.org_id)));
     }
     collections(conn, caller)?
         .into_iter()
@@ -108,7 +110,6 @@ pub struct Query {
 
 /// One entry of a page: a version of an object the caller may see.
 pub struct Entry {
-    pub seq: i64,
     pub stix_id: String,
     pub version: i32,
     pub modified: Option<String>,
@@ -294,19 +295,18 @@ pub fn page(
                 continue;
             };
             let own = row.owner_id == caller.org_id;
-            let in_collection = match (&terms, collection) {
-                (None, _) => own,
-                (Some(t), Collection::Agreement(_)) => {
+            // A cheap first cut by the terms (the decision below has the last word).
+            let in_collection = match &terms {
+                None => own,
+                Some(t) => {
                     shared.contains(&key)
                         && (own
                             || (t.categories.iter().any(|c| c.as_str() == row.category)
-                                && Tlp::ALL.iter().any(|l| {
-                                    l.as_str() == row.tlp
-                                        && l.within(t.tlp_ceiling)
-                                        && *l != Tlp::Red
-                                })))
+                                && row
+                                    .tlp
+                                    .parse::<Tlp>()
+                                    .is_ok_and(|l| l.within(t.tlp_ceiling) && l != Tlp::Red)))
                 }
-                _ => false,
             };
             if !in_collection || !select.wants(row, version, &modified) {
                 continue;
@@ -329,7 +329,6 @@ pub fn page(
                 None
             };
             entries.push(Entry {
-                seq,
                 stix_id: row.stix_id.clone(),
                 version,
                 modified,
@@ -368,16 +367,8 @@ fn body(
     version: i32,
     decision: Option<&Decision>,
 ) -> Result<Value, AppError> {
-    let (stored, hash) = versions::stored_or_fail(conn, STIX, &row.key, version)?;
-    let mut object: Value = serde_json::from_str(&stored)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored STIX object {}: {e}", row.key)))?;
+    let (object, hash, _) = reads::shown(conn, row, version, decision)?;
     if let Some(d) = decision {
-        let (agreement, _) = d.agreement.clone().unwrap_or_default();
-        if super::terms::attribution_in_force(conn, &agreement)?
-            != cirhub_shared::sharing::Attribution::Named
-        {
-            object["created_by_ref"] = Value::String(reads::pseudonym(&row.owner_id, &agreement));
-        }
         reads::disclose(caller, row, version, &hash, d, Channel::Taxii)?;
     }
     Ok(object)
