@@ -239,6 +239,10 @@ string_enum! {
         Cli = "cli",
         /// A TAXII 2.1 collection.
         Taxii = "taxii",
+        /// An answer to a lookup of observable values.
+        Lookup = "lookup",
+        /// A file exported for download (STIX bundle, MISP event, CSV, block list).
+        Export = "export",
     }
 }
 

@@ -369,3 +369,18 @@ mod tests {
         assert_eq!(DataCategory::of_stix_type("x-custom"), None);
     }
 }
+
+string_enum! {
+    /// The kind of an observable value the hub indexes for lookups.
+    ValueKind {
+        Ipv4 = "ipv4",
+        Ipv6 = "ipv6",
+        Domain = "domain",
+        Url = "url",
+        Email = "email",
+        Md5 = "md5",
+        Sha1 = "sha1",
+        Sha256 = "sha256",
+        Sha512 = "sha512",
+    }
+}

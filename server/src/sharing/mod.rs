@@ -9,3 +9,4 @@ pub mod receipts;
 pub mod stix;
 pub mod taxii;
 pub mod terms;
+pub mod values;
