@@ -338,6 +338,104 @@ pub struct Receipt {
     pub at: DateTime<Utc>,
 }
 
+/// `POST /api/v1/lookup`: up to 1,000 values of any kind (IP address or network, domain,
+/// URL, e-mail address, MD5/SHA-1/SHA-256/SHA-512 hash), defanged or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LookupRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
+    pub values: Vec<String>,
+}
+
+/// The answer for one looked-up value: what it was read as, and every object the caller
+/// may see whose values match it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LookupAnswer {
+    /// The value as asked.
+    pub value: String,
+    pub kind: Option<ValueKind>,
+    /// The value refanged and normalised.
+    pub normalised: Option<String>,
+    /// Why the value could not be read (the other values of a batch are still answered).
+    pub error: Option<String>,
+    pub matches: Vec<LookupMatch>,
+}
+
+/// One object matching a looked-up value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LookupMatch {
+    /// The hub's key of the object and its STIX id and type.
+    pub key: String,
+    pub id: String,
+    pub stix_type: String,
+    /// The indexed value that matched: the value itself, a network holding the address, a
+    /// parent domain, an address inside the network, or the host of a URL.
+    pub matched_kind: ValueKind,
+    pub matched: String,
+    pub own: bool,
+    /// The source's organisation slug when the agreement names it.
+    pub source: Option<String>,
+    /// The source as the object shows it: the owner's STIX identity, or the agreement's
+    /// pseudonym of it.
+    pub source_identity: String,
+    /// The agreement the object reached the caller under (none for its own).
+    pub agreement_id: Option<String>,
+    pub tlp: Tlp,
+    pub confidence: Option<i64>,
+    pub revoked: bool,
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    /// When the hub first held the object, or the earliest sighting, whichever is first.
+    pub first_seen: DateTime<Utc>,
+    /// The newest version or the latest sighting, whichever is later.
+    pub last_seen: DateTime<Utc>,
+    /// Sightings reported to the owner (their counts summed).
+    pub sightings: i64,
+    pub version: i32,
+    pub hash: String,
+}
+
+/// `POST /api/v1/stix-objects/{key}/sightings`: a recipient reports seeing an object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReportSighting {
+    /// How many times it was seen (default 1).
+    #[serde(default = "one")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000000))]
+    pub count: i32,
+    /// First and last time seen (default: now).
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub note: String,
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// A sighting as a reader may see it: the owner sees every one, attributed as the agreement
+/// allows; a reporter its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Sighting {
+    pub id: String,
+    pub object_key: String,
+    /// The reporter's slug when the agreement names sources, otherwise none.
+    pub reporter: Option<String>,
+    /// The reporter's STIX identity, or the agreement's pseudonym of it.
+    pub reporter_identity: String,
+    pub agreement_id: String,
+    pub count: i32,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub note: String,
+    pub reported_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ mod indicators;
 mod input;
 mod invitations;
 mod jobs;
+mod lookup;
 mod mail;
 mod ops;
 mod public;

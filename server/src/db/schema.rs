@@ -515,6 +515,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    stix_values (kind, value, object_key) {
+        kind -> Text,
+        value -> Text,
+        object_key -> Text,
+        ip_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stix_sightings (id) {
+        id -> Text,
+        object_key -> Text,
+        reporter_id -> Text,
+        agreement_id -> Text,
+        count -> Integer,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        note -> Nullable<Text>,
+        reported_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     taxii_statuses (id) {
         id -> Text,
         organisation_id -> Text,
@@ -527,6 +551,8 @@ diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
 diesel::joinable!(stix_shares -> stix_objects (object_id));
 diesel::joinable!(stix_versions -> stix_objects (object_key));
+diesel::joinable!(stix_values -> stix_objects (object_key));
+diesel::joinable!(stix_sightings -> stix_objects (object_key));
 diesel::joinable!(components -> services (service_id));
 diesel::joinable!(components -> regions (region_id));
 
@@ -568,5 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stix_objects,
     stix_versions,
     stix_shares,
+    stix_values,
+    stix_sightings,
     taxii_statuses,
 );

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod frontend;
 pub mod incidents;
 pub mod invitations;
+pub mod lookup;
 pub mod openapi;
 pub mod openapi_public;
 pub mod ops;
@@ -92,6 +93,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route("/stix-objects", web::get().to(sharing::list_objects))
                 .route("/stix-objects", web::post().to(sharing::put_object))
                 .route("/stix-objects/received", web::get().to(sharing::received))
+                .route("/lookup", web::get().to(lookup::one))
+                .route("/lookup", web::post().to(lookup::batch))
+                .route("/stix-objects/{key}/sightings", web::get().to(lookup::list))
+                .route(
+                    "/stix-objects/{key}/sightings",
+                    web::post().to(lookup::report),
+                )
                 .route("/stix-objects/{key}", web::get().to(sharing::get_object))
                 .route(
                     "/stix-objects/{key}/receipts",

@@ -2,6 +2,7 @@
 //! shared under them, and the one policy decision point every exit of shared data asks.
 
 pub mod agreements;
+pub mod lookup;
 pub mod objects;
 pub mod policy;
 pub mod reads;

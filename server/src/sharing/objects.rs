@@ -183,6 +183,7 @@ pub fn put(
             stix_versions::added_at.eq(now),
         ))
         .execute(conn)?;
+    super::lookup::index(conn, &row.key, &row.stix_type, &checked.object, !created)?;
     add_shares(conn, caller, &row.key, &shares)?;
     let action = if created {
         "stix.create"

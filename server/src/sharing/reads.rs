@@ -88,7 +88,7 @@ impl Reader {
     }
 }
 
-fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<String>, AppError> {
+pub(super) fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<String>, AppError> {
     Ok(stix_shares::table
         .filter(stix_shares::object_id.eq(key))
         .order(stix_shares::agreement_id.asc())
@@ -139,7 +139,7 @@ pub(super) fn view(
         Some((agreement, _)) => vec![agreement.clone()],
     };
     let owner = if named {
-        Some(caller_slug(conn, &row.owner_id)?)
+        Some(slug_of(conn, &row.owner_id)?)
     } else {
         None
     };
@@ -166,7 +166,7 @@ pub(super) fn view(
     })
 }
 
-fn caller_slug(conn: &mut DbConn, org: &str) -> Result<String, AppError> {
+pub(super) fn slug_of(conn: &mut DbConn, org: &str) -> Result<String, AppError> {
     Ok(organisations::table
         .find(org)
         .select(organisations::slug)
@@ -175,7 +175,7 @@ fn caller_slug(conn: &mut DbConn, org: &str) -> Result<String, AppError> {
 
 /// The identity a pseudonymous agreement shows for an owner: stable per (owner, agreement),
 /// unlinkable across agreements.
-fn pseudonym(owner: &str, agreement_id: &str) -> String {
+pub(super) fn pseudonym(owner: &str, agreement_id: &str) -> String {
     stix::identity_of(&format!("{owner}/{agreement_id}"))
 }
 
@@ -210,9 +210,13 @@ pub(super) fn disclose(
     )
 }
 
-/// One object the caller may see: its own, or another's that an agreement lets reach it
-/// (a disclosure is staged); anything else is 404.
-pub fn get(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<s::StixObject, AppError> {
+/// An object the caller may read and the decision that lets it (None: its own); 404 for
+/// anything else, whether missing or refused.
+pub(super) fn readable(
+    conn: &mut DbConn,
+    caller: &Caller,
+    key: &str,
+) -> Result<(StixObjectRow, Option<Decision>), AppError> {
     let row: StixObjectRow = stix_objects::table
         .find(key)
         .select(StixObjectRow::as_select())
@@ -220,15 +224,24 @@ pub fn get(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<s::StixObjec
         .optional()?
         .ok_or(AppError::NotFound("STIX object"))?;
     if row.owner_id == caller.org_id {
-        return view(conn, caller, &row, None);
+        return Ok((row, None));
     }
     let shared = shares_of(conn, key)?;
     let d = Reader::new(conn, caller)?.decide(caller, &row, &shared)?;
     if !d.allowed {
         return Err(AppError::NotFound("STIX object"));
     }
-    let out = view(conn, caller, &row, Some(&d))?;
-    disclose(caller, &row, row.version, &out.hash, &d, Channel::Http)?;
+    Ok((row, Some(d)))
+}
+
+/// One object the caller may see: its own, or another's that an agreement lets reach it
+/// (a disclosure is staged); anything else is 404.
+pub fn get(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<s::StixObject, AppError> {
+    let (row, d) = readable(conn, caller, key)?;
+    let out = view(conn, caller, &row, d.as_ref())?;
+    if let Some(d) = &d {
+        disclose(caller, &row, row.version, &out.hash, d, Channel::Http)?;
+    }
     Ok(out)
 }
 
@@ -239,21 +252,7 @@ pub fn versions_of(
     key: &str,
 ) -> Result<Vec<s::StixVersion>, AppError> {
     // The same decision as a read: another's object is listed only when it may be read.
-    let row: StixObjectRow = stix_objects::table
-        .find(key)
-        .select(StixObjectRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound("STIX object"))?;
-    if row.owner_id != caller.org_id {
-        let shared = shares_of(conn, key)?;
-        if !Reader::new(conn, caller)?
-            .decide(caller, &row, &shared)?
-            .allowed
-        {
-            return Err(AppError::NotFound("STIX object"));
-        }
-    }
+    readable(conn, caller, key)?;
     let rows: Vec<(i32, Option<String>, bool, i64)> = stix_versions::table
         .filter(stix_versions::object_key.eq(key))
         .order(stix_versions::version.asc())

@@ -234,7 +234,7 @@ fn v6_keys(a: Ipv6Addr, len: u8, keys: &mut Vec<(ValueKind, String)>) {
 /// a URL or e-mail address itself and its host's keys.
 pub fn probe(raw: &str) -> Result<Probe, &'static str> {
     let kind = classify(raw).ok_or(
-        "an IPv4/IPv6 address or network, domain, URL, e-mail address or MD5/SHA-1/SHA-256/SHA-512 hash",
+        "not a value the hub indexes: give an IPv4/IPv6 address or network, a domain, a URL, an e-mail address or an MD5/SHA-1/SHA-256/SHA-512 hash",
     )?;
     let normalised = normalise(kind, raw)?;
     let mut keys = Vec::new();

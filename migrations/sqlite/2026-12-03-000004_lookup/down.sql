@@ -1,0 +1,2 @@
+DROP TABLE stix_sightings;
+DROP TABLE stix_values;
