@@ -4,7 +4,7 @@
 #   scripts/setup.sh run    what building and running needs (libpq for the PostgreSQL driver)
 #   scripts/setup.sh test   plus Chromium, chromedriver, a PostgreSQL server, curl and the
 #                           API fuzzer (schemathesis) and the OASIS TAXII client and STIX
-#                           validator (taxii2-client, stix2-validator), in a virtualenv under
+#                           validator and MISP client (taxii2-client, stix2-validator, pymisp), in a virtualenv under
 #                           target/tools/venv
 #   scripts/setup.sh bench  plus wrk, nginx, curl, and the TAXII client and medallion (the OASIS
 #                           reference TAXII server) in the virtualenv
@@ -18,12 +18,12 @@ python_tools=()
 case "$mode" in
   run) ;;
   test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
-        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0") ;;
-  bench) packages+=(wrk nginx-light curl)
+        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0" "pymisp==2.5.34.4") ;;
+  bench) packages+=(wrk nginx-light curl time)
          python_tools+=("taxii2-client==2.3.0" "medallion==3.0.0") ;;
-  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl time)
        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0"
-                      "medallion==3.0.0") ;;
+                      "pymisp==2.5.34.4" "medallion==3.0.0") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
 esac
 

@@ -78,6 +78,7 @@ impl Application {
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
             .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
+            .kind(crate::sharing::imports::kind(db.clone()))
             .kind(crate::identity::sessions::prune_kind(
                 db.clone(),
                 (config.refresh_ttl_secs as i64).saturating_mul(1000),

@@ -1,4 +1,6 @@
-//! The `cirhub` command line: serve, migrate, admin, audit.
+//! The `cirhub` command line: serve, migrate, admin, audit, ioc.
+
+mod ioc;
 
 use crate::app::{init_tracing, Application};
 use crate::auth::{password, Actor, Caller};
@@ -54,6 +56,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Indicators of compromise: import files of them.
+    Ioc {
+        #[command(subcommand)]
+        command: ioc::IocCommand,
     },
 }
 
@@ -205,6 +212,11 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let db = Db::connect(&config)?;
             db.migrate()?;
             admin(&db, command)
+        }
+        Command::Ioc { command } => {
+            let db = Db::connect(&config)?;
+            db.migrate()?;
+            ioc::run(&db, command)
         }
         Command::Audit {
             command: AuditCommand::Head,

@@ -39,6 +39,22 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The reason an input was refused (a 422 or a 409), for answers that report each
+    /// refused item and go on with the others; None for any other error.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            AppError::Validation(errors) => Some(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            AppError::Conflict(message) => Some(message.clone()),
+            _ => None,
+        }
+    }
+
     /// A 422 for one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError {

@@ -436,6 +436,66 @@ pub struct Sighting {
     pub reported_at: DateTime<Utc>,
 }
 
+string_enum! {
+    /// Where an import stands.
+    ImportState {
+        /// The file is being received.
+        Uploading = "uploading",
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+/// One record an import refused: where it is in the file and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportError {
+    /// e.g. `line 12`, `objects[3]`, `Event.Attribute[17]`.
+    pub position: String,
+    pub reason: String,
+}
+
+/// The counts of an import, as it goes and when it is done.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportCounts {
+    /// Records read from the file.
+    pub read: u64,
+    /// New objects stored.
+    pub created: u64,
+    /// New versions of objects already held.
+    pub updated: u64,
+    /// Versions already held (same id and content): nothing written.
+    pub unchanged: u64,
+    /// New objects whose values the organisation already holds in another object.
+    pub duplicates: u64,
+    /// Records refused (each listed in `errors`, up to the first 1,000).
+    pub rejected: u64,
+    /// Bytes of the file read so far, and its size when known.
+    pub bytes_read: u64,
+    pub bytes_total: Option<u64>,
+}
+
+/// An import of a file of indicators (STIX bundle, MISP event, CSV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Import {
+    pub id: String,
+    pub state: ImportState,
+    pub format: String,
+    pub file_name: Option<String>,
+    pub tlp: Tlp,
+    pub share_under: Vec<String>,
+    pub counts: ImportCounts,
+    /// Why a failed import stopped (the records stored before it stand).
+    pub failure: Option<String>,
+    pub errors: Vec<ImportError>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

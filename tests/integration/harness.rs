@@ -732,3 +732,16 @@ impl TestApp {
         id
     }
 }
+
+/// The Python of the test tools (scripts/setup.sh test installs taxii2-client,
+/// stix2-validator and pymisp there).
+pub fn test_python() -> std::path::PathBuf {
+    let venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/setup.sh test (it installs taxii2-client, stix2-validator and pymisp)",
+        venv.display()
+    );
+    venv
+}

@@ -22,19 +22,6 @@ async fn api_token(app: &TestApp, s: &Session, role: &str) -> String {
     created["secret"].as_str().expect("secret").to_string()
 }
 
-/// The Python of the test tools (scripts/setup.sh test installs taxii2-client and
-/// stix2-validator there).
-fn python() -> std::path::PathBuf {
-    let venv =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/setup.sh test (it installs taxii2-client and stix2-validator)",
-        venv.display()
-    );
-    venv
-}
-
 #[tokio::test]
 async fn the_oasis_client_walks_adds_and_polls_and_every_object_validates() {
     let app = TestApp::spawn().await;
@@ -46,7 +33,7 @@ async fn the_oasis_client_walks_adds_and_polls_and_every_object_validates() {
     let provider_token = api_token(&app, &p, "analyst").await;
     let customer_token = api_token(&app, &c, "viewer").await;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/taxii/walk.py");
-    let out = tokio::process::Command::new(python())
+    let out = tokio::process::Command::new(test_python())
         .arg("-B")
         .arg(&script)
         .env("TAXII_URL", app.url("/taxii2/"))

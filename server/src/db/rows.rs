@@ -220,6 +220,28 @@ pub struct AgreementPartyRow {
     pub accepted_by: Option<String>,
 }
 
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = imports)]
+pub struct ImportRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub state: String,
+    pub format: String,
+    pub file_name: Option<String>,
+    pub tlp: String,
+    pub share_under: String,
+    pub counts: String,
+    pub errors: String,
+    pub failure: Option<String>,
+    pub bytes_total: i64,
+    pub heartbeat_at: Option<i64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = stix_objects, treat_none_as_null = true, primary_key(key))]
 pub struct StixObjectRow {

@@ -539,6 +539,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    imports (id) {
+        id -> Text,
+        organisation_id -> Text,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        state -> Text,
+        format -> Text,
+        file_name -> Nullable<Text>,
+        tlp -> Text,
+        share_under -> Text,
+        counts -> Text,
+        errors -> Text,
+        failure -> Nullable<Text>,
+        bytes_total -> BigInt,
+        heartbeat_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    import_chunks (import_id, n) {
+        import_id -> Text,
+        n -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
     taxii_statuses (id) {
         id -> Text,
         organisation_id -> Text,
@@ -596,5 +626,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stix_shares,
     stix_values,
     stix_sightings,
+    imports,
+    import_chunks,
     taxii_statuses,
 );

@@ -100,3 +100,69 @@ pub async fn list(
             .await?,
     ))
 }
+
+/// `GET /api/v1/stix-objects/export` query.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `stix` (a STIX 2.1 bundle), `misp` (a MISP JSON event), `csv` or `blocklist`.
+    pub format: String,
+    /// For a block list: the kind of value (ipv4, ipv6, domain, url, email, md5, sha1,
+    /// sha256, sha512).
+    pub kind: Option<ValueKind>,
+    /// STIX type, e.g. `indicator`.
+    #[serde(rename = "type")]
+    pub stix_type: Option<String>,
+    pub tlp: Option<Tlp>,
+    pub own: Option<bool>,
+    pub category: Option<DataCategory>,
+    pub agreement: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stix-objects/export", tag = "indicators", operation_id = "export_stix_objects",
+    params(ExportQuery),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Exports what the caller may see (its own and what agreements let reach it), narrowed by
+/// the filters, as a STIX 2.1 bundle, a MISP JSON event, CSV or a block list of one kind of
+/// value; each other organisation's object in it is a disclosure through channel export.
+pub async fn export(
+    state: State,
+    caller: Caller,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    use crate::sharing::exports::{self, Format};
+    let q = q.into_inner();
+    let format = match (q.format.as_str(), q.kind) {
+        ("stix", _) => Format::Stix,
+        ("misp", _) => Format::Misp,
+        ("csv", _) => Format::Csv,
+        ("blocklist", Some(k)) => Format::BlockList(k),
+        ("blocklist", None) => {
+            return Err(AppError::field(
+                "kind",
+                "a block list is of one kind: ipv4, ipv6, domain, url, email, md5, sha1, sha256 or sha512",
+            ))
+        }
+        _ => return Err(AppError::field("format", "stix, misp, csv or blocklist")),
+    };
+    let filter = crate::sharing::reads::ListFilter {
+        stix_type: q.stix_type,
+        tlp: q.tlp,
+        own: q.own,
+        category: q.category,
+        agreement: q.agreement,
+    };
+    let file = state
+        .journal
+        .read(move |c| exports::export(c, &caller, &filter, format))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type)
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{}\"", file.file_name),
+        ))
+        .insert_header(("x-object-count", file.objects.to_string()))
+        .body(file.body))
+}

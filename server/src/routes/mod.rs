@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod customers;
 pub mod frontend;
+pub mod imports;
 pub mod incidents;
 pub mod invitations;
 pub mod lookup;
@@ -93,6 +94,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route("/stix-objects", web::get().to(sharing::list_objects))
                 .route("/stix-objects", web::post().to(sharing::put_object))
                 .route("/stix-objects/received", web::get().to(sharing::received))
+                .route("/stix-objects/export", web::get().to(lookup::export))
+                .route("/imports", web::get().to(imports::list))
+                .route("/imports", web::post().to(imports::create))
+                .route("/imports/{id}", web::get().to(imports::get))
                 .route("/lookup", web::get().to(lookup::one))
                 .route("/lookup", web::post().to(lookup::batch))
                 .route("/stix-objects/{key}/sightings", web::get().to(lookup::list))

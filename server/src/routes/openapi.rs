@@ -1,7 +1,9 @@
 //! The OpenAPI 3 document (generated from the handlers' annotations) and its reference page.
 
 use super::openapi_public::PublicDocs;
-use super::{accounts, audit, catalogue, customers, incidents, invitations, lookup, sharing};
+use super::{
+    accounts, audit, catalogue, customers, imports, incidents, invitations, lookup, sharing,
+};
 use actix_web::HttpResponse;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -150,7 +152,8 @@ impl Modify for ItemLinks {
         sharing::decline, sharing::suspend, sharing::resume, sharing::terminate,
         sharing::list_objects, sharing::put_object, sharing::get_object, sharing::object_versions,
         sharing::share_object, sharing::unshare_object, sharing::object_receipts, sharing::received,
-        lookup::one, lookup::batch, lookup::report, lookup::list,
+        lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
+        imports::create, imports::get, imports::list,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

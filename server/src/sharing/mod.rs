@@ -2,6 +2,10 @@
 //! shared under them, and the one policy decision point every exit of shared data asks.
 
 pub mod agreements;
+pub mod exports;
+pub mod formats;
+pub mod import;
+pub mod imports;
 pub mod lookup;
 pub mod objects;
 pub mod policy;

@@ -35,7 +35,7 @@ fn owned_row(conn: &mut DbConn, caller: &Caller, key: &str) -> Result<StixObject
 }
 
 /// The agreement ids `share_under` names, each one in force with the caller as a party.
-fn agreements_to_share_under(
+pub(super) fn agreements_to_share_under(
     conn: &mut DbConn,
     caller: &Caller,
     ids: &[String],
@@ -66,7 +66,7 @@ fn agreements_to_share_under(
     Ok(out)
 }
 
-fn add_shares(
+pub(super) fn add_shares(
     conn: &mut DbConn,
     caller: &Caller,
     key: &str,
@@ -89,20 +89,30 @@ fn add_shares(
     Ok(())
 }
 
-/// Stores an object of the caller's organisation: a new object, or a new version of one it
-/// owns (same STIX id, later `modified`); the same version sent again changes nothing.
-/// Returns the object as its owner sees it and whether it was created. Every refusal
-/// (422, 409) comes before the first write: a TAXII envelope relies on that to go on with
-/// its other objects in the same transaction.
-pub fn put(
+/// What storing a checked object did.
+pub(super) enum Stored {
+    /// A new object (version 1) or a new version of one; the version's hash.
+    Written {
+        row: StixObjectRow,
+        created: bool,
+        hash: String,
+    },
+    /// The same version again: nothing written.
+    Same(StixObjectRow),
+}
+
+/// Stores a checked object of `org`: a new object, or a new version of one it owns (same
+/// STIX id, later `modified`); the same version sent again writes nothing. Writes the
+/// object, its version and index entries; shares and audit are the caller's. Every refusal
+/// (422, 409) comes before the first write: a TAXII envelope and an import rely on that to
+/// go on with their other objects in the same transaction.
+pub(super) fn store(
     conn: &mut DbConn,
-    caller: &Caller,
-    input: &s::PutStixObject,
-) -> Result<(s::StixObject, bool), AppError> {
-    let checked = stix::check(input.object.clone(), &caller.org_id, "object")?;
-    let shares = agreements_to_share_under(conn, caller, &input.share_under)?;
+    org: &str,
+    checked: &stix::Checked,
+) -> Result<Stored, AppError> {
     let existing: Option<StixObjectRow> = stix_objects::table
-        .filter(stix_objects::owner_id.eq(&caller.org_id))
+        .filter(stix_objects::owner_id.eq(org))
         .filter(stix_objects::stix_id.eq(&checked.id))
         .select(StixObjectRow::as_select())
         .first(conn)
@@ -114,7 +124,7 @@ pub fn put(
             let row = StixObjectRow {
                 key: new_id(),
                 stix_id: checked.id.clone(),
-                owner_id: caller.org_id.clone(),
+                owner_id: org.to_owned(),
                 stix_type: checked.stix_type.clone(),
                 category: checked.category.as_str().into(),
                 tlp: checked.tlp.as_str().into(),
@@ -132,8 +142,7 @@ pub fn put(
         Some(mut row) => {
             let (stored, _) = versions::stored_or_fail(conn, STIX, &row.key, row.version)?;
             if versions::canonical(&body)? == stored {
-                add_shares(conn, caller, &row.key, &shares)?;
-                return Ok((view(conn, caller, &row, None)?, false));
+                return Ok(Stored::Same(row));
             }
             if !checked.versioned() {
                 return Err(AppError::Conflict(
@@ -184,6 +193,73 @@ pub fn put(
         ))
         .execute(conn)?;
     super::lookup::index(conn, &row.key, &row.stix_type, &checked.object, !created)?;
+    Ok(Stored::Written { row, created, hash })
+}
+
+/// How `org`'s object with a checked object's id compares with it, for imports.
+pub(super) enum Held {
+    /// Its newest version says the same apart from the timestamps (`created`, `modified`,
+    /// `valid_from`): a file without timestamps (CSV, MISP) sent again names no new version.
+    Same(String),
+    /// Its newest version has the same `modified` but other content: the same version
+    /// named twice; the first one stands.
+    SameVersion,
+}
+
+/// Whether `org` holds an object with the checked object's id that an import should not
+/// store again.
+pub(super) fn held(
+    conn: &mut DbConn,
+    org: &str,
+    checked: &stix::Checked,
+) -> Result<Option<Held>, AppError> {
+    let held: Option<(String, i32, Option<String>)> = stix_objects::table
+        .filter(stix_objects::owner_id.eq(org))
+        .filter(stix_objects::stix_id.eq(&checked.id))
+        .select((
+            stix_objects::key,
+            stix_objects::version,
+            stix_objects::modified,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((key, version, modified)) = held else {
+        return Ok(None);
+    };
+    let (stored, _) = versions::stored_or_fail(conn, STIX, &key, version)?;
+    let Ok(Value::Object(mut old)) = serde_json::from_str::<Value>(&stored) else {
+        return Ok(None);
+    };
+    let mut new = checked.object.clone();
+    for k in ["created", "modified", "valid_from"] {
+        old.remove(k);
+        new.remove(k);
+    }
+    Ok(if old == new {
+        Some(Held::Same(key))
+    } else if checked.versioned() && modified == checked.modified {
+        Some(Held::SameVersion)
+    } else {
+        None
+    })
+}
+
+/// Stores an object of the caller's organisation ([`store`]) and shares it under the
+/// agreements named. Returns the object as its owner sees it and whether it was created.
+pub fn put(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &s::PutStixObject,
+) -> Result<(s::StixObject, bool), AppError> {
+    let checked = stix::check(input.object.clone(), &caller.org_id, "object")?;
+    let shares = agreements_to_share_under(conn, caller, &input.share_under)?;
+    let (row, created, hash) = match store(conn, &caller.org_id, &checked)? {
+        Stored::Same(row) => {
+            add_shares(conn, caller, &row.key, &shares)?;
+            return Ok((view(conn, caller, &row, None)?, false));
+        }
+        Stored::Written { row, created, hash } => (row, created, hash),
+    };
     add_shares(conn, caller, &row.key, &shares)?;
     let action = if created {
         "stix.create"

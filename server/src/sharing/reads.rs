@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::identity::{Actor, Caller};
 use crate::paging::{paged, Pagination};
 use cirhub_shared::api::Paged;
-use cirhub_shared::sharing::{self as s, Attribution, Tlp};
+use cirhub_shared::sharing::{self as s, Attribution, DataCategory, Tlp};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
@@ -32,6 +32,9 @@ pub struct ListFilter {
     pub tlp: Option<Tlp>,
     /// `true`: only the caller's own; `false`: only what others share with it.
     pub own: Option<bool>,
+    pub category: Option<DataCategory>,
+    /// Only objects shared under this agreement (the caller's and others').
+    pub agreement: Option<String>,
 }
 
 /// The person a channel reaches, for TLP:RED: a user reading for themself.
@@ -282,20 +285,25 @@ pub fn versions_of(
         .collect()
 }
 
-/// The objects the caller may see, newest change first: its own, and others' shared under
-/// an agreement that lets them reach it. Each object of another organisation listed is a
-/// disclosure of its newest version.
-pub fn list(
+/// The objects the caller may see with `filter`, newest change first, each with the
+/// decision that lets it (None: its own). Nothing is disclosed yet: the exit that sends
+/// them does that.
+pub(super) fn visible(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &ListFilter,
-    page: Pagination,
-) -> Result<Paged<s::StixObject>, AppError> {
+) -> Result<Vec<(StixObjectRow, Option<Decision>)>, AppError> {
     let reader = Reader::new(conn, caller)?;
     let usable: Vec<String> = reader
         .terms
         .values()
         .filter(|t| t.in_force(reader.now))
+        .filter(|t| {
+            filter
+                .agreement
+                .as_ref()
+                .is_none_or(|a| *a == t.agreement_id)
+        })
         .map(|t| t.agreement_id.clone())
         .collect();
     // Candidates: own objects, and objects shared under an agreement in force the caller is
@@ -303,6 +311,10 @@ pub fn list(
     let mut q = stix_objects::table
         .left_join(stix_shares::table)
         .into_boxed();
+    if filter.agreement.is_some() {
+        // Shared under one agreement: the caller's own objects shared under it, and others'.
+        q = q.filter(stix_shares::agreement_id.eq_any(&usable));
+    }
     q = match filter.own {
         Some(true) => q.filter(stix_objects::owner_id.eq(&caller.org_id)),
         Some(false) => q
@@ -319,6 +331,9 @@ pub fn list(
     }
     if let Some(t) = filter.tlp {
         q = q.filter(stix_objects::tlp.eq(t.as_str()));
+    }
+    if let Some(c) = filter.category {
+        q = q.filter(stix_objects::category.eq(c.as_str()));
     }
     let rows: Vec<(StixObjectRow, Option<String>)> = q
         .order((stix_objects::updated_at.desc(), stix_objects::key.desc()))
@@ -349,6 +364,19 @@ pub fn list(
             visible.push((row, Some(d)));
         }
     }
+    Ok(visible)
+}
+
+/// The objects the caller may see, newest change first: its own, and others' shared under
+/// an agreement that lets them reach it. Each object of another organisation listed is a
+/// disclosure of its newest version.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &ListFilter,
+    page: Pagination,
+) -> Result<Paged<s::StixObject>, AppError> {
+    let visible = visible(conn, caller, filter)?;
     let total = visible.len() as i64;
     let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let mut items = Vec::new();

@@ -235,6 +235,12 @@ pub fn check(value: Value, owner_org: &str, at: &str) -> Result<Checked, AppErro
     })
 }
 
+/// The TLP level of a marking definition id: TLP 2.0, or TLP 1.0 read as its 2.0 level.
+pub fn tlp_of_marking(id: &str) -> Option<Tlp> {
+    Tlp::from_marking_definition_id(id)
+        .or_else(|| TLP_V1.iter().find(|(v1, _)| *v1 == id).map(|(_, t)| *t))
+}
+
 /// The one TLP marking among `object_marking_refs` (TLP 2.0, or TLP 1.0 read as 2.0).
 fn marking(obj: &Map<String, Value>, field: &str) -> Result<Tlp, AppError> {
     let refs = obj
@@ -246,9 +252,7 @@ fn marking(obj: &Map<String, Value>, field: &str) -> Result<Tlp, AppError> {
         let s = r
             .as_str()
             .ok_or_else(|| fail(field, "must be a list of marking definition ids"))?;
-        if let Some(t) = Tlp::from_marking_definition_id(s)
-            .or_else(|| TLP_V1.iter().find(|(id, _)| *id == s).map(|(_, t)| *t))
-        {
+        if let Some(t) = tlp_of_marking(s) {
             found.push(t);
         }
     }

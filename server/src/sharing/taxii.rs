@@ -419,21 +419,14 @@ pub fn add(
                 id: view.id,
                 version: view.modified,
             },
-            Err(AppError::Validation(errors)) => Added::Failed {
-                id,
-                version,
-                message: errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+            Err(e) => match e.refusal() {
+                Some(message) => Added::Failed {
+                    id,
+                    version,
+                    message,
+                },
+                None => return Err(e),
             },
-            Err(AppError::Conflict(message)) => Added::Failed {
-                id,
-                version,
-                message,
-            },
-            Err(e) => return Err(e),
         });
     }
     Ok(out)
