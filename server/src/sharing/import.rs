@@ -14,14 +14,17 @@ use super::objects::{self, Held, Stored, STIX};
 use super::stix;
 use super::values;
 use crate::audit::{versions, Event};
+use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::identity::Caller;
-use cirhub_shared::sharing::{ImportCounts, ImportError, Tlp};
+use cirhub_shared::sharing::{ImportCounts, ImportError, Tlp, ValueKind};
 use diesel::prelude::*;
+use serde_json::Value;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// Records per transaction.
@@ -120,29 +123,181 @@ fn id_hash(id: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
 }
 
-/// Whether a new object's values are all held already by another object of `org`.
-fn duplicate(conn: &mut DbConn, org: &str, checked: &stix::Checked) -> Result<bool, AppError> {
-    let vals = values::of_object(&checked.stix_type, &checked.object);
-    if vals.is_empty() {
-        return Ok(false);
-    }
-    for (kind, value) in vals {
-        let held: i64 = stix_values::table
-            .inner_join(stix_objects::table)
-            .filter(stix_values::kind.eq(kind.as_str()))
-            .filter(stix_values::value.eq(&value))
-            .filter(stix_objects::owner_id.eq(org))
-            .filter(stix_objects::stix_id.ne(&checked.id))
-            .count()
-            .get_result(conn)?;
-        if held == 0 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+/// The rows of a batch's new objects, written together at its end.
+#[derive(Default)]
+struct Pending {
+    objects: Vec<StixObjectRow>,
+    bodies: Vec<(String, String)>,
+    values: Vec<(ValueKind, String, usize)>,
+    /// Values taken by this batch's new objects (the next one with all of them is left out).
+    taken: HashSet<(ValueKind, String)>,
 }
 
-/// Stores one batch in one transaction with one audit entry.
+impl Pending {
+    /// Adds a new object; its version's hash.
+    fn add(
+        &mut self,
+        org: &str,
+        checked: stix::Checked,
+        vals: Vec<(ValueKind, String)>,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let body = versions::canonical(&Value::Object(checked.object))?;
+        let hash = versions::sha256(body.as_bytes());
+        let i = self.objects.len();
+        self.objects.push(StixObjectRow {
+            key: new_id(),
+            stix_id: checked.id,
+            owner_id: org.to_owned(),
+            stix_type: checked.stix_type,
+            category: checked.category.as_str().into(),
+            tlp: checked.tlp.as_str().into(),
+            version: 1,
+            modified: checked.modified,
+            revoked: checked.revoked,
+            created_at: now,
+            updated_at: now,
+        });
+        self.bodies.push((body, hash.clone()));
+        for (k, v) in vals {
+            self.taken.insert((k, v.clone()));
+            self.values.push((k, v, i));
+        }
+        Ok(hash)
+    }
+
+    /// Writes every row, one cached statement per table (diesel's multi-row insert on SQLite
+    /// is a loop of single-row statements in a nested transaction, which the writer's own
+    /// `BEGIN IMMEDIATE` does not allow).
+    fn write(
+        self,
+        c: &mut DbConn,
+        shares: &[String],
+        by: Option<&str>,
+        now: i64,
+    ) -> Result<(), AppError> {
+        for row in self.objects.iter() {
+            diesel::insert_into(stix_objects::table)
+                .values(row)
+                .execute(c)?;
+        }
+        let versions: Vec<_> = self
+            .objects
+            .iter()
+            .zip(&self.bodies)
+            .map(|(o, (body, hash))| {
+                (
+                    record_versions::object_type.eq(STIX),
+                    record_versions::object_id.eq(&o.key),
+                    record_versions::version.eq(1),
+                    record_versions::body.eq(body),
+                    record_versions::hash.eq(hash),
+                    record_versions::created_at.eq(now),
+                )
+            })
+            .collect();
+        for row in versions.iter() {
+            diesel::insert_into(record_versions::table)
+                .values(row)
+                .execute(c)?;
+        }
+        let seqs: Vec<_> = self
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    stix_versions::object_key.eq(&o.key),
+                    stix_versions::version.eq(1),
+                    stix_versions::modified.eq(&o.modified),
+                    stix_versions::revoked.eq(o.revoked),
+                    stix_versions::added_at.eq(now),
+                )
+            })
+            .collect();
+        for row in seqs.iter() {
+            diesel::insert_into(stix_versions::table)
+                .values(row)
+                .execute(c)?;
+        }
+        let indexed: Vec<_> = self
+            .values
+            .iter()
+            .map(|(k, v, i)| {
+                (
+                    stix_values::kind.eq(k.as_str()),
+                    stix_values::value.eq(v),
+                    stix_values::object_key.eq(&self.objects[*i].key),
+                    stix_values::ip_key.eq(values::ip_key(*k, v)),
+                )
+            })
+            .collect();
+        for row in indexed.iter() {
+            diesel::insert_into(stix_values::table)
+                .values(row)
+                .execute(c)?;
+        }
+        for a in shares {
+            let rows: Vec<_> = self
+                .objects
+                .iter()
+                .map(|o| {
+                    (
+                        stix_shares::object_id.eq(&o.key),
+                        stix_shares::agreement_id.eq(a),
+                        stix_shares::shared_at.eq(now),
+                        stix_shares::shared_by.eq(by),
+                    )
+                })
+                .collect();
+            for row in rows.iter() {
+                diesel::insert_into(stix_shares::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which of `ids` `org` holds, and which of `vals` it holds in any object.
+fn held_already(
+    c: &mut DbConn,
+    org: &str,
+    ids: &[&str],
+    vals: &BTreeMap<ValueKind, BTreeSet<&str>>,
+) -> Result<(HashSet<String>, HashSet<(ValueKind, String)>), AppError> {
+    let mut held_ids = HashSet::new();
+    for chunk in ids.chunks(500) {
+        held_ids.extend(
+            stix_objects::table
+                .filter(stix_objects::owner_id.eq(org))
+                .filter(stix_objects::stix_id.eq_any(chunk))
+                .select(stix_objects::stix_id)
+                .load::<String>(c)?,
+        );
+    }
+    let mut held_vals = HashSet::new();
+    for (kind, vs) in vals {
+        let vs: Vec<&str> = vs.iter().copied().collect();
+        for chunk in vs.chunks(500) {
+            let found: Vec<String> = stix_values::table
+                .inner_join(stix_objects::table)
+                .filter(stix_values::kind.eq(kind.as_str()))
+                .filter(stix_values::value.eq_any(chunk))
+                .filter(stix_objects::owner_id.eq(org))
+                .select(stix_values::value)
+                .load(c)?;
+            held_vals.extend(found.into_iter().map(|v| (*kind, v)));
+        }
+    }
+    Ok((held_ids, held_vals))
+}
+
+/// Stores one batch in one transaction with one audit entry: every record checked first
+/// (outside the transaction), then what the organisation already holds read in a few
+/// queries, new objects written together at its end, and a version of an object
+/// already held stored one by one.
+#[allow(clippy::too_many_arguments)]
 fn flush(
     db: &Db,
     caller: &Caller,
@@ -155,39 +310,59 @@ fn flush(
     if batch.is_empty() {
         return Ok(());
     }
-    let records = std::mem::take(batch);
     let before = out.clone();
+    let org = caller.org_id.as_str();
+    let mut ready = Vec::with_capacity(batch.len());
+    for r in std::mem::take(batch) {
+        out.counts.read += 1;
+        let checked = r
+            .object
+            .and_then(|v| stix::check(v, org, "").map_err(|e| e.refusal().unwrap_or_default()));
+        match checked {
+            Ok(c) => {
+                let vals = values::of_object(&c.stix_type, &c.object);
+                ready.push((r.position, c, vals));
+            }
+            Err(reason) if !reason.is_empty() => out.reject(r.position, reason),
+            Err(_) => {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "checking {} failed",
+                    r.position
+                )))
+            }
+        }
+    }
     let result = db.write_blocking(|c| {
+        let ids: Vec<&str> = ready.iter().map(|(_, ch, _)| ch.id.as_str()).collect();
+        let mut wanted: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
+        for (_, _, vals) in &ready {
+            for (k, v) in vals {
+                wanted.entry(*k).or_default().insert(v.as_str());
+            }
+        }
+        let (held_ids, held_vals) = held_already(c, org, &ids, &wanted)?;
+        let now = now_ms();
+        let mut pending = Pending::default();
         let mut hashes = String::new();
-        let (mut created, mut updated) = (0u64, 0u64);
-        for r in records {
-            out.counts.read += 1;
-            let value = match r.object {
-                Ok(v) => v,
-                Err(reason) => {
-                    out.reject(r.position, reason);
-                    continue;
-                }
-            };
-            let refused = |e: AppError, out: &mut Outcome, position: String| match e.refusal() {
-                Some(reason) => {
-                    out.reject(position, reason);
-                    Ok(())
-                }
-                None => Err(e),
-            };
-            let checked = match stix::check(value, &caller.org_id, "") {
-                Ok(c) => c,
-                Err(e) => {
-                    refused(e, out, r.position)?;
-                    continue;
-                }
-            };
+        let mut updated = 0u64;
+        for (position, checked, vals) in ready {
             if !seen.insert(id_hash(&checked.id)) {
                 out.counts.duplicates += 1;
                 continue;
             }
-            match objects::held(c, &caller.org_id, &checked)? {
+            if !held_ids.contains(&checked.id) {
+                let all_held = !vals.is_empty()
+                    && vals
+                        .iter()
+                        .all(|kv| held_vals.contains(kv) || pending.taken.contains(kv));
+                if all_held {
+                    out.counts.duplicates += 1;
+                } else {
+                    hashes.push_str(&pending.add(org, checked, vals, now)?);
+                }
+                continue;
+            }
+            match objects::held(c, org, &checked)? {
                 Some(Held::Same(key)) => {
                     out.counts.unchanged += 1;
                     objects::add_shares(c, caller, &key, shares)?;
@@ -199,35 +374,24 @@ fn flush(
                 }
                 None => {}
             }
-            if duplicate(c, &caller.org_id, &checked)? {
-                out.counts.duplicates += 1;
-                continue;
-            }
-            let key = match objects::store(c, &caller.org_id, &checked) {
+            match objects::store(c, org, &checked) {
                 Ok(Stored::Same(row)) => {
                     out.counts.unchanged += 1;
-                    row.key
+                    objects::add_shares(c, caller, &row.key, shares)?;
                 }
-                Ok(Stored::Written {
-                    row,
-                    created: new,
-                    hash,
-                }) => {
-                    if new {
-                        created += 1;
-                    } else {
-                        updated += 1;
-                    }
+                Ok(Stored::Written { row, hash, .. }) => {
+                    updated += 1;
                     hashes.push_str(&hash);
-                    row.key
+                    objects::add_shares(c, caller, &row.key, shares)?;
                 }
-                Err(e) => {
-                    refused(e, out, r.position)?;
-                    continue;
-                }
-            };
-            objects::add_shares(c, caller, &key, shares)?;
+                Err(e) => match e.refusal() {
+                    Some(reason) => out.reject(position, reason),
+                    None => return Err(e),
+                },
+            }
         }
+        let created = pending.objects.len() as u64;
+        pending.write(c, shares, caller.actor.id(), now)?;
         out.counts.created += created;
         out.counts.updated += updated;
         if created + updated > 0 {

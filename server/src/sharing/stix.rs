@@ -117,6 +117,25 @@ pub fn stix_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Bytes of an object's JSON, counted as it is written, without keeping them.
+fn json_size(obj: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    match serde_json::to_writer(&mut n, obj) {
+        Ok(()) => n.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 /// Checks one object (`at` is its JSON path in the request, for error fields) and sets its
 /// `created_by_ref` to the owner's identity.
 pub fn check(value: Value, owner_org: &str, at: &str) -> Result<Checked, AppError> {
@@ -133,9 +152,7 @@ pub fn check(value: Value, owner_org: &str, at: &str) -> Result<Checked, AppErro
             "must be a STIX 2.1 object (a JSON object)",
         ));
     };
-    let size = serde_json::to_vec(&obj)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
+    let size = json_size(&obj);
     if size > MAX_OBJECT_BYTES {
         return Err(fail(
             at,
