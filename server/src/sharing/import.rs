@@ -259,13 +259,16 @@ impl Pending {
     }
 }
 
+/// A kind and normalised value.
+type KindValue = (ValueKind, String);
+
 /// Which of `ids` `org` holds, and which of `vals` it holds in any object.
 fn held_already(
     c: &mut DbConn,
     org: &str,
     ids: &[&str],
     vals: &BTreeMap<ValueKind, BTreeSet<&str>>,
-) -> Result<(HashSet<String>, HashSet<(ValueKind, String)>), AppError> {
+) -> Result<(HashSet<String>, HashSet<KindValue>), AppError> {
     let mut held_ids = HashSet::new();
     for chunk in ids.chunks(500) {
         held_ids.extend(
