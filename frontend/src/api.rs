@@ -9,6 +9,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
+use wasm_bindgen::JsValue;
 
 /// A failed call: the server's problem document, or a network failure.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,17 +100,28 @@ fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
     b.header("Authorization", &format!("Bearer {token}"))
 }
 
-async fn send<B: Serialize>(
+/// A request body: none, a JSON document, or a file sent as it is.
+enum Payload<'a> {
+    Empty,
+    Json(String),
+    File(&'a web_sys::Blob),
+}
+
+async fn send(
     verb: Verb,
     path: &str,
     token: &str,
-    body: Option<&B>,
+    body: &Payload<'_>,
 ) -> Result<Response, ApiError> {
     let b = builder(verb, path, token);
-    match body {
-        Some(body) => b.json(body).map_err(network)?.send().await.map_err(network),
-        None => b.send().await.map_err(network),
-    }
+    let req = match body {
+        Payload::Empty => b.build(),
+        Payload::Json(text) => b
+            .header("Content-Type", "application/json")
+            .body(text.as_str()),
+        Payload::File(blob) => b.body(JsValue::from(*blob)),
+    };
+    req.map_err(network)?.send().await.map_err(network)
 }
 
 type Refresh = Shared<LocalBoxFuture<'static, Result<TokenPair, ApiError>>>;
@@ -160,6 +172,28 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
     path: &str,
     body: Option<&B>,
 ) -> Result<T, ApiError> {
+    let payload = match body {
+        Some(b) => Payload::Json(serde_json::to_string(b).map_err(|e| ApiError {
+            status: 0,
+            problem: None,
+            message: format!("The request could not be written: {e}"),
+        })?),
+        None => Payload::Empty,
+    };
+    authorised(verb, path, &payload).await
+}
+
+/// POSTs a file as the request body (any media type), authenticated as [`call`] is; the
+/// same file is sent again after a refresh.
+pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::Blob) -> Result<T, ApiError> {
+    authorised(Verb::Post, path, &Payload::File(file)).await
+}
+
+async fn authorised<T: DeserializeOwned>(
+    verb: Verb,
+    path: &str,
+    body: &Payload<'_>,
+) -> Result<T, ApiError> {
     let token = session::stored()
         .map(|p| p.access_token)
         .unwrap_or_default();
@@ -207,4 +241,9 @@ pub async fn patch<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> R
 
 pub async fn put<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
     call(Verb::Put, path, Some(body)).await
+}
+
+/// A query parameter value, percent-encoded.
+pub fn encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
 }

@@ -1,9 +1,10 @@
 //! The router: every page of the UI.
 
 use crate::pages::{
-    catalogue::CataloguePage, console::ConsoleHome, dashboard::DashboardIncidentPage,
-    dashboard::DashboardPage, incident::IncidentPage, maintenance::MaintenancePage,
-    relations::RelationsPage, status::StatusPage,
+    agreements::AgreementsPage, catalogue::CataloguePage, console::ConsoleHome,
+    dashboard::DashboardIncidentPage, dashboard::DashboardPage, import::ImportPage,
+    incident::IncidentPage, indicator::IndicatorPage, indicators::IndicatorsPage,
+    lookup::LookupPage, maintenance::MaintenancePage, relations::RelationsPage, status::StatusPage,
 };
 use crate::session::SessionState;
 use leptos::prelude::*;
@@ -25,6 +26,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/dashboard") view=DashboardPage />
                 <Route path=path!("/console/customers") view=RelationsPage />
                 <Route path=path!("/console/dashboard/:id") view=DashboardIncidentPage />
+                <Route path=path!("/console/agreements") view=AgreementsPage />
+                <Route path=path!("/console/indicators") view=IndicatorsPage />
+                <Route path=path!("/console/indicators/:key") view=IndicatorPage />
+                <Route path=path!("/console/lookup") view=LookupPage />
+                <Route path=path!("/console/import") view=ImportPage />
             </Routes>
         </Router>
     }

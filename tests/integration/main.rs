@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod browser;
 mod browser_live;
+mod browser_sharing;
 mod catalogue;
 mod cli;
 mod crash;

@@ -1,3 +1,4 @@
 pub mod error;
 pub mod nav;
 pub mod options;
+pub mod tlp;

@@ -32,6 +32,12 @@ pub fn Nav() -> impl IntoView {
                         <a href=href id="public-page-link">"View public page"</a>
                     }
                 })}
+                {move || session.0.get().map(|_| view! {
+                    <a href="/console/agreements" id="agreements-link">"Agreements"</a>
+                    <a href="/console/indicators" id="indicators-link">"Indicators"</a>
+                    <a href="/console/lookup" id="lookup-link">"Lookup"</a>
+                    <a href="/console/import" id="import-link">"Import"</a>
+                })}
             </nav>
             <span class="who">
                 {move || session.0.get().map(|me| format!("{} · {} ({})",

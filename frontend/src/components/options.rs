@@ -1,6 +1,7 @@
 //! `<option>` lists for the shared domain enums: the wire value, shown with a human label.
 
 use crate::format::humanise;
+use cirhub_shared::sharing::*;
 use cirhub_shared::*;
 use leptos::prelude::*;
 
@@ -35,6 +36,15 @@ choice! {
     Layer => |v: Layer| humanise(v.as_str()),
     ComponentStatus => |v: ComponentStatus| v.label().to_string(),
     IncidentStatus => |v: IncidentStatus| v.label().to_string(),
+    Tlp => |v: Tlp| v.label().to_string(),
+    DataCategory => |v: DataCategory| humanise(v.as_str()),
+    PartyRole => |v: PartyRole| humanise(v.as_str()),
+    Attribution => |v: Attribution| humanise(v.as_str()),
+    OnwardSharing => |v: OnwardSharing| match v {
+        OnwardSharing::None => "Not passed on".to_string(),
+        OnwardSharing::Clients => "To the recipient's clients".to_string(),
+        OnwardSharing::Community => "To the recipient's communities".to_string(),
+    },
 }
 
 /// Every value of `T`, `selected` pre-selected.

@@ -1,8 +1,13 @@
+pub mod agreements;
 pub mod catalogue;
 pub mod console;
 pub mod dashboard;
+pub mod import;
 pub mod incident;
+pub mod indicator;
+pub mod indicators;
 pub mod login;
+pub mod lookup;
 pub mod maintenance;
 pub mod relations;
 pub mod status;
