@@ -15,7 +15,7 @@
 # exits non-zero when a target is missed.
 #   bench/ioc.sh      Environment: COUNT (default 1000000), ORGS (100), AGREEMENTS (300),
 #                     DURATION (wrk, default 10s), ROUNDS (3), REPORT, SKIP_INGEST=1,
-#                     SKIP_LOOKUP=1
+#                     SKIP_LOOKUP=1, HOLD (seconds to keep the lookup world up after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${COUNT:-1000000}" orgs="${ORGS:-100}" agreements="${AGREEMENTS:-300}"
@@ -88,6 +88,8 @@ if [ -z "${SKIP_LOOKUP:-}" ]; then
   done
   taskset -c "$client_cpu" python3 bench/ioc/batch.py "$base" "$token" "$work/values.txt" 20 >>"$out"
   rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[0]}/status")
+  # HOLD=SECONDS keeps the world up afterwards, to look at it (prints where it is).
+  [ -n "${HOLD:-}" ] && { echo "holding $base token $token values $work/values.txt"; sleep "$HOLD"; }
   echo "{\"server_rss_kib\": $rss_kib}" >>"$out"
 fi
 mkdir -p "$(dirname "$report")"

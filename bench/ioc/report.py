@@ -27,7 +27,7 @@ if runs:
     print(f"lookup: {count} indicators, {orgs} organisations, {agreements} agreements; GET /api/v1/lookup?value= "
           f"with an API token, wrk -t1 -c32, server on CPU 0, wrk on CPU 1")
     print(f"  median of {len(runs)} rounds: {med['rps']:,.0f} lookups/s, p50 {med['p50']:.2f} ms, p99 {med['p99']:.2f} ms "
-          f"(rounds: {', '.join(f'{r['rps']:,.0f}' for r in runs)})")
+          f"(rounds: {', '.join(format(r['rps'], ',.0f') for r in runs)})")
     for r in runs:
         if r["non2xx"] or r["socket_errors"]:
             problems.append(f"lookup errors: {r['non2xx']} non-2xx, socket {r['socket_errors']}")

@@ -17,7 +17,7 @@ use cirhub_shared::time::from_millis;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most values one batch may hold.
 pub const MAX_BATCH: usize = 1000;
@@ -150,6 +150,21 @@ pub fn lookup(
     let ok: Vec<&Probe> = probes.iter().filter_map(|p| p.as_ref().ok()).collect();
     let entries = matching(conn, &ok)?;
     let found = visible(conn, caller, entries.iter().map(|(k, ..)| k.as_str()))?;
+    // The visible entries by (kind, value): each probe looks its keys up instead of
+    // walking every entry (a batch would otherwise cost values x entries).
+    let mut by_key: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    let mut ranged: Vec<usize> = Vec::new();
+    for (i, (key, kind, v)) in entries.iter().enumerate() {
+        if found.contains_key(key) {
+            by_key
+                .entry((kind.as_str(), v.as_str()))
+                .or_default()
+                .push(i);
+            if values::ip_key(parse_stored(kind, "value kind")?, v).is_some() {
+                ranged.push(i);
+            }
+        }
+    }
     let mut answers = Vec::with_capacity(asked.len());
     for (value, probe) in asked.iter().zip(&probes) {
         let p = match probe {
@@ -167,9 +182,19 @@ pub fn lookup(
         };
         let mut matches = Vec::new();
         let mut seen = BTreeSet::new();
-        for (key, kind, v) in &entries {
+        let exact = p
+            .keys
+            .iter()
+            .filter_map(|(k, v)| by_key.get(&(k.as_str(), v.as_str())))
+            .flatten();
+        let inside = ranged
+            .iter()
+            .filter(|_| p.inside.is_some())
+            .filter(|i| hits(p, &entries[**i].1, &entries[**i].2));
+        for i in exact.chain(inside) {
+            let (key, kind, v) = &entries[*i];
             let Some(f) = found.get(key) else { continue };
-            if !hits(p, kind, v) || !seen.insert(key.as_str()) {
+            if !seen.insert(key.as_str()) {
                 continue;
             }
             matches.push(s::LookupMatch {
@@ -244,6 +269,7 @@ fn visible<'a>(
         Some(Reader::new(conn, caller)?)
     };
     let mut out = BTreeMap::new();
+    let mut slugs: BTreeMap<String, String> = BTreeMap::new();
     for row in rows {
         let decision = match &reader {
             Some(r) if row.owner_id != caller.org_id => {
@@ -261,10 +287,14 @@ fn visible<'a>(
             reads::disclose(caller, &row, row.version, &hash, d, Channel::Lookup)?;
         }
         let text = |k: &str| object.get(k).and_then(Value::as_str).map(String::from);
-        let source = if named {
-            Some(reads::slug_of(conn, &row.owner_id)?)
-        } else {
-            None
+        let source = match (named, slugs.get(&row.owner_id)) {
+            (false, _) => None,
+            (true, Some(s)) => Some(s.clone()),
+            (true, None) => {
+                let s = reads::slug_of(conn, &row.owner_id)?;
+                slugs.insert(row.owner_id.clone(), s.clone());
+                Some(s)
+            }
         };
         out.insert(
             row.key.clone(),

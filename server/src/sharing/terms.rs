@@ -15,7 +15,9 @@ use cirhub_shared::sharing::{self as s, AgreementKind, PartyRole};
 use cirhub_shared::time::from_millis;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{LazyLock, Mutex};
 /// Object type of agreement versions (record versions and audit entries).
 pub const AGREEMENT: &str = "agreement";
 
@@ -211,9 +213,23 @@ pub(super) fn stored_terms(
     id: &str,
     version: i32,
 ) -> Result<StoredTerms, AppError> {
+    // A version's terms never change (record versions are append-only), so each is read
+    // and parsed once per process: every decision of every exit needs them.
+    static PARSED: LazyLock<Mutex<HashMap<(String, i32), StoredTerms>>> =
+        LazyLock::new(Mutex::default);
+    let key = (id.to_owned(), version);
+    if let Some(t) = PARSED.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(t.clone());
+    }
     let (body, _) = versions::stored_or_fail(conn, AGREEMENT, id, version)?;
-    serde_json::from_str(&body)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored agreement {id} v{version}: {e}")))
+    let t: StoredTerms = serde_json::from_str(&body).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("stored agreement {id} v{version}: {e}"))
+    })?;
+    PARSED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, t.clone());
+    Ok(t)
 }
 
 /// One version's terms as `caller` may see them.
