@@ -333,6 +333,11 @@ pub struct StreamEvent {
     pub incident: Option<IncidentSummary>,
     pub component: Option<ComponentRef>,
     pub acknowledgement: Option<Acknowledgement>,
+    /// For `indicator.*` events: the object and the version announced (`provider_id` is
+    /// empty: a notice never names the source; the object, read through the API, shows it
+    /// as its agreement allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<crate::sharing::IndicatorNotice>,
 }
 
 /// A frame the server sends on `/api/v1/stream`, tagged by `type`.

@@ -294,6 +294,10 @@ string_enum! {
         MaintenanceUpdated = "maintenance.updated",
         ComponentStatus = "component.status",
         Acknowledged = "incident.acknowledged",
+        /// A STIX object (or a new version of it) now reaches the receiving organisation.
+        IndicatorShared = "indicator.shared",
+        /// A STIX object the receiving organisation received was withdrawn by its owner.
+        IndicatorRevoked = "indicator.revoked",
     }
 }
 

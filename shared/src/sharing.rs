@@ -496,6 +496,20 @@ pub struct Import {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A STIX object version announced on the stream: shared with the receiver, or revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IndicatorNotice {
+    pub key: String,
+    pub stix_id: String,
+    pub stix_type: String,
+    pub tlp: Tlp,
+    pub version: i32,
+    pub revoked: bool,
+    /// SHA-256 of the stored version announced.
+    pub hash: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod invitations;
 mod jobs;
 mod lookup;
 mod mail;
+mod notices;
 mod ops;
 mod public;
 mod sharing;

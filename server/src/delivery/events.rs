@@ -124,7 +124,7 @@ pub fn append(
     let payload = serde_json::to_string(&event).map_err(anyhow::Error::from)?;
     // A frame about a versioned record names the stored version it announces.
     let object_hash = match object {
-        (crate::audit::versions::INCIDENT, id, Some(v)) => {
+        (crate::audit::versions::INCIDENT | crate::sharing::objects::STIX, id, Some(v)) => {
             Some(crate::audit::versions::hash_of(conn, object.0, id, v)?)
         }
         _ => None,
@@ -164,6 +164,7 @@ pub fn incident_changed(
         incident: Some(summary),
         component: None,
         acknowledgement: None,
+        indicator: None,
     };
     let event = append(
         conn,
@@ -223,6 +224,7 @@ pub fn component_changed(
         incident: None,
         component: Some(component),
         acknowledgement: None,
+        indicator: None,
     };
     append(
         conn,
@@ -248,6 +250,7 @@ pub fn acknowledged(
         incident: None,
         component: None,
         acknowledgement: Some(ack.clone()),
+        indicator: None,
     };
     append(
         conn,

@@ -7,6 +7,7 @@ pub mod formats;
 pub mod import;
 pub mod imports;
 pub mod lookup;
+pub mod notices;
 pub mod objects;
 pub mod policy;
 pub mod reads;

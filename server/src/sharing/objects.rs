@@ -261,6 +261,7 @@ pub fn put(
         Stored::Written { row, created, hash } => (row, created, hash),
     };
     add_shares(conn, caller, &row.key, &shares)?;
+    super::notices::announce(conn, &row, &hash)?;
     let action = if created {
         "stix.create"
     } else if row.revoked {
@@ -293,6 +294,8 @@ pub fn share(
             )
         })?;
     add_shares(conn, caller, key, &ids)?;
+    let hash = versions::hash_of(conn, STIX, key, row.version)?;
+    super::notices::announce(conn, &row, &hash)?;
     crate::audit::append(
         conn,
         Event::change(&caller.actor, &caller.org_id, "stix.share", STIX, key)

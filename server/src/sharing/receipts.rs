@@ -15,7 +15,8 @@ use cirhub_shared::sharing::Receipt;
 use cirhub_shared::time::from_millis;
 use diesel::prelude::*;
 
-type DisclosureRow = (
+/// A journal row: seq, at, organisation, object key, version, hash, channel, detail.
+type Row = (
     i64,
     i64,
     Option<String>,
@@ -25,12 +26,58 @@ type DisclosureRow = (
     String,
     Option<String>,
 );
+/// A journal row as listed, with a fan-out's recipients.
+type DisclosureRow = (
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<i32>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
-fn receipt(
+/// The receipts of one journal row: one, or one per organisation of a fan-out (a stream
+/// frame offered to many at once).
+fn receipts(
     conn: &mut DbConn,
     row: DisclosureRow,
     with_recipient: bool,
-) -> Result<Receipt, AppError> {
+) -> Result<Vec<Receipt>, AppError> {
+    let (seq, at, org, key, version, hash, channel, detail, recipients) = row;
+    let orgs: Vec<Option<String>> = match recipients.as_deref() {
+        Some(r) => {
+            let list: Vec<cirhub_shared::api::Recipient> = serde_json::from_str(r)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored fan-out: {e}")))?;
+            let distinct: std::collections::BTreeSet<String> =
+                list.into_iter().map(|r| r.organisation_id).collect();
+            distinct.into_iter().map(Some).collect()
+        }
+        None => vec![org],
+    };
+    orgs.into_iter()
+        .map(|org| {
+            receipt(
+                conn,
+                (
+                    seq,
+                    at,
+                    org,
+                    key.clone(),
+                    version,
+                    hash.clone(),
+                    channel.clone(),
+                    detail.clone(),
+                ),
+                with_recipient,
+            )
+        })
+        .collect()
+}
+
+fn receipt(conn: &mut DbConn, row: Row, with_recipient: bool) -> Result<Receipt, AppError> {
     let (_, at, org, key, version, hash, channel, detail) = row;
     let detail: serde_json::Value = detail
         .as_deref()
@@ -121,10 +168,10 @@ fn listing<'a>(
         .limit(page.limit())
         .select(columns())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| receipt(conn, r, with_recipient))
-        .collect::<Result<_, _>>()?;
+    let mut items = Vec::new();
+    for r in rows {
+        items.extend(receipts(conn, r, with_recipient)?);
+    }
     Ok(paged(items, page, total))
 }
 
@@ -138,6 +185,7 @@ fn columns() -> (
     disclosures::object_hash,
     disclosures::channel,
     disclosures::detail,
+    disclosures::recipients,
 ) {
     (
         disclosures::seq,
@@ -148,5 +196,6 @@ fn columns() -> (
         disclosures::object_hash,
         disclosures::channel,
         disclosures::detail,
+        disclosures::recipients,
     )
 }

@@ -36,14 +36,15 @@ pub fn fan_out(p: &Prepared, audience: Vec<Recipient>) -> Disclosure {
         channel: Channel::WebSocket,
         recipients: Some(audience),
         detail: Some(serde_json::json!({ "seq": p.seq })),
-        // The customers in the audience are marked reached by a job committed with this row.
-        reach: true,
+        // The customers in the audience are marked reached by a job committed with this row
+        // (an incident's; other records have no reach marks).
+        reach: p.object_type == crate::audit::versions::INCIDENT,
     }
 }
 
 /// The disclosure of one frame to one connection (a customer's marks the incident reached).
 pub fn disclosure(caller: &Caller, p: &Prepared) -> Disclosure {
-    let reach = caller.org_id != p.provider_id;
+    let reach = caller.org_id != p.provider_id && p.object_type == crate::audit::versions::INCIDENT;
     let d = Disclosure::from_event(
         &Event::disclosure(
             &caller.actor,

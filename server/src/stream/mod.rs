@@ -91,7 +91,9 @@ impl Filter {
         if p.provider_only || !p.audience.contains(&self.org_id) {
             return false;
         }
-        if p.event.acknowledgement.is_some() {
+        // Acknowledgements and indicator notices are addressed to their audience alone;
+        // incident subscriptions (services, regions, priority) do not apply to them.
+        if p.event.acknowledgement.is_some() || p.event.indicator.is_some() {
             return true;
         }
         match &self.subscriptions {
