@@ -19,9 +19,9 @@ case "$mode" in
   run) ;;
   test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
         python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0" "pymisp==2.5.34.4") ;;
-  bench) packages+=(wrk nginx-light curl time)
+  bench) packages+=(wrk nginx-light curl)
          python_tools+=("taxii2-client==2.3.0" "medallion==3.0.0") ;;
-  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl time)
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0"
                       "pymisp==2.5.34.4" "medallion==3.0.0") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;

@@ -13,7 +13,8 @@ for l in lines:
         f = i["floor"]
         ratio = i["per_s"] / f["objects_per_s"]
         print(f"ingest: cirhub ioc import of {i['count']:,} CSV indicators ({i['file_bytes'] / 2**20:.0f} MiB): "
-              f"{i['created']:,} created in {i['seconds']:.1f} s = {i['per_s']:,.0f}/s, peak RSS {i['rss_kib'] / 1024:.0f} MiB")
+              f"{i['created']:,} created in {i['seconds']:.1f} s = {i['per_s']:,.0f}/s, "
+              f"importer's peak anonymous memory {i['rss_kib'] / 1024:.0f} MiB (the file is streamed)")
         print(f"  floor: the same {f['rows']:,} rows by prepared statements in one transaction: "
               f"{f['seconds']:.1f} s = {f['objects_per_s']:,.0f} objects/s")
         print(f"  ratio {ratio:.2f} of the floor (target >= 0.30)")

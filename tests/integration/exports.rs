@@ -25,6 +25,9 @@ async fn file(app: &TestApp, s: &Session, query: &str) -> (StatusCode, String, S
         .client
         .get(format!("{}/api/v1/stix-objects/export?{query}", app.base))
         .bearer_auth(&s.token)
+        // A new connection each time: the files are read by slow tools between requests,
+        // long enough for the server to close an idle kept-alive one as it is reused.
+        .header("connection", "close")
         .send()
         .await
         .unwrap();

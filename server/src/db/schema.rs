@@ -524,6 +524,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    stix_prefixes (kind, len) {
+        kind -> Text,
+        len -> Integer,
+    }
+}
+
+diesel::table! {
     stix_sightings (id) {
         id -> Text,
         object_key -> Text,
@@ -625,6 +632,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stix_versions,
     stix_shares,
     stix_values,
+    stix_prefixes,
     stix_sightings,
     imports,
     import_chunks,

@@ -236,6 +236,9 @@ impl Pending {
                 .values(row)
                 .execute(c)?;
         }
+        for (k, v, _) in &self.values {
+            super::lookup::note_prefix(c, *k, v)?;
+        }
         for a in shares {
             let rows: Vec<_> = self
                 .objects

@@ -37,12 +37,13 @@ pub(super) fn index(
     if replace {
         diesel::delete(stix_values::table.filter(stix_values::object_key.eq(key))).execute(conn)?;
     }
-    let rows: Vec<_> = values::of_object(stix_type, object)
-        .into_iter()
+    let vals = values::of_object(stix_type, object);
+    let rows: Vec<_> = vals
+        .iter()
         .map(|(kind, value)| {
             (
                 stix_values::kind.eq(kind.as_str()),
-                stix_values::ip_key.eq(values::ip_key(kind, &value)),
+                stix_values::ip_key.eq(values::ip_key(*kind, value)),
                 stix_values::value.eq(value),
                 stix_values::object_key.eq(key),
             )
@@ -53,7 +54,38 @@ pub(super) fn index(
             .values(r)
             .execute(conn)?;
     }
+    for (kind, value) in &vals {
+        note_prefix(conn, *kind, value)?;
+    }
     Ok(())
+}
+
+/// Records that the index holds a network of this value's prefix length (a no-op for
+/// addresses and other kinds).
+pub(super) fn note_prefix(conn: &mut DbConn, kind: ValueKind, value: &str) -> Result<(), AppError> {
+    let Some(len) = value
+        .split_once('/')
+        .and_then(|(_, l)| l.parse::<i32>().ok())
+        .filter(|_| matches!(kind, ValueKind::Ipv4 | ValueKind::Ipv6))
+    else {
+        return Ok(());
+    };
+    crate::on_concrete!(conn, |c| diesel::insert_into(stix_prefixes::table)
+        .values((stix_prefixes::kind.eq(kind.as_str()), stix_prefixes::len.eq(len)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// Whether a probe key can be in the index: an address always, a network only when the
+/// index holds networks of its prefix length.
+fn worth_probing(prefixes: &BTreeSet<(String, i32)>, kind: ValueKind, value: &str) -> bool {
+    match value.split_once('/') {
+        Some((_, l)) if matches!(kind, ValueKind::Ipv4 | ValueKind::Ipv6) => l
+            .parse::<i32>()
+            .is_ok_and(|l| prefixes.contains(&(kind.as_str().to_owned(), l))),
+        _ => true,
+    }
 }
 
 /// The index entries matching a set of probes: (object key, kind, value).
@@ -61,10 +93,17 @@ fn matching(
     conn: &mut DbConn,
     probes: &[&Probe],
 ) -> Result<Vec<(String, String, String)>, AppError> {
+    let prefixes: BTreeSet<(String, i32)> = stix_prefixes::table
+        .select((stix_prefixes::kind, stix_prefixes::len))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .collect();
     let mut by_kind: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
     for p in probes {
         for (k, v) in &p.keys {
-            by_kind.entry(*k).or_default().insert(v.as_str());
+            if worth_probing(&prefixes, *k, v) {
+                by_kind.entry(*k).or_default().insert(v.as_str());
+            }
         }
     }
     let mut out = Vec::new();
@@ -254,16 +293,22 @@ fn visible<'a>(
         .collect();
     let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for chunk in others.chunks(CHUNK) {
+        // Only shares under agreements the caller is a party to can let an object reach it.
+        let mine = agreement_parties::table
+            .filter(agreement_parties::organisation_id.eq(&caller.org_id))
+            .select(agreement_parties::agreement_id);
         for (k, a) in stix_shares::table
             .filter(stix_shares::object_id.eq_any(chunk))
+            .filter(stix_shares::agreement_id.eq_any(mine))
             .select((stix_shares::object_id, stix_shares::agreement_id))
             .load::<(String, String)>(conn)?
         {
             shares.entry(k).or_default().push(a);
         }
     }
-    // The terms are read only when another organisation's object matched.
-    let reader = if others.is_empty() {
+    // The terms are read only when another organisation's object matched that is shared
+    // under an agreement the caller is a party to; any other is not visible.
+    let reader = if shares.is_empty() {
         None
     } else {
         Some(Reader::new(conn, caller)?)
@@ -272,7 +317,9 @@ fn visible<'a>(
     let mut slugs: BTreeMap<String, String> = BTreeMap::new();
     for row in rows {
         let decision = match &reader {
-            Some(r) if row.owner_id != caller.org_id => {
+            _ if row.owner_id == caller.org_id => None,
+            None => continue,
+            Some(r) => {
                 let shared = shares.get(&row.key).map(Vec::as_slice).unwrap_or(&[]);
                 let d = r.decide(caller, &row, shared)?;
                 if !d.allowed {
@@ -280,7 +327,6 @@ fn visible<'a>(
                 }
                 Some(d)
             }
-            _ => None,
         };
         let (object, hash, named) = reads::shown(conn, &row, row.version, decision.as_ref())?;
         if let Some(d) = &decision {
