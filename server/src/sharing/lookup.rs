@@ -71,7 +71,10 @@ pub(super) fn note_prefix(conn: &mut DbConn, kind: ValueKind, value: &str) -> Re
         return Ok(());
     };
     crate::on_concrete!(conn, |c| diesel::insert_into(stix_prefixes::table)
-        .values((stix_prefixes::kind.eq(kind.as_str()), stix_prefixes::len.eq(len)))
+        .values((
+            stix_prefixes::kind.eq(kind.as_str()),
+            stix_prefixes::len.eq(len)
+        ))
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
