@@ -34,6 +34,16 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
+        if applied
+            .iter()
+            .any(|m| m == crate::sharing::lookup::INDEX_MIGRATION)
+        {
+            let n = db.write_blocking(crate::sharing::lookup::backfill_index)?;
+            tracing::info!(
+                objects = n,
+                "indexed the values of objects stored before the value index"
+            );
+        }
         let backfilled = db.write_blocking(crate::incidents::backfill_versions)?;
         if backfilled > 0 {
             tracing::info!(

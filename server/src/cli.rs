@@ -200,6 +200,12 @@ fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let db = Db::connect(&config)?;
             let applied = db.migrate()?;
+            if applied
+                .iter()
+                .any(|m| m == crate::sharing::lookup::INDEX_MIGRATION)
+            {
+                db.write_blocking(crate::sharing::lookup::backfill_index)?;
+            }
             db.write_blocking(crate::incidents::backfill_versions)?;
             println!(
                 "applied {} migration(s): {}",

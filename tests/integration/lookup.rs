@@ -278,3 +278,42 @@ async fn sightings_go_back_to_the_owner_counted_and_attributed_as_agreed() {
     let (_, theirs) = app.get(&path, &c).await;
     assert_eq!(theirs.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn objects_stored_before_the_value_index_are_indexed_when_it_arrives() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let key = put(
+        &app,
+        &p,
+        object(Tlp::Clear, "[domain-name:value = 'old.example.com']"),
+        &[],
+    )
+    .await;
+    // The database as it was before the index: no index tables, their migration not applied.
+    app.state
+        .db
+        .conn()
+        .unwrap()
+        .batch_execute(
+            "DROP TABLE stix_sightings; DROP TABLE stix_values; \
+             DELETE FROM __diesel_schema_migrations WHERE version = '20261203000004';",
+        )
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cirhub"))
+        .arg("migrate")
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        keys(&lookup(&app, &p, &["www.old.example.com"]).await[0]),
+        vec![key]
+    );
+}

@@ -60,6 +60,39 @@ pub(super) fn index(
     Ok(())
 }
 
+/// The version of the migration that created the value index (2026-12-03-000004_lookup):
+/// objects stored before it are indexed once,
+/// when it is applied ([`backfill_index`]).
+pub const INDEX_MIGRATION: &str = "20261203000004";
+
+/// Indexes the values of every object stored before the value index existed; run once,
+/// right after the migration that created the index. Returns how many objects it indexed.
+pub fn backfill_index(conn: &mut DbConn) -> Result<usize, AppError> {
+    let missing: Vec<(String, String, i32)> = stix_objects::table
+        .left_join(stix_values::table)
+        .filter(stix_values::object_key.is_null())
+        .filter(stix_objects::revoked.eq(false))
+        .select((
+            stix_objects::key,
+            stix_objects::stix_type,
+            stix_objects::version,
+        ))
+        .distinct()
+        .load(conn)?;
+    let mut indexed = 0;
+    for (key, stix_type, version) in missing {
+        let (body, _) = crate::audit::versions::stored_or_fail(conn, STIX, &key, version)?;
+        let Ok(Value::Object(object)) = serde_json::from_str::<Value>(&body) else {
+            continue;
+        };
+        if !values::of_object(&stix_type, &object).is_empty() {
+            index(conn, &key, &stix_type, &object, false)?;
+            indexed += 1;
+        }
+    }
+    Ok(indexed)
+}
+
 /// Records that the index holds a network of this value's prefix length (a no-op for
 /// addresses and other kinds).
 pub(super) fn note_prefix(conn: &mut DbConn, kind: ValueKind, value: &str) -> Result<(), AppError> {
