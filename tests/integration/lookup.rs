@@ -180,6 +180,22 @@ async fn a_lookup_answers_only_what_the_caller_may_see() {
     assert_eq!(d["items"], json!([]), "the refused object left nowhere");
 
     // Bad input: a clear 422 naming the field.
+    // Control characters are refused, never a 500 (a NUL is an error in PostgreSQL): a NUL
+    // anywhere in the request, another one in its value's answer.
+    let (s, b) = app
+        .post(
+            "/api/v1/lookup",
+            &c,
+            json!({"values": ["a\u{0}b@example.com"]}),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let a = lookup(&app, &c, &["a\u{7}b@example.com"]).await;
+    assert!(a[0]["error"].is_string(), "{}", a[0]);
+    let (s, b) = app
+        .get("/api/v1/lookup?value=a%00b%40example.com", &c)
+        .await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let (s, b) = app.get("/api/v1/lookup?value=nope", &c).await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(b["errors"][0]["field"], "value");

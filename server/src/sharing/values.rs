@@ -108,6 +108,11 @@ fn domain(s: &str) -> Result<String, &'static str> {
 /// The normalised form of a value of `kind`, or why it is not one.
 pub fn normalise(kind: ValueKind, raw: &str) -> Result<String, &'static str> {
     let s = refang(raw);
+    // No kind holds control characters; an e-mail's local part would otherwise carry one
+    // (a NUL into PostgreSQL is an error, not a miss).
+    if s.chars().any(char::is_control) {
+        return Err("a value holds no control characters");
+    }
     let hex = |len: usize| {
         if s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(s.to_ascii_lowercase())
@@ -467,6 +472,8 @@ mod tests {
         assert!(normalise(Ipv4, "300.1.1.1").is_err());
         assert!(normalise(Domain, "localhost").is_err());
         assert!(normalise(Md5, "xyz").is_err());
+        assert!(normalise(Email, "a\u{0}b@example.com").is_err());
+        assert!(probe("a\u{0}b@example.com").is_err());
     }
 
     #[test]
