@@ -195,6 +195,10 @@ async fn a_lookup_answers_only_what_the_caller_may_see() {
     let (s, b) = app
         .get("/api/v1/lookup?value=a%00b%40example.com", &c)
         .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "invalid_query");
+    let (s, b) = app
+        .get("/api/v1/lookup?value=a%07b%40example.com", &c)
+        .await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let (s, b) = app.get("/api/v1/lookup?value=nope", &c).await;
     assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
