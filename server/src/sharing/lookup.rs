@@ -179,19 +179,18 @@ fn matching(
     Ok(out)
 }
 
-/// Whether an index entry matches a probe: one of its keys, or inside its network.
-fn hits(p: &Probe, kind: &str, value: &str) -> bool {
-    p.keys.iter().any(|(k, v)| k.as_str() == kind && v == value)
-        || p.inside.as_ref().is_some_and(|(k, lo, hi)| {
-            k.as_str() == kind
-                && values::ip_key(*k, value).is_some_and(|ip| ip >= *lo && ip <= *hi)
-                // A network wider than the looked-up one holds it: already a key.
-                && value.split_once('/').is_none_or(|(_, l)| {
-                    p.normalised
-                        .split_once('/')
-                        .is_some_and(|(_, pl)| l.parse::<u8>().ok() >= pl.parse::<u8>().ok())
-                })
-        })
+/// Whether an index entry lies inside a looked-up network (exact keys are matched by map).
+fn inside(p: &Probe, kind: &str, value: &str) -> bool {
+    p.inside.as_ref().is_some_and(|(k, lo, hi)| {
+        k.as_str() == kind
+            && values::ip_key(*k, value).is_some_and(|ip| ip >= *lo && ip <= *hi)
+            // A network wider than the looked-up one holds it: already a key.
+            && value.split_once('/').is_none_or(|(_, l)| {
+                p.normalised
+                    .split_once('/')
+                    .is_some_and(|(_, pl)| l.parse::<u8>().ok() >= pl.parse::<u8>().ok())
+            })
+    })
 }
 
 /// What a visible object contributes to every answer that matches it.
@@ -265,7 +264,7 @@ pub fn lookup(
         let inside = ranged
             .iter()
             .filter(|_| p.inside.is_some())
-            .filter(|i| hits(p, &entries[**i].1, &entries[**i].2));
+            .filter(|i| inside(p, &entries[**i].1, &entries[**i].2));
         for i in exact.chain(inside) {
             let (key, kind, v) = &entries[*i];
             let Some(f) = found.get(key) else { continue };
