@@ -89,6 +89,7 @@ impl Application {
             ))
             .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
             .kind(crate::sharing::imports::kind(db.clone()))
+            .kind(crate::sharing::withdrawals::kind(db.clone()))
             .kind(crate::identity::sessions::prune_kind(
                 db.clone(),
                 (config.refresh_ttl_secs as i64).saturating_mul(1000),

@@ -508,6 +508,29 @@ pub struct IndicatorNotice {
     pub revoked: bool,
     /// SHA-256 of the stored version announced.
     pub hash: String,
+    /// Set on an `indicator.revoked` notice that withdraws the object from the receiver
+    /// because the agreement it reached the receiver under stopped covering it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+string_enum! {
+    /// Why an agreement stopped covering objects shared under it.
+    WithdrawalCause {
+        Suspended = "suspended",
+        Terminated = "terminated",
+        Expired = "expired",
+        Amended = "amended",
+    }
+}
+
+/// An object withdrawn from a receiver: the agreement (as the receiver knows it, being a
+/// party) and why it no longer covers the object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Withdrawal {
+    pub agreement_id: String,
+    pub cause: WithdrawalCause,
 }
 
 #[cfg(test)]

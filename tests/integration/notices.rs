@@ -2,7 +2,11 @@
 //! once to the organisations the policy lets it reach and nobody else; when its owner
 //! revokes it, every organisation that received it is told on the stream and by mail (its
 //! admins and analysts), and the owner's receipts show who was told, by which channel.
+//! When an agreement stops covering what was shared under it (suspended, terminated,
+//! amended, expired), those who received it are told it is withdrawn; when it covers it
+//! again (resumed), they are told it is shared.
 
+use crate::harness::{Session, TestApp};
 use crate::mail::{spawn_with_smtp, Smtp};
 use cirhub_shared::sharing::Tlp;
 use cirhub_shared::Role;
@@ -73,6 +77,21 @@ async fn shared_objects_go_out_live_and_a_revocation_reaches_everyone_who_receiv
     );
     app.post(&format!("/api/v1/agreements/{ag}/suspend"), &p, json!({}))
         .await;
+    // The suspension withdraws it from the customer, naming the agreement and why.
+    let ev = cs.event().await;
+    assert_eq!(ev["kind"], "indicator.revoked", "{ev}");
+    assert_eq!(
+        (
+            &ev["indicator"]["version"],
+            &ev["indicator"]["revoked"],
+            &ev["indicator"]["withdrawn"]
+        ),
+        (
+            &json!(1),
+            &json!(false),
+            &json!({"agreement_id": ag, "cause": "suspended"})
+        )
+    );
     let mut revoked = sent.clone();
     revoked["modified"] = json!("2026-12-02T10:00:00.000Z");
     revoked["revoked"] = json!(true);
@@ -94,7 +113,8 @@ async fn shared_objects_go_out_live_and_a_revocation_reaches_everyone_who_receiv
         .events_until_quiet(std::time::Duration::from_millis(300))
         .await
         .is_empty());
-    let mails = smtp.wait_for(1).await;
+    let mails = smtp.wait_for(2).await;
+    assert!(mails.iter().any(|m| m.contains("Withdrawn: 1 object(s)")));
     let mail = mails
         .iter()
         .find(|m| m.contains("Revoked: indicator"))
@@ -136,5 +156,191 @@ async fn shared_objects_go_out_live_and_a_revocation_reaches_everyone_who_receiv
             ("acme".to_string(), "email".to_string()),
             ("acme".to_string(), "websocket".to_string())
         ]
+    );
+}
+
+async fn agreed(
+    app: &TestApp,
+    p: &Session,
+    c: &Session,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let a: Value = app
+        .create(
+            "/api/v1/agreements",
+            p,
+            json!({"kind": "bilateral", "title": "Feed", "tlp_ceiling": "amber",
+                "parties": [{"organisation": p.slug, "role": "provider"},
+                            {"organisation": c.slug, "role": "customer"}],
+                "categories": ["indicators"], "onward": "none", "attribution": "named",
+                "retention_days": 90, "effective_until": until}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/agreements/{id}/accept"),
+            c,
+            json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    id
+}
+
+async fn shared(app: &TestApp, p: &Session, under: &str) -> String {
+    let own: Value = app
+        .create(
+            "/api/v1/stix-objects",
+            p,
+            json!({"object": indicator(Tlp::Green), "share_under": [under]}),
+        )
+        .await;
+    own["key"].as_str().unwrap().to_string()
+}
+
+/// The next notice about `key`: (kind, withdrawal cause or null).
+async fn notice_of(s: &mut crate::harness::StreamClient, key: &str) -> (String, Value) {
+    loop {
+        let ev = s.event().await;
+        if ev["indicator"]["key"] == key {
+            return (
+                ev["kind"].as_str().unwrap().to_string(),
+                ev["indicator"]["withdrawn"]["cause"].clone(),
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_agreement_that_stops_covering_an_object_withdraws_it_from_those_who_received_it() {
+    let smtp = Smtp::start();
+    let app = spawn_with_smtp(&smtp).await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let c = app.customer("acme", Role::Admin).await;
+    let x = app.customer("globex", Role::Admin).await;
+    let ag = agreed(&app, &p, &c, None).await;
+    let until = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
+    let short = agreed(&app, &p, &x, Some(until)).await;
+    let mut cs = app.stream(&c.token, None).await;
+    let mut xs = app.stream(&x.token, None).await;
+    cs.live().await;
+    xs.live().await;
+    let a = shared(&app, &p, &ag).await;
+    let b = shared(&app, &p, &short).await;
+    assert_eq!(
+        notice_of(&mut cs, &a).await,
+        ("indicator.shared".into(), Value::Null)
+    );
+    assert_eq!(
+        notice_of(&mut xs, &b).await,
+        ("indicator.shared".into(), Value::Null)
+    );
+
+    // Suspended: withdrawn; resumed: shared again; terminated: withdrawn for good.
+    let step = |what: &str| format!("/api/v1/agreements/{ag}/{what}");
+    assert_eq!(
+        app.post(&step("suspend"), &p, json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        notice_of(&mut cs, &a).await,
+        ("indicator.revoked".into(), json!("suspended"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/stix-objects/{a}"), &c).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post(&step("resume"), &p, json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        notice_of(&mut cs, &a).await,
+        ("indicator.shared".into(), Value::Null)
+    );
+    assert_eq!(
+        app.post(&step("terminate"), &c, json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        notice_of(&mut cs, &a).await,
+        ("indicator.revoked".into(), json!("terminated"))
+    );
+
+    // The other agreement ends by the clock: its customer is told when it does, and only it.
+    assert_eq!(
+        notice_of(&mut xs, &b).await,
+        ("indicator.revoked".into(), json!("expired"))
+    );
+    assert!(chrono::Utc::now() >= until, "told before the end");
+    assert!(cs
+        .events_until_quiet(std::time::Duration::from_millis(500))
+        .await
+        .is_empty());
+
+    // Each withdrawal is mailed to the admins of the organisation that lost the object.
+    let mails = smtp.wait_for(3).await;
+    let withdrawn = |org: &str, cause: &str| {
+        mails
+            .iter()
+            .filter(|m| {
+                m.contains(&format!("admin@{org}.test")) && m.contains(&format!("({cause})"))
+            })
+            .count()
+    };
+    assert_eq!(
+        (
+            withdrawn("acme", "suspended"),
+            withdrawn("acme", "terminated"),
+            withdrawn("globex", "expired")
+        ),
+        (1, 1, 1),
+        "{mails:?}"
+    );
+    assert!(
+        mails.iter().all(|m| !m.contains("admin@nimbus.test")),
+        "the owner is not told"
+    );
+}
+
+#[tokio::test]
+async fn an_amendment_that_narrows_an_agreement_withdraws_what_it_no_longer_covers() {
+    let app = TestApp::spawn().await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let c = app.customer("acme", Role::Admin).await;
+    let ag = agreed(&app, &p, &c, None).await;
+    let mut cs = app.stream(&c.token, None).await;
+    cs.live().await;
+    let green = shared(&app, &p, &ag).await;
+    assert_eq!(notice_of(&mut cs, &green).await.0, "indicator.shared");
+    let (s, b) = app
+        .put(
+            &format!("/api/v1/agreements/{ag}/terms"),
+            &p,
+            json!({"kind": "bilateral", "title": "Feed", "tlp_ceiling": "clear",
+                "parties": [{"organisation": p.slug, "role": "provider"},
+                            {"organisation": c.slug, "role": "customer"}],
+                "categories": ["indicators"], "onward": "none", "attribution": "named",
+                "retention_days": 90}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Pending: the terms in force hold, nothing is withdrawn yet.
+    assert!(cs
+        .events_until_quiet(std::time::Duration::from_millis(500))
+        .await
+        .is_empty());
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/agreements/{ag}/accept"),
+            &c,
+            json!({"version": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        notice_of(&mut cs, &green).await,
+        ("indicator.revoked".into(), json!("amended"))
     );
 }

@@ -9,6 +9,7 @@
 //! is not a party of the version in force or the pending one gets 404.
 
 use super::terms::{stored_terms, terms_view, validate, write_version, AGREEMENT};
+use super::withdrawals::{self, Step};
 use crate::audit::{self, versions, Event};
 use crate::db::rows::*;
 use crate::db::schema::*;
@@ -227,6 +228,10 @@ fn settle(
     }
     row.updated_at = now;
     save(conn, &row)?;
+    withdrawals::queue(conn, &row.id, Step::InForce, version, now)?;
+    if let Some(until) = terms.effective_until {
+        withdrawals::queue(conn, &row.id, Step::Expired, version, until)?;
+    }
     record(
         conn,
         caller,
@@ -432,6 +437,15 @@ fn transition(
     row.suspended_by = suspended_by;
     row.updated_at = now_ms();
     save(conn, &row)?;
+    let step = match state {
+        AgreementState::Suspended => Some(Step::Suspended),
+        AgreementState::Terminated => Some(Step::Terminated),
+        AgreementState::Active => Some(Step::Resumed),
+        _ => None,
+    };
+    if let (Some(step), Some(in_force)) = (step, row.in_force_version) {
+        withdrawals::queue(conn, &row.id, step, in_force, row.updated_at)?;
+    }
     let detail = serde_json::json!({ "reason": reason });
     record(conn, caller, &row, action, version, detail)
 }

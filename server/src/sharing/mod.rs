@@ -16,3 +16,4 @@ pub mod stix;
 pub mod taxii;
 pub mod terms;
 pub mod values;
+pub mod withdrawals;

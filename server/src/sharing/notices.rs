@@ -71,6 +71,60 @@ fn received(conn: &mut DbConn, row: &StixObjectRow) -> Result<BTreeSet<String>, 
     Ok(out)
 }
 
+/// The notice of a stored version whose SHA-256 is `hash`.
+pub(super) fn notice(row: &StixObjectRow, hash: &str) -> Result<IndicatorNotice, AppError> {
+    Ok(IndicatorNotice {
+        key: row.key.clone(),
+        stix_id: row.stix_id.clone(),
+        stix_type: row.stix_type.clone(),
+        tlp: parse_stored(&row.tlp, "TLP")?,
+        version: row.version,
+        revoked: row.revoked,
+        hash: hash.to_owned(),
+        withdrawn: None,
+    })
+}
+
+/// The admins and analysts of `orgs`, who are mailed what is revoked or withdrawn.
+pub(super) fn staff(conn: &mut DbConn, orgs: &[String]) -> Result<Vec<UserRow>, AppError> {
+    Ok(users::table
+        .filter(users::organisation_id.eq_any(orgs))
+        .filter(users::deleted_at.is_null())
+        .filter(users::role.eq_any([Role::Admin.as_str(), Role::Analyst.as_str()]))
+        .order(users::email.asc())
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+/// Appends one stream frame about `row`'s newest version, at `at`, for `audience`.
+pub(super) fn frame(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+    kind: EventKind,
+    notice: IndicatorNotice,
+    at: i64,
+    audience: &[String],
+) -> Result<(), AppError> {
+    let event = StreamEvent {
+        seq: 0,
+        kind,
+        at: from_millis(at),
+        provider_id: String::new(),
+        incident: None,
+        component: None,
+        acknowledgement: None,
+        indicator: Some(notice),
+    };
+    crate::delivery::events::append(
+        conn,
+        event,
+        (STIX, &row.key, Some(row.version)),
+        false,
+        audience,
+    )?;
+    Ok(())
+}
+
 /// Announces a stored version of an object (see the module documentation).
 pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), AppError> {
     let audience: Vec<String> = if row.revoked {
@@ -83,34 +137,17 @@ pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<()
     if audience.is_empty() {
         return Ok(());
     }
-    let notice = IndicatorNotice {
-        key: row.key.clone(),
-        stix_id: row.stix_id.clone(),
-        stix_type: row.stix_type.clone(),
-        tlp: parse_stored(&row.tlp, "TLP")?,
-        version: row.version,
-        revoked: row.revoked,
-        hash: hash.to_owned(),
+    let kind = if row.revoked {
+        EventKind::IndicatorRevoked
+    } else {
+        EventKind::IndicatorShared
     };
-    let event = StreamEvent {
-        seq: 0,
-        kind: if row.revoked {
-            EventKind::IndicatorRevoked
-        } else {
-            EventKind::IndicatorShared
-        },
-        at: from_millis(row.updated_at),
-        provider_id: String::new(),
-        incident: None,
-        component: None,
-        acknowledgement: None,
-        indicator: Some(notice),
-    };
-    crate::delivery::events::append(
+    frame(
         conn,
-        event,
-        (STIX, &row.key, Some(row.version)),
-        false,
+        row,
+        kind,
+        notice(row, hash)?,
+        row.updated_at,
         &audience,
     )?;
     if row.revoked {
@@ -126,13 +163,7 @@ fn mail_revocation(
     hash: &str,
     orgs: &[String],
 ) -> Result<(), AppError> {
-    let people: Vec<UserRow> = users::table
-        .filter(users::organisation_id.eq_any(orgs))
-        .filter(users::deleted_at.is_null())
-        .filter(users::role.eq_any([Role::Admin.as_str(), Role::Analyst.as_str()]))
-        .order(users::email.asc())
-        .select(UserRow::as_select())
-        .load(conn)?;
+    let people = staff(conn, orgs)?;
     let link = format!("{BASE}/console/indicators/{}", row.key);
     let subject = format!("Revoked: {} {}", row.stix_type, row.stix_id);
     let text = format!(

@@ -28,7 +28,7 @@ const MAX_PARTIES: usize = 500;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StoredTerms {
     pub(super) kind: AgreementKind,
-    title: String,
+    pub(super) title: String,
     purpose: String,
     parties: Vec<StoredParty>,
     pub(super) effective_from: i64,

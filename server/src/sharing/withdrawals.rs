@@ -1,0 +1,340 @@
+//! What an agreement's steps mean for the objects shared under it. When an agreement is
+//! suspended, terminated, amended or reaches its end, every party organisation that received
+//! an object shared under it and may no longer see it gets a revocation notice: an
+//! `indicator.revoked` frame per object, naming the agreement and the cause, and one mail to
+//! its admins and analysts listing what was withdrawn. When an agreement comes into force or
+//! is resumed, the parties it now lets objects reach get `indicator.shared` frames.
+//!
+//! Each step queues an `agreement.review` job in the transaction that makes it (an end by
+//! the clock is queued, due at that end, when the version comes into force), so the review
+//! is durable, runs once per step on one instance, and the policy it asks is the one in force
+//! when it runs. A review is one transaction: all of its notices are sent or none.
+
+use super::notices::{frame, notice, staff};
+use super::objects::STIX;
+use super::reads::{shares_of, Reader};
+use super::terms::{stored_terms, AGREEMENT};
+use crate::audit::versions;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::{Db, DbConn};
+use crate::delivery::notify::{queue_mail, BASE, MSGID_DOMAIN};
+use crate::error::AppError;
+use crate::identity::{Actor, Caller};
+use crate::jobs::store::{enqueue, NewJob};
+use crate::jobs::{Kind, Outcome, Retry};
+use crate::publishing::feeds::xml_escape;
+use cirhub_shared::api::Recipient;
+use cirhub_shared::sharing::{Withdrawal, WithdrawalCause};
+use cirhub_shared::{EventKind, Role};
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const REVIEW: &str = "agreement.review";
+
+/// Objects a mail lists by name; the rest are counted (the console lists them all).
+const MAIL_LISTS: usize = 50;
+
+/// The step a review follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// A version came into force (the first, or an amendment).
+    InForce,
+    Resumed,
+    Suspended,
+    Terminated,
+    /// The version in force reached its `effective_until`.
+    Expired,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    agreement_id: String,
+    step: Step,
+    /// The version in force when the step was taken (for the cause of an amendment).
+    version: i32,
+}
+
+/// Queues the review of `step`, taken at `at` (its due time; an end by the clock is due
+/// then), in the caller's transaction.
+pub(super) fn queue(
+    conn: &mut DbConn,
+    agreement_id: &str,
+    step: Step,
+    version: i32,
+    at: i64,
+) -> Result<(), AppError> {
+    let label = serde_json::to_value(step).map_err(anyhow::Error::from)?;
+    let key = format!(
+        "{agreement_id}.{}.{version}.{at}",
+        label.as_str().unwrap_or("step")
+    );
+    let payload = serde_json::to_value(Payload {
+        agreement_id: agreement_id.to_owned(),
+        step,
+        version,
+    })
+    .map_err(anyhow::Error::from)?;
+    enqueue(
+        conn,
+        &NewJob {
+            kind: REVIEW,
+            key: &key,
+            payload,
+            due_at: at,
+            max_attempts: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// The `agreement.review` job kind.
+pub fn kind(db: Db) -> Kind {
+    let retry = Retry {
+        base_ms: 2_000,
+        max_delay_ms: 300_000,
+        max_attempts: 10,
+    };
+    Kind::once(REVIEW, retry, move |job| {
+        let db = db.clone();
+        Box::pin(async move {
+            let p: Payload = match serde_json::from_value(job.payload) {
+                Ok(p) => p,
+                Err(e) => return Outcome::failed(e),
+            };
+            let key = job.key.clone();
+            match db.write(move |c| review(c, &p, &key)).await {
+                Ok(()) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
+}
+
+/// The organisation as a reader of what is shared with it organisation-wide (the stream).
+fn org_reader(org: &str) -> Caller {
+    Caller {
+        org_id: org.to_owned(),
+        role: Role::Viewer,
+        actor: Actor::System,
+        session_id: None,
+    }
+}
+
+/// Every organisation each object in `keys` was disclosed to, by any channel.
+fn received_by(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> Result<HashMap<String, BTreeSet<String>>, AppError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = disclosures::table
+        .filter(disclosures::object_type.eq(STIX))
+        .filter(disclosures::object_id.eq_any(keys))
+        .select((
+            disclosures::object_id,
+            disclosures::organisation_id,
+            disclosures::recipients,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (key, org, recipients) in rows {
+        let set = out.entry(key).or_default();
+        set.extend(org);
+        if let Some(r) = recipients {
+            let list: Vec<Recipient> = serde_json::from_str(&r).unwrap_or_default();
+            set.extend(list.into_iter().map(|r| r.organisation_id));
+        }
+    }
+    Ok(out)
+}
+
+fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError> {
+    let Some(row) = agreements::table
+        .find(&p.agreement_id)
+        .select(AgreementRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(());
+    };
+    // What the step may have taken away, and whether it gives back what it took before
+    // (a resumption, a first version in force) or only what is new (an amendment).
+    let cause = match p.step {
+        Step::InForce if p.version > 1 => Some(WithdrawalCause::Amended),
+        Step::InForce | Step::Resumed => None,
+        Step::Suspended => Some(WithdrawalCause::Suspended),
+        Step::Terminated => Some(WithdrawalCause::Terminated),
+        Step::Expired => Some(WithdrawalCause::Expired),
+    };
+    let now = now_ms();
+    let gives = matches!(p.step, Step::InForce | Step::Resumed);
+    let announce_all = cause.is_none();
+    // Every organisation that was ever a party knows the agreement and may be told about it.
+    let parties: BTreeSet<String> = agreement_parties::table
+        .filter(agreement_parties::agreement_id.eq(&row.id))
+        .select(agreement_parties::organisation_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let keys: Vec<String> = stix_shares::table
+        .filter(stix_shares::agreement_id.eq(&row.id))
+        .order(stix_shares::object_id.asc())
+        .select(stix_shares::object_id)
+        .load(conn)?;
+    let mut readers: BTreeMap<String, Reader> = BTreeMap::new();
+    for org in &parties {
+        readers.insert(org.clone(), Reader::new(conn, &org_reader(org))?);
+    }
+    // Per organisation, what it was told was withdrawn (for its mail).
+    let mut withdrawn: BTreeMap<String, Vec<StixObjectRow>> = BTreeMap::new();
+    for chunk in keys.chunks(500) {
+        let objects: Vec<StixObjectRow> = stix_objects::table
+            .filter(stix_objects::key.eq_any(chunk))
+            .order(stix_objects::key.asc())
+            .select(StixObjectRow::as_select())
+            .load(conn)?;
+        let received = received_by(conn, chunk)?;
+        for object in objects {
+            if object.revoked {
+                continue;
+            }
+            let shares = shares_of(conn, &object.key)?;
+            let had = received.get(&object.key);
+            let (mut withdraw, mut share) = (Vec::new(), Vec::new());
+            for (org, reader) in &readers {
+                if *org == object.owner_id {
+                    continue;
+                }
+                let allowed = reader.decide(&org_reader(org), &object, &shares)?.allowed;
+                let had = had.is_some_and(|r| r.contains(org));
+                match (allowed, had) {
+                    (false, true) if cause.is_some() => withdraw.push(org.clone()),
+                    (true, false) if gives => share.push(org.clone()),
+                    (true, true) if announce_all => share.push(org.clone()),
+                    _ => {}
+                }
+            }
+            if withdraw.is_empty() && share.is_empty() {
+                continue;
+            }
+            let hash = versions::hash_of(conn, STIX, &object.key, object.version)?;
+            if let Some(cause) = cause.filter(|_| !withdraw.is_empty()) {
+                let mut n = notice(&object, &hash)?;
+                n.withdrawn = Some(Withdrawal {
+                    agreement_id: row.id.clone(),
+                    cause,
+                });
+                frame(
+                    conn,
+                    &object,
+                    EventKind::IndicatorRevoked,
+                    n,
+                    now,
+                    &withdraw,
+                )?;
+                for org in withdraw {
+                    withdrawn.entry(org).or_default().push(object.clone());
+                }
+            }
+            if !share.is_empty() {
+                let n = notice(&object, &hash)?;
+                frame(conn, &object, EventKind::IndicatorShared, n, now, &share)?;
+            }
+        }
+    }
+    if let Some(cause) = cause {
+        mail_withdrawal(conn, &row, p.version, cause, &withdrawn, job_key)?;
+    }
+    Ok(())
+}
+
+/// One mail per admin and analyst of each organisation told, listing what was withdrawn;
+/// its disclosure names the agreement version whose step caused it.
+fn mail_withdrawal(
+    conn: &mut DbConn,
+    agreement: &AgreementRow,
+    version: i32,
+    cause: WithdrawalCause,
+    withdrawn: &BTreeMap<String, Vec<StixObjectRow>>,
+    job_key: &str,
+) -> Result<(), AppError> {
+    if withdrawn.is_empty() {
+        return Ok(());
+    }
+    let title = stored_terms(conn, &agreement.id, version)?.title;
+    let hash = versions::hash_of(conn, AGREEMENT, &agreement.id, version)?;
+    let orgs: Vec<String> = withdrawn.keys().cloned().collect();
+    let stamp = job_key.rsplit('.').next().unwrap_or("0");
+    let link = format!("{BASE}/console/agreements");
+    for user in staff(conn, &orgs)? {
+        let objects = &withdrawn[&user.organisation_id];
+        let listed: Vec<String> = objects
+            .iter()
+            .take(MAIL_LISTS)
+            .map(|o| format!("{} {} (version {})", o.stix_type, o.stix_id, o.version))
+            .collect();
+        let more = objects.len().saturating_sub(MAIL_LISTS);
+        let more_text = if more > 0 {
+            format!("\n... and {more} more: see the console.\n")
+        } else {
+            String::new()
+        };
+        let subject = format!(
+            "Withdrawn: {} object(s) shared under \u{201c}{title}\u{201d} ({cause})",
+            objects.len()
+        );
+        let text = format!(
+            "The sharing agreement \u{201c}{title}\u{201d} is {cause}: it no longer lets your \
+             organisation hold the objects below. Remove them from your detection and \
+             blocking.\n\n{}\n{more_text}\nAgreements: {link}\n",
+            listed.join("\n")
+        );
+        let items: String = objects
+            .iter()
+            .take(MAIL_LISTS)
+            .map(|o| {
+                format!(
+                    "<li>{} {} (version {})</li>",
+                    xml_escape(&o.stix_type),
+                    xml_escape(&o.stix_id),
+                    o.version
+                )
+            })
+            .collect();
+        let html = format!(
+            "<!doctype html><html><body><h2>Objects withdrawn</h2><p>The sharing agreement \
+             \u{201c}{}\u{201d} is {cause}: it no longer lets your organisation hold the \
+             objects below. Remove them from your detection and blocking.</p><ul>{items}</ul>\
+             {}<p><a href=\"{link}\">Agreements</a></p></body></html>",
+            xml_escape(&title),
+            if more > 0 {
+                format!("<p>... and {more} more: see the console.</p>")
+            } else {
+                String::new()
+            }
+        );
+        queue_mail(
+            conn,
+            MailContent {
+                message_id: format!(
+                    "<withdrawn.{}.{cause}.{stamp}.{}@{MSGID_DOMAIN}>",
+                    agreement.id, user.id
+                ),
+                organisation_id: user.organisation_id.clone(),
+                user_id: Some(user.id.clone()),
+                recipient: user.email.clone(),
+                subject,
+                body_text: text,
+                body_html: html,
+                thread_id: None,
+                unsubscribe_url: None,
+                object_type: AGREEMENT.into(),
+                object_id: agreement.id.clone(),
+                object_version: Some(version),
+                object_hash: Some(hash.clone()),
+            },
+        )?;
+    }
+    Ok(())
+}
