@@ -23,6 +23,7 @@ mod lookup;
 mod mail;
 mod notices;
 mod ops;
+mod policy_exits;
 mod public;
 mod sharing;
 mod statuspage_shape;

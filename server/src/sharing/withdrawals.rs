@@ -168,7 +168,8 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
     };
     let now = now_ms();
     let gives = matches!(p.step, Step::InForce | Step::Resumed);
-    let announce_all = cause.is_none();
+    // Those told it was withdrawn hear it is back; others only of what they never had.
+    let announce_all = p.step == Step::Resumed;
     // Every organisation that was ever a party knows the agreement and may be told about it.
     let parties: BTreeSet<String> = agreement_parties::table
         .filter(agreement_parties::agreement_id.eq(&row.id))
