@@ -421,11 +421,11 @@ async fn check(world: &World) -> Result<(), String> {
     let now = chrono::Utc::now().timestamp_millis();
     let after = terms_of(world, &ids, &org_ids, until.timestamp_millis(), true);
 
-    for r in 0..ORGS {
-        let person = Some(orgs[r].s.user_id.as_str());
+    for (r, org) in orgs.iter().enumerate() {
+        let person = Some(org.s.user_id.as_str());
         let want_user = allowed(&stored, &after, &org_ids, r, person, now);
         let want_org = allowed(&stored, &after, &org_ids, r, None, now);
-        let s = &orgs[r].s;
+        let s = &org.s;
         let key_of = |stix_id: &str| {
             stored
                 .iter()
@@ -512,7 +512,7 @@ async fn check(world: &World) -> Result<(), String> {
 
         // TAXII with the organisation's token: a collection for each agreement in force it is
         // a party to (and its own); the union of what they hold is what the policy allows.
-        let token = &orgs[r].token;
+        let token = &org.token;
         let (status, cols) = taxii(&app, token, "/taxii2/api/collections/").await;
         assert_eq!(status, StatusCode::OK, "{cols}");
         let listed: BTreeSet<String> = cols["collections"]
@@ -525,7 +525,7 @@ async fn check(world: &World) -> Result<(), String> {
             .unwrap_or_default();
         let in_force: BTreeSet<String> = after
             .values()
-            .filter(|t| t.in_force(now) && t.role_of(&orgs[r].s.org_id).is_some())
+            .filter(|t| t.in_force(now) && t.role_of(&org.s.org_id).is_some())
             .map(|t| t.agreement_id.clone())
             .collect();
         let agreements_listed: BTreeSet<String> =
