@@ -269,6 +269,13 @@ pub struct PutStixObject {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub share_under: Vec<String>,
+    /// TLP:RED only: the e-mail addresses of the persons it may reach (a RED object reaches
+    /// named persons only, through channels of their own: their API reads and lookups, never
+    /// a TAXII collection, an export or the organisation-wide stream). Replaces the list;
+    /// omit it to keep the list as it is.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
+    pub named_recipients: Option<Vec<String>>,
 }
 
 /// `POST /api/v1/stix-objects/{key}/shares`: share an object under one more agreement.
@@ -303,6 +310,9 @@ pub struct StixObject {
     /// The owner sees every agreement it shares the object under; a recipient the one it
     /// received it by.
     pub agreements: Vec<String>,
+    /// TLP:RED: the persons the owner named as its recipients (shown to the owner only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_recipients: Vec<String>,
     pub added_at: DateTime<Utc>,
     /// The STIX object itself (for a pseudonymous source, `created_by_ref` is the
     /// agreement's pseudonym of the owner).

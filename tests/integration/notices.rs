@@ -344,3 +344,132 @@ async fn an_amendment_that_narrows_an_agreement_withdraws_what_it_no_longer_cove
         ("indicator.revoked".into(), json!("amended"))
     );
 }
+
+#[tokio::test]
+async fn tlp_red_reaches_the_persons_it_names_through_their_own_channels_only() {
+    let smtp = Smtp::start();
+    let app = spawn_with_smtp(&smtp).await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let c = app.customer("acme", Role::Admin).await;
+    let ana = app.colleague(&c, "ana", Role::Analyst).await;
+    let x = app.customer("globex", Role::Admin).await;
+    let ag = app.agreement(&p, &c, "red", json!(["indicators"])).await;
+    let mut cs = app.stream(&c.token, None).await;
+    cs.live().await;
+
+    // Only a RED object names recipients, and each must be an address; nothing is written.
+    let mut green = indicator(Tlp::Green);
+    green["pattern"] = json!("[ipv4-addr:value = '192.0.2.77']");
+    let (s, b) = app
+        .post(
+            "/api/v1/stix-objects",
+            &p,
+            json!({"object": green, "share_under": [ag], "named_recipients": ["ana@acme.test"]}),
+        )
+        .await;
+    crate::harness::assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(b["errors"][0]["field"], "named_recipients", "{b}");
+    let mut red = indicator(Tlp::Red);
+    red["pattern"] = json!("[ipv4-addr:value = '192.0.2.77']");
+    let (s, b) = app
+        .post(
+            "/api/v1/stix-objects",
+            &p,
+            json!({"object": red, "share_under": [ag], "named_recipients": ["ana"]}),
+        )
+        .await;
+    crate::harness::assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(b["errors"][0]["field"], "named_recipients[0]", "{b}");
+    let (_, own) = app.get("/api/v1/stix-objects", &p).await;
+    assert_eq!(own["total"], 0, "a refused object leaves nothing");
+
+    let created: Value = app
+        .create(
+            "/api/v1/stix-objects",
+            &p,
+            json!({"object": red, "share_under": [ag],
+                "named_recipients": [" ANA@acme.test", "someone@elsewhere.test"]}),
+        )
+        .await;
+    let key = created["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["named_recipients"],
+        json!(["ana@acme.test", "someone@elsewhere.test"])
+    );
+
+    // The named analyst reads it and finds it by lookup; her admin, her organisation's
+    // token (TAXII), its exports and its stream do not; nor does anyone else.
+    let one = format!("/api/v1/stix-objects/{key}");
+    let (s, seen) = app.get(&one, &ana).await;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    assert!(
+        seen.get("named_recipients").is_none(),
+        "the list is the owner's: {seen}"
+    );
+    assert_eq!(app.get(&one, &c).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&one, &x).await.0, StatusCode::NOT_FOUND);
+    let found = |s: Value| s["matches"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        found(app.get("/api/v1/lookup?value=192.0.2.77", &ana).await.1),
+        1
+    );
+    assert_eq!(
+        found(app.get("/api/v1/lookup?value=192.0.2.77", &c).await.1),
+        0
+    );
+    let (_, export) = app
+        .get("/api/v1/stix-objects/export?format=stix", &ana)
+        .await;
+    assert!(
+        !export.to_string().contains(red["id"].as_str().unwrap()),
+        "an export is organisation-wide: {export}"
+    );
+    let t: Value = app
+        .create(
+            "/api/v1/api-tokens",
+            &c,
+            json!({"name": "taxii", "role": "viewer"}),
+        )
+        .await;
+    let res = app
+        .client
+        .get(app.url(&format!("/taxii2/api/collections/{ag}/objects/")))
+        .header("accept", "application/taxii+json;version=2.1")
+        .bearer_auth(t["secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains(red["id"].as_str().unwrap()), "{body}");
+    assert!(cs
+        .events_until_quiet(std::time::Duration::from_millis(500))
+        .await
+        .is_empty());
+
+    // She is told by mail, for her only; so is its revocation.
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("ana@acme.test") && mails[0].contains("TLP:RED for you"));
+    let mut revoked = red.clone();
+    revoked["modified"] = json!("2026-12-02T10:00:00.000Z");
+    revoked["revoked"] = json!(true);
+    let (s, b) = app
+        .post("/api/v1/stix-objects", &p, json!({"object": revoked}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let mails = smtp.wait_for(2).await;
+    let last = mails
+        .iter()
+        .find(|m| m.contains("Revoked: TLP:RED"))
+        .expect("revocation");
+    assert!(last.contains("ana@acme.test"), "{last}");
+    assert!(
+        !mails.iter().any(|m| m.contains("admin@acme.test")),
+        "nobody unnamed is mailed: {mails:?}"
+    );
+    assert!(cs
+        .events_until_quiet(std::time::Duration::from_millis(500))
+        .await
+        .is_empty());
+}

@@ -1,7 +1,8 @@
 //! Every exit of shared data against the one policy decision point, over random worlds: a
 //! few organisations, agreements between them (bilateral or community, random categories,
 //! TLP ceilings and onward rules; then left in force, suspended, terminated or run to their
-//! end) and objects (random owner, type, TLP, agreements shared under). For each
+//! end) and objects (random owner, type, TLP, agreements shared under, the persons a
+//! TLP:RED one names). For each
 //! organisation, what each exit lets reach it — the REST list and its total, one object, its
 //! versions and sightings, TAXII collections, objects, manifest and versions, exports,
 //! lookups, and the stream's notices — is exactly what `policy::decide` allows: nothing it
@@ -52,6 +53,8 @@ struct ObjectSpec {
     tlp: Tlp,
     /// Agreement indices; those the owner is not a party to are dropped.
     share: Vec<usize>,
+    /// Organisations whose admin a TLP:RED object names as a recipient.
+    named: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,12 +131,14 @@ fn object() -> impl Strategy<Value = ObjectSpec> {
         prop::sample::select(vec!["indicator", "indicator", "malware", "vulnerability"]),
         prop::sample::select(Tlp::ALL.to_vec()),
         prop::collection::vec(0usize..4, 0..=3),
+        prop::sample::subsequence((0..ORGS).collect::<Vec<_>>(), 0..=ORGS),
     )
-        .prop_map(|(owner, stix_type, tlp, share)| ObjectSpec {
+        .prop_map(|(owner, stix_type, tlp, share, named)| ObjectSpec {
             owner,
             stix_type,
             tlp,
             share,
+            named: if tlp == Tlp::Red { named } else { Vec::new() },
         })
 }
 
@@ -166,6 +171,8 @@ struct Stored {
     tlp: Tlp,
     category: DataCategory,
     under: Vec<usize>,
+    /// The e-mail addresses a TLP:RED object names.
+    named: Vec<String>,
 }
 
 fn stix_body(spec: &ObjectSpec, n: usize) -> (Value, Option<String>) {
@@ -249,7 +256,7 @@ fn allowed(
                     owner: &orgs[o.owner],
                     tlp: o.tlp,
                     category: o.category,
-                    named_recipients: &[],
+                    named_recipients: &o.named,
                 },
                 &[],
                 Recipient {
@@ -362,11 +369,16 @@ async fn check(world: &World) -> Result<(), String> {
             .collect();
         let (body, value) = stix_body(spec, n);
         let share: Vec<&String> = under.iter().map(|a| &ids[*a]).collect();
+        let named: Vec<String> = spec
+            .named
+            .iter()
+            .map(|o| orgs[*o].s.email.clone())
+            .collect();
         let created: Value = app
             .create(
                 "/api/v1/stix-objects",
                 &orgs[spec.owner].s,
-                json!({"object": body, "share_under": share}),
+                json!({"object": body, "share_under": share, "named_recipients": named}),
             )
             .await;
         stored.push(Stored {
@@ -377,6 +389,7 @@ async fn check(world: &World) -> Result<(), String> {
             tlp: spec.tlp,
             category: DataCategory::of_stix_type(spec.stix_type).unwrap(),
             under: under.into_iter().collect(),
+            named,
         });
     }
     let now = chrono::Utc::now().timestamp_millis();
@@ -422,7 +435,7 @@ async fn check(world: &World) -> Result<(), String> {
     let after = terms_of(world, &ids, &org_ids, until.timestamp_millis(), true);
 
     for (r, org) in orgs.iter().enumerate() {
-        let person = Some(org.s.user_id.as_str());
+        let person = Some(org.s.email.as_str());
         let want_user = allowed(&stored, &after, &org_ids, r, person, now);
         let want_org = allowed(&stored, &after, &org_ids, r, None, now);
         let s = &org.s;
@@ -477,7 +490,7 @@ async fn check(world: &World) -> Result<(), String> {
             }
         }
 
-        // Export (the caller's person) and lookup.
+        // Export (organisation-wide) and lookup (the caller's own).
         let (status, bundle) = app.get("/api/v1/stix-objects/export?format=stix", s).await;
         assert_eq!(status, StatusCode::OK, "{bundle}");
         let got: BTreeSet<String> = bundle["objects"]
@@ -487,7 +500,7 @@ async fn check(world: &World) -> Result<(), String> {
             .filter(|o| !matches!(o["type"].as_str(), Some("identity" | "marking-definition")))
             .map(|o| key_of(o["id"].as_str().unwrap()))
             .collect();
-        same("export", got, &want_user)?;
+        same("export", got, &want_org)?;
         let values: Vec<&String> = stored.iter().filter_map(|o| o.value.as_ref()).collect();
         if !values.is_empty() {
             let (status, found) = app

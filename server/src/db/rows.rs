@@ -256,6 +256,8 @@ pub struct StixObjectRow {
     pub revoked: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// TLP:RED only: the persons it may reach (JSON array of lower-case e-mail addresses).
+    pub named_recipients: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

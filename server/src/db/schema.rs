@@ -491,6 +491,7 @@ diesel::table! {
         revoked -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        named_recipients -> Nullable<Text>,
     }
 }
 

@@ -99,6 +99,7 @@ pub fn seed(
         let input = PutStixObject {
             object,
             share_under: vec![under.to_owned()],
+            named_recipients: None,
         };
         let (view, _) = objects::put(c, nimbus, &input)?;
         refs.push(view.id);
@@ -158,6 +159,7 @@ pub fn seed(
         &PutStixObject {
             object: report,
             share_under: vec![acme_id],
+            named_recipients: None,
         },
     )?;
     Ok(())

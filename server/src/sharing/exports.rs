@@ -53,7 +53,7 @@ pub fn export(
     filter: &ListFilter,
     format: Format,
 ) -> Result<File, AppError> {
-    let visible = reads::visible(conn, caller, filter)?;
+    let visible = reads::visible(conn, caller, filter, false)?;
     if visible.len() > MAX_OBJECTS {
         return Err(AppError::field(
             "type",

@@ -157,6 +157,7 @@ impl Pending {
             revoked: checked.revoked,
             created_at: now,
             updated_at: now,
+            named_recipients: None,
         });
         self.bodies.push((body, hash.clone()));
         for (k, v) in vals {

@@ -17,7 +17,7 @@ use crate::identity::{Actor, Caller};
 use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::Recipient;
 use cirhub_shared::customer::StreamEvent;
-use cirhub_shared::sharing::IndicatorNotice;
+use cirhub_shared::sharing::{IndicatorNotice, Tlp};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::{EventKind, Role};
 use diesel::prelude::*;
@@ -42,7 +42,7 @@ fn entitled(conn: &mut DbConn, row: &StixObjectRow) -> Result<BTreeSet<String>, 
             actor: Actor::System,
             session_id: None,
         };
-        if Reader::new(conn, &reader)?
+        if Reader::org_wide(conn, &reader)?
             .decide(&reader, row, &shared)?
             .allowed
         {
@@ -83,6 +83,42 @@ pub(super) fn notice(row: &StixObjectRow, hash: &str) -> Result<IndicatorNotice,
         hash: hash.to_owned(),
         withdrawn: None,
     })
+}
+
+/// A mail's subject and bodies.
+pub(super) struct Letter {
+    pub(super) subject: String,
+    pub(super) text: String,
+    pub(super) html: String,
+}
+
+/// Queues a mail to one user about one stored version, `(object type, id, version, hash)`,
+/// which its delivery discloses.
+pub(super) fn mail_person(
+    conn: &mut DbConn,
+    user: &UserRow,
+    message_id: String,
+    letter: Letter,
+    object: (&str, &str, i32, &str),
+) -> Result<(), AppError> {
+    queue_mail(
+        conn,
+        MailContent {
+            message_id,
+            organisation_id: user.organisation_id.clone(),
+            user_id: Some(user.id.clone()),
+            recipient: user.email.clone(),
+            subject: letter.subject,
+            body_text: letter.text,
+            body_html: letter.html,
+            thread_id: None,
+            unsubscribe_url: None,
+            object_type: object.0.into(),
+            object_id: object.1.into(),
+            object_version: Some(object.2),
+            object_hash: Some(object.3.into()),
+        },
+    )
 }
 
 /// The admins and analysts of `orgs`, who are mailed what is revoked or withdrawn.
@@ -127,6 +163,9 @@ pub(super) fn frame(
 
 /// Announces a stored version of an object (see the module documentation).
 pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), AppError> {
+    if row.tlp == Tlp::Red.as_str() {
+        return mail_named(conn, row, hash);
+    }
     let audience: Vec<String> = if row.revoked {
         let mut all = received(conn, row)?;
         all.extend(entitled(conn, row)?);
@@ -152,6 +191,90 @@ pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<()
     )?;
     if row.revoked {
         mail_revocation(conn, row, hash, &audience)?;
+    }
+    Ok(())
+}
+
+/// TLP:RED reaches named persons only, so its notices are mails to them: to each named
+/// person the policy lets it reach when it is shared or changed, and to each named person of
+/// an organisation that received it when it is revoked. Nothing goes on the stream.
+fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), AppError> {
+    let named = super::reads::named_recipients(row)?;
+    if named.is_empty() {
+        return Ok(());
+    }
+    let people: Vec<UserRow> = users::table
+        .filter(users::email.eq_any(&named))
+        .filter(users::deleted_at.is_null())
+        .filter(users::organisation_id.ne(&row.owner_id))
+        .order(users::email.asc())
+        .select(UserRow::as_select())
+        .load(conn)?;
+    let shared = super::reads::shares_of(conn, &row.key)?;
+    let had = if row.revoked {
+        received(conn, row)?
+    } else {
+        BTreeSet::new()
+    };
+    for user in people {
+        let told = if row.revoked {
+            had.contains(&user.organisation_id)
+        } else {
+            let caller = Caller {
+                org_id: user.organisation_id.clone(),
+                role: Role::Viewer,
+                actor: Actor::User {
+                    id: user.id.clone(),
+                    name: user.name.clone(),
+                },
+                session_id: None,
+            };
+            Reader::new(conn, &caller)?
+                .decide(&caller, row, &shared)?
+                .allowed
+        };
+        if !told {
+            continue;
+        }
+        let link = format!("{BASE}/console/indicators/{}", row.key);
+        let (subject, lead) = if row.revoked {
+            (
+                format!("Revoked: TLP:RED {} {}", row.stix_type, row.stix_id),
+                "A TLP:RED object you were named to receive has been revoked by its source.",
+            )
+        } else {
+            (
+                format!("TLP:RED for you: {} {}", row.stix_type, row.stix_id),
+                "A TLP:RED object names you as one of its recipients. TLP:RED is for you \
+                 only: do not pass it on, not even within your organisation.",
+            )
+        };
+        let text = format!(
+            "{lead}\n\nObject: {} {}\nVersion: {} (SHA-256 {hash})\n\nRead it: {link}\n",
+            row.stix_type, row.stix_id, row.version
+        );
+        let html = format!(
+            "<!doctype html><html><body><p>{}</p><ul><li>Object: {} {}</li><li>Version: {} \
+             (SHA-256 {hash})</li></ul><p><a href=\"{link}\">Read it</a></p></body></html>",
+            xml_escape(lead),
+            xml_escape(&row.stix_type),
+            xml_escape(&row.stix_id),
+            row.version
+        );
+        mail_person(
+            conn,
+            &user,
+            format!(
+                "<red.{}.{}.{}@{MSGID_DOMAIN}>",
+                row.key, row.version, user.id
+            ),
+            Letter {
+                subject,
+                text,
+                html,
+            },
+            (STIX, &row.key, row.version, hash),
+        )?;
     }
     Ok(())
 }
@@ -186,26 +309,19 @@ fn mail_revocation(
         xml_escape(&row.tlp.to_uppercase())
     );
     for user in people {
-        queue_mail(
+        mail_person(
             conn,
-            MailContent {
-                message_id: format!(
-                    "<revoked.{}.{}.{}@{MSGID_DOMAIN}>",
-                    row.key, row.version, user.id
-                ),
-                organisation_id: user.organisation_id.clone(),
-                user_id: Some(user.id.clone()),
-                recipient: user.email.clone(),
+            &user,
+            format!(
+                "<revoked.{}.{}.{}@{MSGID_DOMAIN}>",
+                row.key, row.version, user.id
+            ),
+            Letter {
                 subject: subject.clone(),
-                body_text: text.clone(),
-                body_html: html.clone(),
-                thread_id: None,
-                unsubscribe_url: None,
-                object_type: STIX.into(),
-                object_id: row.key.clone(),
-                object_version: Some(row.version),
-                object_hash: Some(hash.to_owned()),
+                text: text.clone(),
+                html: html.clone(),
             },
+            (STIX, &row.key, row.version, hash),
         )?;
     }
     Ok(())

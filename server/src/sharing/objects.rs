@@ -14,12 +14,12 @@ use crate::audit::{versions, Event};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Check};
 use crate::identity::Caller;
-use cirhub_shared::sharing::{self as s, AgreementState};
+use cirhub_shared::sharing::{self as s, AgreementState, Tlp};
 use diesel::prelude::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Object type of STIX object versions (record versions, disclosures, audit entries).
 pub const STIX: &str = "stix";
@@ -133,6 +133,7 @@ pub(super) fn store(
                 revoked: checked.revoked,
                 created_at: now,
                 updated_at: now,
+                named_recipients: None,
             };
             diesel::insert_into(stix_objects::table)
                 .values(&row)
@@ -252,14 +253,35 @@ pub fn put(
     input: &s::PutStixObject,
 ) -> Result<(s::StixObject, bool), AppError> {
     let checked = stix::check(input.object.clone(), &caller.org_id, "object")?;
+    let named = named_recipients(input, checked.tlp)?;
     let shares = agreements_to_share_under(conn, caller, &input.share_under)?;
     let (row, created, hash) = match store(conn, &caller.org_id, &checked)? {
-        Stored::Same(row) => {
+        Stored::Same(mut row) => {
             add_shares(conn, caller, &row.key, &shares)?;
+            if let Some(named) = named.filter(|n| *n != row.named_recipients) {
+                row.named_recipients = named;
+                save_recipients(conn, &row)?;
+                crate::audit::append(
+                    conn,
+                    Event::change(
+                        &caller.actor,
+                        &caller.org_id,
+                        "stix.recipients",
+                        STIX,
+                        &row.key,
+                    )
+                    .detail(serde_json::json!({ "named_recipients": row.named_recipients })),
+                )?;
+            }
             return Ok((view(conn, caller, &row, None)?, false));
         }
         Stored::Written { row, created, hash } => (row, created, hash),
     };
+    let mut row = row;
+    if let Some(named) = named {
+        row.named_recipients = named;
+        save_recipients(conn, &row)?;
+    }
     add_shares(conn, caller, &row.key, &shares)?;
     super::notices::announce(conn, &row, &hash)?;
     let action = if created {
@@ -273,9 +295,55 @@ pub fn put(
         conn,
         Event::change(&caller.actor, &caller.org_id, action, STIX, &row.key)
             .snapshot(row.version, hash)
-            .detail(serde_json::json!({ "stix_id": row.stix_id, "shared_under": shares })),
+            .detail(
+                serde_json::json!({ "stix_id": row.stix_id, "shared_under": shares,
+                "named_recipients": row.named_recipients }),
+            ),
     )?;
     Ok((view(conn, caller, &row, None)?, created))
+}
+
+/// The persons a TLP:RED object is to reach, checked: `Some(None)` clears the list, `None`
+/// keeps it. Lower-case, sorted, each once.
+fn named_recipients(
+    input: &s::PutStixObject,
+    tlp: Tlp,
+) -> Result<Option<Option<String>>, AppError> {
+    let Some(list) = &input.named_recipients else {
+        return Ok(None);
+    };
+    let mut check = Check::new();
+    check.ensure(
+        list.is_empty() || tlp == Tlp::Red,
+        "named_recipients",
+        "only a TLP:RED object names its recipients: mark it TLP:RED or leave the list out",
+    );
+    check.ensure(list.len() <= 100, "named_recipients", "at most 100 persons");
+    for (i, email) in list.iter().enumerate() {
+        let field = format!("named_recipients[{i}]");
+        let email = email.trim();
+        check
+            .ensure(
+                email.contains('@') && email.len() <= 254 && !email.contains(char::is_whitespace),
+                &field,
+                "must be an e-mail address",
+            )
+            .chars(email, &field);
+    }
+    check.done()?;
+    let set: BTreeSet<String> = list.iter().map(|e| e.trim().to_lowercase()).collect();
+    if set.is_empty() {
+        return Ok(Some(None));
+    }
+    let json = serde_json::to_string(&set).map_err(anyhow::Error::from)?;
+    Ok(Some(Some(json)))
+}
+
+fn save_recipients(conn: &mut DbConn, row: &StixObjectRow) -> Result<(), AppError> {
+    diesel::update(stix_objects::table.find(&row.key))
+        .set(stix_objects::named_recipients.eq(&row.named_recipients))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Shares an object under one more agreement in force.

@@ -64,7 +64,7 @@ pub struct Object<'a> {
     pub owner: &'a str,
     pub tlp: Tlp,
     pub category: DataCategory,
-    /// For TLP:RED: the persons (user ids) the owner named as recipients.
+    /// For TLP:RED: the persons (lower-case e-mail addresses) the owner named as recipients.
     pub named_recipients: &'a [String],
 }
 
@@ -72,9 +72,9 @@ pub struct Object<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
     pub org: &'a str,
-    /// The person the data is shown or sent to, when the channel is personal (a user's API
-    /// read or stream session, a mail to one address); None for an organisation-wide channel
-    /// (an API token, a TAXII collection, an export).
+    /// The person (e-mail address) the data is shown or sent to, when the channel is
+    /// personal (a user's own API read or lookup, a mail to one address); None for an
+    /// organisation-wide channel (an API token, a TAXII collection, an export, the stream).
     pub person: Option<&'a str>,
 }
 

@@ -37,28 +37,40 @@ pub struct ListFilter {
     pub agreement: Option<String>,
 }
 
-/// The person a channel reaches, for TLP:RED: a user reading for themself.
-fn person(caller: &Caller) -> Option<&str> {
-    match &caller.actor {
-        Actor::User { id, .. } => Some(id),
-        _ => None,
-    }
-}
-
-/// Terms in force of the agreements an object is shared under that the reader is party to.
+/// Terms in force of the agreements an object is shared under that the reader is party to,
+/// and the person the channel reaches (for TLP:RED).
 pub(super) struct Reader {
     pub(super) terms: BTreeMap<String, Terms>,
     pub(super) now: i64,
+    /// The e-mail address of the person reading for themself (a user's own API read or
+    /// lookup); None on an organisation-wide channel.
+    person: Option<String>,
 }
 
 impl Reader {
+    /// A reader through a channel of the caller's: personal when the caller is a user.
     pub(super) fn new(conn: &mut DbConn, caller: &Caller) -> Result<Reader, AppError> {
+        let mut reader = Reader::org_wide(conn, caller)?;
+        if let Actor::User { id, .. } = &caller.actor {
+            reader.person = users::table
+                .find(id)
+                .select(users::email)
+                .first(conn)
+                .optional()?;
+        }
+        Ok(reader)
+    }
+
+    /// A reader through an organisation-wide channel (a TAXII collection, an export, the
+    /// stream): TLP:RED never passes it.
+    pub(super) fn org_wide(conn: &mut DbConn, caller: &Caller) -> Result<Reader, AppError> {
         Ok(Reader {
             terms: terms::terms_for(conn, &caller.org_id)?
                 .into_iter()
                 .map(|t| (t.agreement_id.clone(), t))
                 .collect(),
             now: now_ms(),
+            person: None,
         })
     }
 
@@ -78,16 +90,28 @@ impl Reader {
                 owner: &row.owner_id,
                 tlp: parse_stored(&row.tlp, "TLP")?,
                 category: parse_stored(&row.category, "data category")?,
-                named_recipients: &[],
+                named_recipients: &named_recipients(row)?,
             },
             &[],
             Recipient {
                 org: &caller.org_id,
-                person: person(caller),
+                person: self.person.as_deref(),
             },
             &terms,
             self.now,
         ))
+    }
+}
+
+/// The persons a TLP:RED object names (none for any other marking).
+pub(super) fn named_recipients(row: &StixObjectRow) -> Result<Vec<String>, AppError> {
+    match &row.named_recipients {
+        Some(list) if row.tlp == Tlp::Red.as_str() => {
+            Ok(serde_json::from_str(list).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("named recipients of {}: {e}", row.key))
+            })?)
+        }
+        _ => Ok(Vec::new()),
     }
 }
 
@@ -164,6 +188,11 @@ pub(super) fn view(
         revoked: row.revoked,
         hash,
         agreements,
+        named_recipients: if own {
+            named_recipients(row)?
+        } else {
+            Vec::new()
+        },
         added_at: from_millis(added_at),
         object,
     })
@@ -285,15 +314,21 @@ pub fn versions_of(
         .collect()
 }
 
-/// The objects the caller may see with `filter`, newest change first, each with the
+/// The objects the caller may see with `filter` (through a channel of its person when
+/// `personal`, else organisation-wide), newest change first, each with the
 /// decision that lets it (None: its own). Nothing is disclosed yet: the exit that sends
 /// them does that.
 pub(super) fn visible(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &ListFilter,
+    personal: bool,
 ) -> Result<Vec<(StixObjectRow, Option<Decision>)>, AppError> {
-    let reader = Reader::new(conn, caller)?;
+    let reader = if personal {
+        Reader::new(conn, caller)?
+    } else {
+        Reader::org_wide(conn, caller)?
+    };
     let usable: Vec<String> = reader
         .terms
         .values()
@@ -376,7 +411,7 @@ pub fn list(
     filter: &ListFilter,
     page: Pagination,
 ) -> Result<Paged<s::StixObject>, AppError> {
-    let visible = visible(conn, caller, filter)?;
+    let visible = visible(conn, caller, filter, true)?;
     let total = visible.len() as i64;
     let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let mut items = Vec::new();

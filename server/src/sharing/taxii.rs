@@ -45,7 +45,7 @@ pub fn own_collection_id(org_id: &str) -> String {
 /// The collections the caller may use, as TAXII collection resources.
 pub fn collections(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Value>, AppError> {
     let mut out = vec![own_resource(&caller.org_id)];
-    let reader = Reader::new(conn, caller)?;
+    let reader = Reader::org_wide(conn, caller)?;
     for t in reader.terms.values().filter(|t| t.in_force(reader.now)) {
         let title = super::terms::title_in_force(conn, &t.agreement_id)?;
         out.push(resource(
@@ -193,7 +193,7 @@ pub fn page(
     if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
         return Ok(empty);
     }
-    let reader = Reader::new(conn, caller)?;
+    let reader = Reader::org_wide(conn, caller)?;
     let limit = q.limit.clamp(1, MAX_PAGE) as usize;
     // What an agreement's terms can let through at all; the decision has the last word.
     let terms = match collection {
@@ -410,6 +410,7 @@ pub fn add(
         let input = PutStixObject {
             object,
             share_under: share_under.clone(),
+            named_recipients: None,
         };
         // `put` refuses before its first write, so a refused object leaves nothing behind
         // and the envelope's other objects go on; any other error ends the whole request.

@@ -10,7 +10,7 @@
 //! is durable, runs once per step on one instance, and the policy it asks is the one in force
 //! when it runs. A review is one transaction: all of its notices are sent or none.
 
-use super::notices::{frame, notice, staff};
+use super::notices::{frame, mail_person, notice, staff, Letter};
 use super::objects::STIX;
 use super::reads::{shares_of, Reader};
 use super::terms::{stored_terms, AGREEMENT};
@@ -18,14 +18,14 @@ use crate::audit::versions;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
-use crate::delivery::notify::{queue_mail, BASE, MSGID_DOMAIN};
+use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::AppError;
 use crate::identity::{Actor, Caller};
 use crate::jobs::store::{enqueue, NewJob};
 use crate::jobs::{Kind, Outcome, Retry};
 use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::Recipient;
-use cirhub_shared::sharing::{Withdrawal, WithdrawalCause};
+use cirhub_shared::sharing::{Tlp, Withdrawal, WithdrawalCause};
 use cirhub_shared::{EventKind, Role};
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -185,7 +185,7 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
         .load(conn)?;
     let mut readers: BTreeMap<String, Reader> = BTreeMap::new();
     for org in &parties {
-        readers.insert(org.clone(), Reader::new(conn, &org_reader(org))?);
+        readers.insert(org.clone(), Reader::org_wide(conn, &org_reader(org))?);
     }
     // Per organisation, what it was told was withdrawn (for its mail).
     let mut withdrawn: BTreeMap<String, Vec<StixObjectRow>> = BTreeMap::new();
@@ -197,7 +197,8 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
             .load(conn)?;
         let received = received_by(conn, chunk)?;
         for object in objects {
-            if object.revoked {
+            // TLP:RED never went organisation-wide: its persons are told by mail (notices).
+            if object.revoked || object.tlp == Tlp::Red.as_str() {
                 continue;
             }
             let shares = shares_of(conn, &object.key)?;
@@ -315,26 +316,19 @@ fn mail_withdrawal(
                 String::new()
             }
         );
-        queue_mail(
+        mail_person(
             conn,
-            MailContent {
-                message_id: format!(
-                    "<withdrawn.{}.{cause}.{stamp}.{}@{MSGID_DOMAIN}>",
-                    agreement.id, user.id
-                ),
-                organisation_id: user.organisation_id.clone(),
-                user_id: Some(user.id.clone()),
-                recipient: user.email.clone(),
+            &user,
+            format!(
+                "<withdrawn.{}.{cause}.{stamp}.{}@{MSGID_DOMAIN}>",
+                agreement.id, user.id
+            ),
+            Letter {
                 subject,
-                body_text: text,
-                body_html: html,
-                thread_id: None,
-                unsubscribe_url: None,
-                object_type: AGREEMENT.into(),
-                object_id: agreement.id.clone(),
-                object_version: Some(version),
-                object_hash: Some(hash.clone()),
+                text,
+                html,
             },
+            (AGREEMENT, &agreement.id, version, &hash),
         )?;
     }
     Ok(())

@@ -1,0 +1,1 @@
+ALTER TABLE stix_objects DROP COLUMN named_recipients;
