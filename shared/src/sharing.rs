@@ -531,6 +531,9 @@ string_enum! {
         Terminated = "terminated",
         Expired = "expired",
         Amended = "amended",
+        /// It was passed on to the receiver, and the terms it reached the one who passed it
+        /// on under stopped letting it go on.
+        Upstream = "upstream",
     }
 }
 

@@ -22,6 +22,7 @@ mod jobs;
 mod lookup;
 mod mail;
 mod notices;
+mod onward;
 mod ops;
 mod policy_exits;
 mod public;

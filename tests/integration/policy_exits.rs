@@ -6,7 +6,9 @@
 //! organisation, what each exit lets reach it — the REST list and its total, one object, its
 //! versions and sightings, TAXII collections, objects, manifest and versions, exports,
 //! lookups, and the stream's notices — is exactly what `policy::decide` allows: nothing it
-//! refuses, everything it allows. The stream is checked twice: what was announced when the
+//! refuses, everything it allows. Recipients try to pass objects on under their own
+//! agreements; each answer (200, or 404/409/422) is what the decision point says, and what
+//! was passed on is then part of what every exit must show. The stream is checked twice: what was announced when the
 //! objects were shared, and what was withdrawn when the agreements stopped covering them.
 //!
 //! Each case runs a real server, so the number of cases is small (`POLICY_EXIT_CASES`,
@@ -61,6 +63,9 @@ struct ObjectSpec {
 struct World {
     agreements: Vec<AgreementSpec>,
     objects: Vec<ObjectSpec>,
+    /// (object, i, j): the i-th recipient of the object tries to pass it on under the j-th
+    /// other agreement it is party to (indices taken modulo what exists).
+    passes: Vec<(usize, usize, usize)>,
 }
 
 fn agreement() -> impl Strategy<Value = AgreementSpec> {
@@ -146,10 +151,12 @@ fn world() -> impl Strategy<Value = World> {
     (
         prop::collection::vec(agreement(), 1..=4),
         prop::collection::vec(object(), 2..=8),
+        prop::collection::vec((0usize..8, 0usize..4, 0usize..4), 0..=6),
     )
-        .prop_map(|(agreements, objects)| World {
+        .prop_map(|(agreements, objects, passes)| World {
             agreements,
             objects,
+            passes,
         })
 }
 
@@ -173,6 +180,8 @@ struct Stored {
     under: Vec<usize>,
     /// The e-mail addresses a TLP:RED object names.
     named: Vec<String>,
+    /// (agreement, organisation that passed it on under it).
+    onward: Vec<(usize, usize)>,
 }
 
 fn stix_body(spec: &ObjectSpec, n: usize) -> (Value, Option<String>) {
@@ -237,6 +246,47 @@ fn terms_of(
         .collect()
 }
 
+/// The decision for object `o` reaching organisation `r` (through `person`, or
+/// organisation-wide): shared by its owner, or else passed on (owner -> via -> r) under an
+/// agreement of the one who passed it on, with the owner's agreements that one is party to.
+fn decision(
+    o: &Stored,
+    terms: &BTreeMap<usize, Terms>,
+    orgs: &[String],
+    r: usize,
+    person: Option<&str>,
+    now: i64,
+) -> policy::Decision {
+    let object = Object {
+        owner: &orgs[o.owner],
+        tlp: o.tlp,
+        category: o.category,
+        named_recipients: &o.named,
+    };
+    let recipient = Recipient {
+        org: &orgs[r],
+        person,
+    };
+    let direct: Vec<Terms> = o.under.iter().map(|a| terms[a].clone()).collect();
+    let first = policy::decide(object, &[], recipient, &direct, now);
+    if first.allowed {
+        return first;
+    }
+    for (x, via) in &o.onward {
+        let mut path: Vec<Terms> = direct
+            .iter()
+            .filter(|t| t.role_of(&orgs[*via]).is_some())
+            .cloned()
+            .collect();
+        path.push(terms[x].clone());
+        let d = policy::decide(object, &[orgs[*via].as_str()], recipient, &path, now);
+        if d.allowed {
+            return d;
+        }
+    }
+    first
+}
+
 /// The objects the decision point lets reach organisation `r` through a channel of `person`
 /// (None: organisation-wide), at `now`.
 fn allowed(
@@ -249,8 +299,46 @@ fn allowed(
 ) -> BTreeSet<String> {
     stored
         .iter()
-        .filter(|o| {
-            let shares: Vec<Terms> = o.under.iter().map(|a| terms[a].clone()).collect();
+        .filter(|o| decision(o, terms, orgs, r, person, now).allowed)
+        .map(|o| o.key.clone())
+        .collect()
+}
+
+/// What passing object `o` on by organisation `via` under agreement `x` must answer.
+fn pass_on_status(
+    o: &Stored,
+    terms: &BTreeMap<usize, Terms>,
+    orgs: &[String],
+    emails: &[String],
+    via: usize,
+    x: usize,
+    now: i64,
+) -> StatusCode {
+    if via == o.owner {
+        return StatusCode::CONFLICT;
+    }
+    let d = decision(o, terms, orgs, via, Some(&emails[via]), now);
+    if !d.allowed {
+        return StatusCode::NOT_FOUND;
+    }
+    if d.passed_on_by.is_some() {
+        return StatusCode::CONFLICT;
+    }
+    let t = &terms[&x];
+    if t.role_of(&orgs[via]).is_none() {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    // The server asks, for each other party of `x`, the decision along this path alone.
+    let direct: Vec<&Terms> = o.under.iter().map(|a| &terms[a]).collect();
+    let mut path: Vec<Terms> = direct
+        .into_iter()
+        .filter(|u| u.role_of(&orgs[via]).is_some())
+        .cloned()
+        .collect();
+    path.push(t.clone());
+    let reaches = (0..orgs.len())
+        .filter(|p| *p != via && *p != o.owner && t.role_of(&orgs[*p]).is_some())
+        .any(|p| {
             policy::decide(
                 Object {
                     owner: &orgs[o.owner],
@@ -258,18 +346,21 @@ fn allowed(
                     category: o.category,
                     named_recipients: &o.named,
                 },
-                &[],
+                &[orgs[via].as_str()],
                 Recipient {
-                    org: &orgs[r],
-                    person,
+                    org: &orgs[p],
+                    person: None,
                 },
-                &shares,
+                &path,
                 now,
             )
             .allowed
-        })
-        .map(|o| o.key.clone())
-        .collect()
+        });
+    if reaches {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 async fn taxii(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
@@ -390,10 +481,59 @@ async fn check(world: &World) -> Result<(), String> {
             category: DataCategory::of_stix_type(spec.stix_type).unwrap(),
             under: under.into_iter().collect(),
             named,
+            onward: Vec::new(),
         });
     }
-    let now = chrono::Utc::now().timestamp_millis();
+    // Recipients pass objects on: each answer is what the decision point says it must be.
+    let emails: Vec<String> = orgs.iter().map(|o| o.s.email.clone()).collect();
     let before = terms_of(world, &ids, &org_ids, until.timestamp_millis(), false);
+    for &(n, i, j) in &world.passes {
+        // A plausible attempt: a party of an agreement the object is shared under, under
+        // another agreement of its own.
+        let Some(o) = stored.get(n) else { continue };
+        let vias: Vec<usize> = (0..ORGS)
+            .filter(|v| {
+                *v != o.owner
+                    && o.under
+                        .iter()
+                        .any(|a| world.agreements[*a].parties.iter().any(|(p, _)| p == v))
+            })
+            .collect();
+        let Some(&via) = vias.get(i % vias.len().max(1)) else {
+            continue;
+        };
+        let xs: Vec<usize> = (0..ids.len())
+            .filter(|x| {
+                !o.under.contains(x) && world.agreements[*x].parties.iter().any(|(p, _)| *p == via)
+            })
+            .collect();
+        let Some(&x) = xs.get(j % xs.len().max(1)) else {
+            continue;
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let want = pass_on_status(&stored[n], &before, &org_ids, &emails, via, x, now);
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/stix-objects/{}/onward", stored[n].key),
+                &orgs[via].s,
+                json!({"agreement_id": ids[x]}),
+            )
+            .await;
+        if status != want {
+            return Err(format!(
+                "org{via} passing object {n} on under agreement {x}: {status}, want {want}: {body}"
+            ));
+        }
+        let o = &mut stored[n];
+        // A share under `x` already there (the owner's, or another's passing on) stays.
+        if status == StatusCode::OK
+            && !o.under.contains(&x)
+            && !o.onward.iter().any(|(a, _)| *a == x)
+        {
+            o.onward.push((x, via));
+        }
+    }
+    let now = chrono::Utc::now().timestamp_millis();
     // What the stream announced: organisation-wide, at the time of sharing.
     let mut announced: Vec<BTreeSet<String>> = Vec::new();
     let heard = notices(&mut orgs, "indicator.shared", 400).await;

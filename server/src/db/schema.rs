@@ -512,6 +512,7 @@ diesel::table! {
         agreement_id -> Text,
         shared_at -> BigInt,
         shared_by -> Nullable<Text>,
+        via -> Nullable<Text>,
     }
 }
 

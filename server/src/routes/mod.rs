@@ -123,6 +123,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     web::delete().to(sharing::unshare_object),
                 )
                 .route(
+                    "/stix-objects/{key}/onward",
+                    web::post().to(sharing::pass_on_object),
+                )
+                .route(
+                    "/stix-objects/{key}/onward/{agreement_id}",
+                    web::delete().to(sharing::stop_passing_on),
+                )
+                .route(
                     "/agreements/{id}/terminate",
                     web::post().to(sharing::terminate),
                 )

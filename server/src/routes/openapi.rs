@@ -151,7 +151,7 @@ impl Modify for ItemLinks {
         sharing::list, sharing::propose, sharing::get, sharing::amend, sharing::accept,
         sharing::decline, sharing::suspend, sharing::resume, sharing::terminate,
         sharing::list_objects, sharing::put_object, sharing::get_object, sharing::object_versions,
-        sharing::share_object, sharing::unshare_object, sharing::object_receipts, sharing::received,
+        sharing::share_object, sharing::unshare_object, sharing::pass_on_object, sharing::stop_passing_on, sharing::object_receipts, sharing::received,
         lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
         imports::create, imports::get, imports::list,
     ),

@@ -5,7 +5,7 @@
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::{ApiJson, OptionalJson, Pagination};
-use crate::sharing::{agreements, objects, reads, receipts};
+use crate::sharing::{agreements, objects, onward, reads, receipts};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use cirhub_shared::api::Paged;
@@ -297,6 +297,45 @@ pub async fn unshare_object(
         .run(move |c| objects::unshare(c, &caller, &key, &agreement))
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/stix-objects/{key}/onward", tag = "indicators", operation_id = "pass_on_stix_object",
+    request_body = ShareObject,
+    responses((status = 200, body = StixObject), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Passes an object the caller's organisation received from its owner on under one of its
+/// own agreements in force (owner -> caller -> the agreement's parties). Refused (422) when the
+/// terms it arrived under do not let it go on under that agreement, or its TLP does not.
+pub async fn pass_on_object(
+    state: State,
+    caller: Caller,
+    key: web::Path<String>,
+    body: ApiJson<ShareObject>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Analyst)?;
+    let out = state
+        .exec
+        .run(move |c| onward::pass_on(c, &caller, &key, &body.0))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(delete, path = "/api/v1/stix-objects/{key}/onward/{agreement_id}", tag = "indicators", operation_id = "stop_passing_on_stix_object",
+    responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// Stops passing an object on under an agreement: from the next request on it reaches
+/// nobody that way.
+pub async fn stop_passing_on(
+    state: State,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Analyst)?;
+    let (key, agreement) = path.into_inner();
+    state
+        .exec
+        .run(move |c| onward::stop_passing_on(c, &caller, &key, &agreement))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/v1/stix-objects/{key}/receipts", tag = "indicators", operation_id = "list_stix_object_receipts",

@@ -5,7 +5,7 @@
 //! the values of every object's newest version and is rewritten with each version.
 
 use super::objects::STIX;
-use super::reads::{self, Reader};
+use super::reads::{self, Reader, Share};
 use super::values::{self, Probe};
 use crate::db::rows::*;
 use crate::db::schema::*;
@@ -326,19 +326,26 @@ fn visible<'a>(
         .filter(|r| r.owner_id != caller.org_id)
         .map(|r| r.key.as_str())
         .collect();
-    let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut shares: BTreeMap<String, Vec<Share>> = BTreeMap::new();
     for chunk in others.chunks(CHUNK) {
         // Only shares under agreements the caller is a party to can let an object reach it.
         let mine = agreement_parties::table
             .filter(agreement_parties::organisation_id.eq(&caller.org_id))
             .select(agreement_parties::agreement_id);
-        for (k, a) in stix_shares::table
+        for (k, a, via) in stix_shares::table
             .filter(stix_shares::object_id.eq_any(chunk))
             .filter(stix_shares::agreement_id.eq_any(mine))
-            .select((stix_shares::object_id, stix_shares::agreement_id))
-            .load::<(String, String)>(conn)?
+            .select((
+                stix_shares::object_id,
+                stix_shares::agreement_id,
+                stix_shares::via,
+            ))
+            .load::<(String, String, Option<String>)>(conn)?
         {
-            shares.entry(k).or_default().push(a);
+            shares
+                .entry(k)
+                .or_default()
+                .push(Share { agreement: a, via });
         }
     }
     // The terms are read only when another organisation's object matched that is shared
@@ -356,7 +363,7 @@ fn visible<'a>(
             None => continue,
             Some(r) => {
                 let shared = shares.get(&row.key).map(Vec::as_slice).unwrap_or(&[]);
-                let d = r.decide(caller, &row, shared)?;
+                let d = r.decide(conn, caller, &row, shared)?;
                 if !d.allowed {
                     continue;
                 }

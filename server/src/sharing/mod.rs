@@ -9,6 +9,7 @@ pub mod imports;
 pub mod lookup;
 pub mod notices;
 pub mod objects;
+pub mod onward;
 pub mod policy;
 pub mod reads;
 pub mod receipts;

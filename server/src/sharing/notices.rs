@@ -24,11 +24,21 @@ use diesel::prelude::*;
 use std::collections::BTreeSet;
 
 /// The organisations other than the owner that an object, shared under the agreements it
-/// is shared under, may reach now (organisation-wide, as the stream is).
-fn entitled(conn: &mut DbConn, row: &StixObjectRow) -> Result<BTreeSet<String>, AppError> {
+/// is shared under, may reach now (organisation-wide, as the stream is); with `only`, the
+/// parties of that one agreement.
+fn entitled(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+    only: Option<&str>,
+) -> Result<BTreeSet<String>, AppError> {
     let shared = super::reads::shares_of(conn, &row.key)?;
+    let ids: Vec<&String> = shared
+        .iter()
+        .map(|s| &s.agreement)
+        .filter(|a| only.is_none_or(|o| o == a.as_str()))
+        .collect();
     let parties: BTreeSet<String> = agreement_parties::table
-        .filter(agreement_parties::agreement_id.eq_any(&shared))
+        .filter(agreement_parties::agreement_id.eq_any(ids))
         .filter(agreement_parties::organisation_id.ne(&row.owner_id))
         .select(agreement_parties::organisation_id)
         .load::<String>(conn)?
@@ -43,7 +53,7 @@ fn entitled(conn: &mut DbConn, row: &StixObjectRow) -> Result<BTreeSet<String>, 
             session_id: None,
         };
         if Reader::org_wide(conn, &reader)?
-            .decide(&reader, row, &shared)?
+            .decide(conn, &reader, row, &shared)?
             .allowed
         {
             out.insert(org);
@@ -132,6 +142,28 @@ pub(super) fn staff(conn: &mut DbConn, orgs: &[String]) -> Result<Vec<UserRow>, 
         .load(conn)?)
 }
 
+/// Announces an object passed on under `agreement` to that agreement's parties it reaches.
+pub(super) fn announce_under(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+    hash: &str,
+    agreement: &str,
+) -> Result<(), AppError> {
+    let audience: Vec<String> = entitled(conn, row, Some(agreement))?.into_iter().collect();
+    if audience.is_empty() || row.revoked {
+        return Ok(());
+    }
+    let n = notice(row, hash)?;
+    frame(
+        conn,
+        row,
+        EventKind::IndicatorShared,
+        n,
+        now_ms(),
+        &audience,
+    )
+}
+
 /// Appends one stream frame about `row`'s newest version, at `at`, for `audience`.
 pub(super) fn frame(
     conn: &mut DbConn,
@@ -168,10 +200,10 @@ pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<()
     }
     let audience: Vec<String> = if row.revoked {
         let mut all = received(conn, row)?;
-        all.extend(entitled(conn, row)?);
+        all.extend(entitled(conn, row, None)?);
         all.into_iter().collect()
     } else {
-        entitled(conn, row)?.into_iter().collect()
+        entitled(conn, row, None)?.into_iter().collect()
     };
     if audience.is_empty() {
         return Ok(());
@@ -230,7 +262,7 @@ fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), 
                 session_id: None,
             };
             Reader::new(conn, &caller)?
-                .decide(&caller, row, &shared)?
+                .decide(conn, &caller, row, &shared)?
                 .allowed
         };
         if !told {

@@ -75,7 +75,12 @@ pub(super) fn add_shares(
     let now = now_ms();
     for a in agreement_ids {
         let exists: i64 = stix_shares::table.find((key, a)).count().get_result(conn)?;
-        if exists == 0 {
+        if exists > 0 {
+            // The owner's own share replaces a recipient's passing on under it.
+            diesel::update(stix_shares::table.find((key, a)))
+                .set(stix_shares::via.eq(None::<String>))
+                .execute(conn)?;
+        } else {
             diesel::insert_into(stix_shares::table)
                 .values((
                     stix_shares::object_id.eq(key),

@@ -111,6 +111,9 @@ pub struct Decision {
     pub allowed: bool,
     pub reason: Reason,
     pub agreement: Option<(String, i32)>,
+    /// The organisation that passed the object on to the recipient (the last of `via`),
+    /// when it did not come from its owner: the owner is then never named to the recipient.
+    pub passed_on_by: Option<String>,
 }
 
 impl Decision {
@@ -119,6 +122,7 @@ impl Decision {
             allowed: false,
             reason,
             agreement: None,
+            passed_on_by: None,
         }
     }
 }
@@ -138,6 +142,7 @@ pub fn decide(
             allowed: true,
             reason: Reason::Owner,
             agreement: None,
+            passed_on_by: None,
         };
     }
     if object.tlp == Tlp::Red {
@@ -210,6 +215,7 @@ pub fn decide(
         allowed: true,
         reason: Reason::Covered,
         agreement: last,
+        passed_on_by: via.last().map(|v| v.to_string()),
     }
 }
 

@@ -74,33 +74,70 @@ impl Reader {
         })
     }
 
-    /// The decision for one object shared under `shared_under`.
+    /// The decision for one object shared as `shares` says: by its owner under an
+    /// agreement, or passed on by a recipient under one of its own (owner -> via -> reader).
     pub(super) fn decide(
         &self,
+        conn: &mut DbConn,
         caller: &Caller,
         row: &StixObjectRow,
-        shared_under: &[String],
+        shares: &[Share],
     ) -> Result<Decision, AppError> {
-        let terms: Vec<Terms> = shared_under
+        let named = named_recipients(row)?;
+        let object = Object {
+            owner: &row.owner_id,
+            tlp: parse_stored(&row.tlp, "TLP")?,
+            category: parse_stored(&row.category, "data category")?,
+            named_recipients: &named,
+        };
+        let recipient = Recipient {
+            org: &caller.org_id,
+            person: self.person.as_deref(),
+        };
+        let direct: Vec<Terms> = shares
             .iter()
-            .filter_map(|a| self.terms.get(a).cloned())
+            .filter(|s| s.via.is_none())
+            .filter_map(|s| self.terms.get(&s.agreement).cloned())
             .collect();
-        Ok(policy::decide(
-            Object {
-                owner: &row.owner_id,
-                tlp: parse_stored(&row.tlp, "TLP")?,
-                category: parse_stored(&row.category, "data category")?,
-                named_recipients: &named_recipients(row)?,
-            },
-            &[],
-            Recipient {
-                org: &caller.org_id,
-                person: self.person.as_deref(),
-            },
-            &terms,
-            self.now,
-        ))
+        let first = policy::decide(object, &[], recipient, &direct, self.now);
+        if first.allowed {
+            return Ok(first);
+        }
+        for share in shares {
+            let (Some(via), Some(last)) = (share.via.as_deref(), self.terms.get(&share.agreement))
+            else {
+                continue;
+            };
+            let mut terms = upstream(conn, &row.key, via)?;
+            terms.push(last.clone());
+            let d = policy::decide(object, &[via], recipient, &terms, self.now);
+            if d.allowed {
+                return Ok(d);
+            }
+        }
+        Ok(first)
     }
+}
+
+/// How an object is shared under one agreement: by its owner (`via` None) or passed on by
+/// the organisation `via`, which received it from the owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Share {
+    pub(super) agreement: String,
+    pub(super) via: Option<String>,
+}
+
+/// The terms in force of the agreements the owner shares `key` under that `via` is a party
+/// to: the first hop of what `via` passes on.
+fn upstream(conn: &mut DbConn, key: &str, via: &str) -> Result<Vec<Terms>, AppError> {
+    let ids: Vec<String> = stix_shares::table
+        .filter(stix_shares::object_id.eq(key))
+        .filter(stix_shares::via.is_null())
+        .select(stix_shares::agreement_id)
+        .load(conn)?;
+    let mut terms = terms::terms_of(conn, &ids)?;
+    terms.retain(|t| t.role_of(via).is_some());
+    Ok(terms)
 }
 
 /// The persons a TLP:RED object names (none for any other marking).
@@ -115,12 +152,16 @@ pub(super) fn named_recipients(row: &StixObjectRow) -> Result<Vec<String>, AppEr
     }
 }
 
-pub(super) fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<String>, AppError> {
+/// Every share of an object, by agreement id.
+pub(super) fn shares_of(conn: &mut DbConn, key: &str) -> Result<Vec<Share>, AppError> {
     Ok(stix_shares::table
         .filter(stix_shares::object_id.eq(key))
         .order(stix_shares::agreement_id.asc())
-        .select(stix_shares::agreement_id)
-        .load(conn)?)
+        .select((stix_shares::agreement_id, stix_shares::via))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(agreement, via)| Share { agreement, via })
+        .collect())
 }
 
 /// One stored version of an object as a reader sees it: its body (under a pseudonymous
@@ -142,7 +183,10 @@ pub(super) fn shown(
             let (agreement, _) = d.agreement.as_ref().ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("an allowance without an agreement"))
             })?;
-            let named = terms::attribution_in_force(conn, agreement)? == Attribution::Named;
+            // What was passed on never names its owner: the recipient's agreement with the
+            // one who passed it on cannot speak for the owner.
+            let named = d.passed_on_by.is_none()
+                && terms::attribution_in_force(conn, agreement)? == Attribution::Named;
             if !named {
                 object["created_by_ref"] = Value::String(pseudonym(&row.owner_id, agreement));
             }
@@ -162,7 +206,13 @@ pub(super) fn view(
     let (object, hash, named) = shown(conn, row, row.version, decision)?;
     let own = row.owner_id == caller.org_id;
     let agreements = match decision.and_then(|d| d.agreement.as_ref()) {
-        None => shares_of(conn, &row.key)?,
+        // The owner sees the agreements it shares under (not those a recipient passed it
+        // on under, which it is no party to).
+        None => shares_of(conn, &row.key)?
+            .into_iter()
+            .filter(|s| s.via.is_none())
+            .map(|s| s.agreement)
+            .collect(),
         Some((agreement, _)) => vec![agreement.clone()],
     };
     let owner = if named {
@@ -237,6 +287,7 @@ pub(super) fn disclose(
             "agreement_version": agreement_version,
             "decision": d.reason.as_str(),
             "owner_id": row.owner_id,
+            "passed_on_by": d.passed_on_by,
         }))],
         false,
     )
@@ -259,7 +310,7 @@ pub(super) fn readable(
         return Ok((row, None));
     }
     let shared = shares_of(conn, key)?;
-    let d = Reader::new(conn, caller)?.decide(caller, &row, &shared)?;
+    let d = Reader::new(conn, caller)?.decide(conn, caller, &row, &shared)?;
     if !d.allowed {
         return Err(AppError::NotFound("STIX object"));
     }
@@ -370,22 +421,23 @@ pub(super) fn visible(
     if let Some(c) = filter.category {
         q = q.filter(stix_objects::category.eq(c.as_str()));
     }
-    let rows: Vec<(StixObjectRow, Option<String>)> = q
+    let rows: Vec<(StixObjectRow, Option<String>, Option<String>)> = q
         .order((stix_objects::updated_at.desc(), stix_objects::key.desc()))
         .select((
             StixObjectRow::as_select(),
             stix_shares::agreement_id.nullable(),
+            stix_shares::via.nullable(),
         ))
         .load(conn)?;
-    let mut grouped: Vec<(StixObjectRow, Vec<String>)> = Vec::new();
+    let mut grouped: Vec<(StixObjectRow, Vec<Share>)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (row, share) in rows {
+    for (row, share, via) in rows {
         let i = *index.entry(row.key.clone()).or_insert_with(|| {
             grouped.push((row, Vec::new()));
             grouped.len() - 1
         });
-        if let Some(a) = share {
-            grouped[i].1.push(a);
+        if let Some(agreement) = share {
+            grouped[i].1.push(Share { agreement, via });
         }
     }
     let mut visible = Vec::new();
@@ -394,7 +446,7 @@ pub(super) fn visible(
             visible.push((row, None));
             continue;
         }
-        let d = reader.decide(caller, &row, &shared)?;
+        let d = reader.decide(conn, caller, &row, &shared)?;
         if d.allowed {
             visible.push((row, Some(d)));
         }

@@ -7,7 +7,7 @@
 
 use super::objects;
 use super::policy::Decision;
-use super::reads::{self, Reader};
+use super::reads::{self, Reader, Share};
 use super::stix;
 use crate::db::rows::*;
 use crate::db::schema::*;
@@ -19,7 +19,7 @@ use cirhub_shared::time::from_millis;
 use cirhub_shared::Channel;
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Most objects in one page; a larger `limit` is lowered to it (as TAXII allows).
 pub const MAX_PAGE: i64 = 1000;
@@ -276,13 +276,15 @@ pub fn page(
             .into_iter()
             .map(|o| (o.key.clone(), o))
             .collect();
-        let shared: HashSet<String> = match collection {
-            Collection::Own => HashSet::new(),
+        // Under this collection's agreement: the object's key and who passed it on (None:
+        // its owner shares it).
+        let shared: HashMap<String, Option<String>> = match collection {
+            Collection::Own => HashMap::new(),
             Collection::Agreement(id) => stix_shares::table
                 .filter(stix_shares::agreement_id.eq(id))
                 .filter(stix_shares::object_id.eq_any(&wanted))
-                .select(stix_shares::object_id)
-                .load::<String>(conn)?
+                .select((stix_shares::object_id, stix_shares::via))
+                .load::<(String, Option<String>)>(conn)?
                 .into_iter()
                 .collect(),
         };
@@ -299,7 +301,7 @@ pub fn page(
             let in_collection = match &terms {
                 None => own,
                 Some(t) => {
-                    shared.contains(&key)
+                    shared.contains_key(&key)
                         && (own
                             || (t.categories.iter().any(|c| c.as_str() == row.category)
                                 && row
@@ -315,7 +317,11 @@ pub fn page(
             // under this collection's agreement alone.
             let decision = match collection {
                 Collection::Agreement(id) if !own => {
-                    let d = reader.decide(caller, row, std::slice::from_ref(id))?;
+                    let share = Share {
+                        agreement: id.clone(),
+                        via: shared.get(&row.key).cloned().flatten(),
+                    };
+                    let d = reader.decide(conn, caller, row, &[share])?;
                     if !d.allowed {
                         continue;
                     }

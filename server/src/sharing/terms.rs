@@ -304,8 +304,13 @@ pub(super) fn terms_view(
 /// (suspended and expired ones included: the decision itself says they do not cover).
 pub fn terms_for(conn: &mut DbConn, org: &str) -> Result<Vec<Terms>, AppError> {
     let ids = my_agreement_ids(conn, org)?;
+    terms_of(conn, &ids)
+}
+
+/// The terms in force of the agreements `ids` (those never in force are left out).
+pub fn terms_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Terms>, AppError> {
     let rows: Vec<AgreementRow> = agreements::table
-        .filter(agreements::id.eq_any(&ids))
+        .filter(agreements::id.eq_any(ids))
         .filter(agreements::in_force_version.is_not_null())
         .select(AgreementRow::as_select())
         .load(conn)?;

@@ -184,11 +184,9 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
         .select(stix_shares::object_id)
         .load(conn)?;
     let mut readers: BTreeMap<String, Reader> = BTreeMap::new();
-    for org in &parties {
-        readers.insert(org.clone(), Reader::org_wide(conn, &org_reader(org))?);
-    }
-    // Per organisation, what it was told was withdrawn (for its mail).
-    let mut withdrawn: BTreeMap<String, Vec<StixObjectRow>> = BTreeMap::new();
+    let mut parties_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Per (organisation, agreement it is told of), what it was told was withdrawn.
+    let mut withdrawn: BTreeMap<(String, String), Vec<StixObjectRow>> = BTreeMap::new();
     for chunk in keys.chunks(500) {
         let objects: Vec<StixObjectRow> = stix_objects::table
             .filter(stix_objects::key.eq_any(chunk))
@@ -202,18 +200,51 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
                 continue;
             }
             let shares = shares_of(conn, &object.key)?;
+            // Who may have gained or lost it, and the agreement each knows it by: the parties
+            // of this one, and those of agreements a recipient passed it on under.
+            let mut candidates: BTreeMap<String, String> = parties
+                .iter()
+                .map(|o| (o.clone(), row.id.clone()))
+                .collect();
+            for s in shares
+                .iter()
+                .filter(|s| s.via.is_some() && s.agreement != row.id)
+            {
+                if !parties_of.contains_key(&s.agreement) {
+                    let list = agreement_parties::table
+                        .filter(agreement_parties::agreement_id.eq(&s.agreement))
+                        .select(agreement_parties::organisation_id)
+                        .distinct()
+                        .load::<String>(conn)?;
+                    parties_of.insert(s.agreement.clone(), list);
+                }
+                for org in &parties_of[&s.agreement] {
+                    candidates
+                        .entry(org.clone())
+                        .or_insert_with(|| s.agreement.clone());
+                }
+            }
             let had = received.get(&object.key);
-            let (mut withdraw, mut share) = (Vec::new(), Vec::new());
-            for (org, reader) in &readers {
-                if *org == object.owner_id {
+            let mut withdraw: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut share = Vec::new();
+            for (org, known_by) in candidates {
+                if org == object.owner_id {
                     continue;
                 }
-                let allowed = reader.decide(&org_reader(org), &object, &shares)?.allowed;
-                let had = had.is_some_and(|r| r.contains(org));
+                if !readers.contains_key(&org) {
+                    let r = Reader::org_wide(conn, &org_reader(&org))?;
+                    readers.insert(org.clone(), r);
+                }
+                let allowed = readers[&org]
+                    .decide(conn, &org_reader(&org), &object, &shares)?
+                    .allowed;
+                let had = had.is_some_and(|r| r.contains(&org));
                 match (allowed, had) {
-                    (false, true) if cause.is_some() => withdraw.push(org.clone()),
-                    (true, false) if gives => share.push(org.clone()),
-                    (true, true) if announce_all => share.push(org.clone()),
+                    (false, true) if cause.is_some() => {
+                        withdraw.entry(known_by).or_default().push(org)
+                    }
+                    (true, false) if gives => share.push(org),
+                    (true, true) if announce_all => share.push(org),
                     _ => {}
                 }
             }
@@ -221,22 +252,31 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
                 continue;
             }
             let hash = versions::hash_of(conn, STIX, &object.key, object.version)?;
-            if let Some(cause) = cause.filter(|_| !withdraw.is_empty()) {
-                let mut n = notice(&object, &hash)?;
-                n.withdrawn = Some(Withdrawal {
-                    agreement_id: row.id.clone(),
-                    cause,
-                });
-                frame(
-                    conn,
-                    &object,
-                    EventKind::IndicatorRevoked,
-                    n,
-                    now,
-                    &withdraw,
-                )?;
-                for org in withdraw {
-                    withdrawn.entry(org).or_default().push(object.clone());
+            if let Some(cause) = cause {
+                for (agreement_id, audience) in withdraw {
+                    let mut n = notice(&object, &hash)?;
+                    n.withdrawn = Some(Withdrawal {
+                        cause: if agreement_id == row.id {
+                            cause
+                        } else {
+                            WithdrawalCause::Upstream
+                        },
+                        agreement_id: agreement_id.clone(),
+                    });
+                    frame(
+                        conn,
+                        &object,
+                        EventKind::IndicatorRevoked,
+                        n,
+                        now,
+                        &audience,
+                    )?;
+                    for org in audience {
+                        withdrawn
+                            .entry((org, agreement_id.clone()))
+                            .or_default()
+                            .push(object.clone());
+                    }
                 }
             }
             if !share.is_empty() {
@@ -246,7 +286,22 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
         }
     }
     if let Some(cause) = cause {
-        mail_withdrawal(conn, &row, p.version, cause, &withdrawn, job_key)?;
+        let mut by_agreement: BTreeMap<String, BTreeMap<String, Vec<StixObjectRow>>> =
+            BTreeMap::new();
+        for ((org, agreement_id), objects) in withdrawn {
+            by_agreement
+                .entry(agreement_id)
+                .or_default()
+                .insert(org, objects);
+        }
+        for (agreement_id, groups) in by_agreement {
+            let cause = if agreement_id == row.id {
+                cause
+            } else {
+                WithdrawalCause::Upstream
+            };
+            mail_withdrawal(conn, &agreement_id, cause, &groups, job_key)?;
+        }
     }
     Ok(())
 }
@@ -255,17 +310,35 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
 /// its disclosure names the agreement version whose step caused it.
 fn mail_withdrawal(
     conn: &mut DbConn,
-    agreement: &AgreementRow,
-    version: i32,
+    agreement_id: &str,
     cause: WithdrawalCause,
     withdrawn: &BTreeMap<String, Vec<StixObjectRow>>,
     job_key: &str,
 ) -> Result<(), AppError> {
-    if withdrawn.is_empty() {
+    let Some(agreement) = agreements::table
+        .find(agreement_id)
+        .select(AgreementRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
         return Ok(());
-    }
+    };
+    let version = agreement
+        .in_force_version
+        .unwrap_or(agreement.latest_version);
     let title = stored_terms(conn, &agreement.id, version)?.title;
     let hash = versions::hash_of(conn, AGREEMENT, &agreement.id, version)?;
+    let why = if cause == WithdrawalCause::Upstream {
+        format!(
+            "The objects below were passed on to your organisation under the sharing agreement \
+             \u{201c}{title}\u{201d}; the terms they came under no longer let them go on."
+        )
+    } else {
+        format!(
+            "The sharing agreement \u{201c}{title}\u{201d} is {cause}: it no longer lets your \
+             organisation hold the objects below."
+        )
+    };
     let orgs: Vec<String> = withdrawn.keys().cloned().collect();
     let stamp = job_key.rsplit('.').next().unwrap_or("0");
     let link = format!("{BASE}/console/agreements");
@@ -287,9 +360,8 @@ fn mail_withdrawal(
             objects.len()
         );
         let text = format!(
-            "The sharing agreement \u{201c}{title}\u{201d} is {cause}: it no longer lets your \
-             organisation hold the objects below. Remove them from your detection and \
-             blocking.\n\n{}\n{more_text}\nAgreements: {link}\n",
+            "{why} Remove them from your detection and blocking.\n\n{}\n{more_text}\n\
+             Agreements: {link}\n",
             listed.join("\n")
         );
         let items: String = objects
@@ -305,11 +377,10 @@ fn mail_withdrawal(
             })
             .collect();
         let html = format!(
-            "<!doctype html><html><body><h2>Objects withdrawn</h2><p>The sharing agreement \
-             \u{201c}{}\u{201d} is {cause}: it no longer lets your organisation hold the \
-             objects below. Remove them from your detection and blocking.</p><ul>{items}</ul>\
-             {}<p><a href=\"{link}\">Agreements</a></p></body></html>",
-            xml_escape(&title),
+            "<!doctype html><html><body><h2>Objects withdrawn</h2><p>{} Remove them from your \
+             detection and blocking.</p><ul>{items}</ul>{}<p><a href=\"{link}\">Agreements</a>\
+             </p></body></html>",
+            xml_escape(&why),
             if more > 0 {
                 format!("<p>... and {more} more: see the console.</p>")
             } else {

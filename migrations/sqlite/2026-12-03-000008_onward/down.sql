@@ -1,0 +1,1 @@
+ALTER TABLE stix_shares DROP COLUMN via;
