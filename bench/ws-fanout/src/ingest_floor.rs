@@ -17,7 +17,7 @@ use std::time::Instant;
 type Version = (String, String, i32, String, String, i64);
 type Seq = (i64, String, i32, Option<String>, bool, i64);
 type Indexed = (String, String, String, Option<String>);
-type Share = (String, String, i64, Option<String>);
+type Share = (String, String, i64, Option<String>, Option<String>);
 type Org = (String, String, String, bool, bool, i64);
 
 fn db(url: &str) -> anyhow::Result<Db> {
@@ -122,6 +122,7 @@ fn main() -> anyhow::Result<()> {
                     stix_shares::agreement_id.eq(&s.1),
                     stix_shares::shared_at.eq(s.2),
                     stix_shares::shared_by.eq(&s.3),
+                    stix_shares::via.eq(&s.4),
                 ))
                 .execute(c)?;
         }
