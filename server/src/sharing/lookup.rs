@@ -127,17 +127,13 @@ fn worth_probing(prefixes: &BTreeSet<(String, i32)>, kind: ValueKind, value: &st
 /// The index entries matching a set of probes: (object key, kind, value).
 fn matching(
     conn: &mut DbConn,
+    prefixes: &BTreeSet<(String, i32)>,
     probes: &[&Probe],
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    let prefixes: BTreeSet<(String, i32)> = stix_prefixes::table
-        .select((stix_prefixes::kind, stix_prefixes::len))
-        .load::<(String, i32)>(conn)?
-        .into_iter()
-        .collect();
     let mut by_kind: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
     for p in probes {
         for (k, v) in &p.keys {
-            if worth_probing(&prefixes, *k, v) {
+            if worth_probing(prefixes, *k, v) {
                 by_kind.entry(*k).or_default().insert(v.as_str());
             }
         }
@@ -146,17 +142,23 @@ fn matching(
     for (kind, vals) in by_kind {
         let vals: Vec<&str> = vals.into_iter().collect();
         for chunk in vals.chunks(CHUNK) {
-            out.extend(
-                stix_values::table
-                    .filter(stix_values::kind.eq(kind.as_str()))
-                    .filter(stix_values::value.eq_any(chunk))
-                    .select((
-                        stix_values::object_key,
-                        stix_values::kind,
-                        stix_values::value,
-                    ))
+            let q = stix_values::table
+                .filter(stix_values::kind.eq(kind.as_str()))
+                .select((
+                    stix_values::object_key,
+                    stix_values::kind,
+                    stix_values::value,
+                ));
+            // One key: a statement prepared once per connection (an IN list is prepared
+            // anew each time, its length varying).
+            out.extend(match chunk {
+                [one] => q
+                    .filter(stix_values::value.eq(*one))
                     .load::<(String, String, String)>(conn)?,
-            );
+                _ => q
+                    .filter(stix_values::value.eq_any(chunk))
+                    .load::<(String, String, String)>(conn)?,
+            });
         }
     }
     for p in probes {
@@ -220,9 +222,17 @@ pub fn lookup(
             format!("between 1 and {MAX_BATCH} values per lookup"),
         ));
     }
-    let probes: Vec<Result<Probe, &str>> = asked.iter().map(|v| values::probe(v)).collect();
+    let prefixes: BTreeSet<(String, i32)> = stix_prefixes::table
+        .select((stix_prefixes::kind, stix_prefixes::len))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .collect();
+    let held =
+        |kind: ValueKind, len: u8| prefixes.contains(&(kind.as_str().to_owned(), i32::from(len)));
+    let probes: Vec<Result<Probe, &str>> =
+        asked.iter().map(|v| values::probe_held(v, &held)).collect();
     let ok: Vec<&Probe> = probes.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let entries = matching(conn, &ok)?;
+    let entries = matching(conn, &prefixes, &ok)?;
     let found = visible(conn, caller, entries.iter().map(|(k, ..)| k.as_str()))?;
     // The visible entries by (kind, value): each probe looks its keys up instead of
     // walking every entry (a batch would otherwise cost values x entries).

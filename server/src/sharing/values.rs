@@ -211,25 +211,47 @@ fn parents(d: &str, kind: ValueKind, keys: &mut Vec<(ValueKind, String)>) {
     }
 }
 
-fn host_keys(host: &str, keys: &mut Vec<(ValueKind, String)>) {
+fn host_keys(
+    host: &str,
+    held: &dyn Fn(ValueKind, u8) -> bool,
+    keys: &mut Vec<(ValueKind, String)>,
+) {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(a) = h.parse::<Ipv4Addr>() {
-        v4_keys(a, 32, keys);
+        v4_keys(a, 32, held, keys);
     } else if let Ok(a) = h.parse::<Ipv6Addr>() {
-        v6_keys(a, 128, keys);
+        v6_keys(a, 128, held, keys);
     } else if let Ok(d) = domain(h) {
         parents(&d, ValueKind::Domain, keys);
     }
 }
 
-fn v4_keys(a: Ipv4Addr, len: u8, keys: &mut Vec<(ValueKind, String)>) {
-    for l in (0..=len).rev() {
+/// The keys of an address or network: itself, and each wider network of a prefix length
+/// `held` says the index may hold.
+fn v4_keys(
+    a: Ipv4Addr,
+    len: u8,
+    held: &dyn Fn(ValueKind, u8) -> bool,
+    keys: &mut Vec<(ValueKind, String)>,
+) {
+    for l in (0..=len)
+        .rev()
+        .filter(|l| *l == len || held(ValueKind::Ipv4, *l))
+    {
         keys.push((ValueKind::Ipv4, v4_text(v4_mask(a, l), l)));
     }
 }
 
-fn v6_keys(a: Ipv6Addr, len: u8, keys: &mut Vec<(ValueKind, String)>) {
-    for l in (0..=len).rev() {
+fn v6_keys(
+    a: Ipv6Addr,
+    len: u8,
+    held: &dyn Fn(ValueKind, u8) -> bool,
+    keys: &mut Vec<(ValueKind, String)>,
+) {
+    for l in (0..=len)
+        .rev()
+        .filter(|l| *l == len || held(ValueKind::Ipv6, *l))
+    {
         keys.push((ValueKind::Ipv6, v6_text(v6_mask(a, l), l)));
     }
 }
@@ -238,6 +260,13 @@ fn v6_keys(a: Ipv6Addr, len: u8, keys: &mut Vec<(ValueKind, String)>) {
 /// it, a network also what lies inside it; a domain matches itself and its parent domains;
 /// a URL or e-mail address itself and its host's keys.
 pub fn probe(raw: &str) -> Result<Probe, &'static str> {
+    probe_held(raw, &|_, _| true)
+}
+
+/// [`probe`], with only the networks of the prefix lengths `held` says the index may hold
+/// (a lookup asks the index which lengths it holds: usually none, so an address is one key,
+/// not 33).
+pub fn probe_held(raw: &str, held: &dyn Fn(ValueKind, u8) -> bool) -> Result<Probe, &'static str> {
     let kind = classify(raw).ok_or(
         "not a value the hub indexes: give an IPv4/IPv6 address or network, a domain, a URL, an e-mail address or an MD5/SHA-1/SHA-256/SHA-512 hash",
     )?;
@@ -247,7 +276,7 @@ pub fn probe(raw: &str) -> Result<Probe, &'static str> {
     match kind {
         ValueKind::Ipv4 => {
             let (a, l) = ip_net::<Ipv4Addr>(&normalised, 32).ok_or("unreachable")?;
-            v4_keys(a, l, &mut keys);
+            v4_keys(a, l, held, &mut keys);
             if l < 32 {
                 let last = u32::from(a) | (u32::MAX.checked_shr(u32::from(l)).unwrap_or(0));
                 inside = Some((kind, format!("{:08x}", u32::from(a)), format!("{last:08x}")));
@@ -255,7 +284,7 @@ pub fn probe(raw: &str) -> Result<Probe, &'static str> {
         }
         ValueKind::Ipv6 => {
             let (a, l) = ip_net::<Ipv6Addr>(&normalised, 128).ok_or("unreachable")?;
-            v6_keys(a, l, &mut keys);
+            v6_keys(a, l, held, &mut keys);
             if l < 128 {
                 let last = u128::from(a) | (u128::MAX.checked_shr(u32::from(l)).unwrap_or(0));
                 inside = Some((
@@ -272,13 +301,13 @@ pub fn probe(raw: &str) -> Result<Probe, &'static str> {
                 .ok()
                 .and_then(|u| u.host_str().map(String::from))
             {
-                host_keys(&h, &mut keys);
+                host_keys(&h, held, &mut keys);
             }
         }
         ValueKind::Email => {
             keys.push((kind, normalised.clone()));
             if let Some((_, h)) = normalised.rsplit_once('@') {
-                host_keys(h, &mut keys);
+                host_keys(h, held, &mut keys);
             }
         }
         _ => keys.push((kind, normalised.clone())),
