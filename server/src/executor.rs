@@ -47,6 +47,11 @@ impl Executor {
         Executor { db, live: None }
     }
 
+    /// The database it commits to.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Runs `f` as one unit of work and returns its result once committed and applied. The
     /// effects are applied on the blocking thread right after the commit, so a request that
     /// is dropped meanwhile (its client went away) still leaves no stale cache behind.

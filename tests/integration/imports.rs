@@ -242,6 +242,8 @@ async fn an_api_import_runs_as_a_job_with_progress_and_each_refused_record() {
     app.user(&p.org_id, "viewer@nimbus.test", Role::Viewer);
     let viewer = app.login("viewer@nimbus.test").await;
     let ag = app.agreement(&p, &c, "amber", json!(["indicators"])).await;
+    let mut cs = app.stream(&c.token, None).await;
+    cs.live().await;
 
     let (s, b) = upload(
         &app,
@@ -281,6 +283,14 @@ async fn an_api_import_runs_as_a_job_with_progress_and_each_refused_record() {
     assert_eq!(values_seen(&app, &c, &["203.0.113.7"]).await, vec![1]);
     let (_, list) = app.get("/api/v1/imports", &p).await;
     assert_eq!(list["total"], 1);
+    // Each object it stored and shared went out on the customer's stream.
+    let told = cs
+        .events_until_quiet(std::time::Duration::from_millis(700))
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "indicator.shared")
+        .count();
+    assert_eq!(told, 4);
 
     // A MISP event, told by its content.
     let (s, b) = upload(&app, &p, "", &misp()).await;

@@ -167,8 +167,10 @@ pub fn run(db: &Db, command: IocCommand) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
+    // Offline: a running server's stream pump finds the batches' notices by polling.
+    let exec = crate::executor::Executor::offline(db.clone());
     let out = import::run(
-        db,
+        &exec,
         &caller,
         &import_id,
         &spec,

@@ -16,8 +16,9 @@ use super::values;
 use crate::audit::{versions, Event};
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::{Db, DbConn};
+use crate::db::DbConn;
 use crate::error::AppError;
+use crate::executor::Executor;
 use crate::identity::Caller;
 use cirhub_shared::sharing::{ImportCounts, ImportError, Tlp, ValueKind};
 use diesel::prelude::*;
@@ -70,7 +71,7 @@ impl Outcome {
 /// Runs an import for the caller's organisation. `bytes_read` tells how far into the file
 /// the reader is; `progress` is called after each committed batch.
 pub fn run(
-    db: &Db,
+    exec: &Executor,
     caller: &Caller,
     import_id: &str,
     spec: &Spec,
@@ -79,7 +80,8 @@ pub fn run(
     progress: &mut dyn FnMut(&mut Outcome) -> Result<(), AppError>,
 ) -> Result<Outcome, AppError> {
     // Refused before anything is read or written.
-    let shares = objects::agreements_to_share_under(&mut *db.conn()?, caller, &spec.share_under)?;
+    let shares =
+        objects::agreements_to_share_under(&mut *exec.db().conn()?, caller, &spec.share_under)?;
     let defaults = Defaults {
         tlp: spec.tlp,
         now: chrono::Utc::now(),
@@ -93,7 +95,7 @@ pub fn run(
         batch.push(r);
         if batch.len() >= BATCH {
             flush(
-                db, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
+                exec, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
             )?;
             out.counts.bytes_read = bytes_read();
             progress(&mut out)?;
@@ -111,7 +113,7 @@ pub fn run(
         Err(ReadError::Io(e)) => Some(format!("the file could not be read: {e}")),
     };
     flush(
-        db, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
+        exec, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
     )?;
     out.counts.bytes_read = bytes_read();
     out.failure = stopped;
@@ -306,7 +308,7 @@ fn held_already(
 /// already held stored one by one.
 #[allow(clippy::too_many_arguments)]
 fn flush(
-    db: &Db,
+    exec: &Executor,
     caller: &Caller,
     import_id: &str,
     shares: &[String],
@@ -339,7 +341,8 @@ fn flush(
             }
         }
     }
-    let result = db.write_blocking(|c| {
+    // Through the executor: the batch's stream notices wake the pump once it commits.
+    let result = exec.run_blocking(|c| {
         let ids: Vec<&str> = ready.iter().map(|(_, ch, _)| ch.id.as_str()).collect();
         let mut wanted: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
         for (_, _, vals) in &ready {
@@ -352,6 +355,7 @@ fn flush(
         let mut pending = Pending::default();
         let mut hashes = String::new();
         let mut updated = 0u64;
+        let mut changed = Vec::new();
         for (position, checked, vals) in ready {
             if !seen.insert(id_hash(&checked.id)) {
                 out.counts.duplicates += 1;
@@ -390,6 +394,7 @@ fn flush(
                     updated += 1;
                     hashes.push_str(&hash);
                     objects::add_shares(c, caller, &row.key, shares)?;
+                    changed.push((row, hash));
                 }
                 Err(e) => match e.refusal() {
                     Some(reason) => out.reject(position, reason),
@@ -398,7 +403,22 @@ fn flush(
             }
         }
         let created = pending.objects.len() as u64;
+        // New objects shared under agreements go out on the stream like any other.
+        let fresh: Vec<(StixObjectRow, String)> = if shares.is_empty() {
+            Vec::new()
+        } else {
+            pending
+                .objects
+                .iter()
+                .cloned()
+                .zip(pending.bodies.iter().map(|(_, h)| h.clone()))
+                .collect()
+        };
         pending.write(c, shares, caller.actor.id(), now)?;
+        super::notices::announce_imported(c, &fresh)?;
+        for (row, hash) in &changed {
+            super::notices::announce(c, row, hash)?;
+        }
         out.counts.created += created;
         out.counts.updated += updated;
         if created + updated > 0 {

@@ -11,6 +11,7 @@ use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
+use crate::executor::Executor;
 use crate::identity::{Actor, Caller};
 use crate::jobs::{self, Kind, NewJob, Outcome, Retry};
 use crate::paging::{paged, Pagination};
@@ -229,7 +230,8 @@ impl Read for Chunks {
 }
 
 /// Runs one import to its end (the job's work; blocking).
-fn execute(db: &Db, id: &str) -> Result<(), AppError> {
+fn execute(exec: &Executor, id: &str) -> Result<(), AppError> {
+    let db = exec.db();
     let now = now_ms();
     let row = {
         let mut conn = db.conn()?;
@@ -332,7 +334,7 @@ fn execute(db: &Db, id: &str) -> Result<(), AppError> {
         o.fresh.clear();
         save(o, ImportState::Running, None)
     };
-    match import::run(db, &caller, id, &spec, &mut open, &bytes, &mut progress) {
+    match import::run(exec, &caller, id, &spec, &mut open, &bytes, &mut progress) {
         Ok(o) => {
             let state = if o.failure.is_some() {
                 ImportState::Failed
@@ -356,17 +358,17 @@ fn execute(db: &Db, id: &str) -> Result<(), AppError> {
 }
 
 /// The `ioc.import` job kind.
-pub fn kind(db: Db) -> Kind {
+pub fn kind(exec: Executor) -> Kind {
     let retry = Retry {
         base_ms: 5_000,
         max_delay_ms: 60_000,
         max_attempts: 3,
     };
     Kind::once(KIND, retry, move |job| {
-        let db = db.clone();
+        let exec = exec.clone();
         Box::pin(async move {
             let id = job.key.clone();
-            match tokio::task::spawn_blocking(move || execute(&db, &id)).await {
+            match tokio::task::spawn_blocking(move || execute(&exec, &id)).await {
                 Ok(Ok(())) => Outcome::ok(),
                 Ok(Err(e)) => Outcome::failed(e),
                 Err(e) => Outcome::failed(e),

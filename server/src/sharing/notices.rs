@@ -21,7 +21,7 @@ use cirhub_shared::sharing::{IndicatorNotice, Tlp};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::{EventKind, Role};
 use diesel::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The organisations other than the owner that an object, shared under the agreements it
 /// is shared under, may reach now (organisation-wide, as the stream is); with `only`, the
@@ -140,6 +140,39 @@ pub(super) fn staff(conn: &mut DbConn, orgs: &[String]) -> Result<Vec<UserRow>, 
         .order(users::email.asc())
         .select(UserRow::as_select())
         .load(conn)?)
+}
+
+/// Announces the new objects of an import batch, all shared under the same agreements: the
+/// audience is worked out once per (TLP, category), not once per object.
+pub(super) fn announce_imported(
+    conn: &mut DbConn,
+    rows: &[(StixObjectRow, String)],
+) -> Result<(), AppError> {
+    let mut audiences: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (row, hash) in rows {
+        if row.revoked || row.tlp == Tlp::Red.as_str() {
+            announce(conn, row, hash)?;
+            continue;
+        }
+        let group = (row.tlp.clone(), row.category.clone());
+        if !audiences.contains_key(&group) {
+            let audience = entitled(conn, row, None)?.into_iter().collect();
+            audiences.insert(group.clone(), audience);
+        }
+        let audience = &audiences[&group];
+        if !audience.is_empty() {
+            let n = notice(row, hash)?;
+            frame(
+                conn,
+                row,
+                EventKind::IndicatorShared,
+                n,
+                row.updated_at,
+                audience,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Announces an object passed on under `agreement` to that agreement's parties it reaches.

@@ -17,9 +17,10 @@ use super::terms::{stored_terms, AGREEMENT};
 use crate::audit::versions;
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::{Db, DbConn};
+use crate::db::DbConn;
 use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::AppError;
+use crate::executor::Executor;
 use crate::identity::{Actor, Caller};
 use crate::jobs::store::{enqueue, NewJob};
 use crate::jobs::{Kind, Outcome, Retry};
@@ -90,21 +91,22 @@ pub(super) fn queue(
 }
 
 /// The `agreement.review` job kind.
-pub fn kind(db: Db) -> Kind {
+pub fn kind(exec: Executor) -> Kind {
     let retry = Retry {
         base_ms: 2_000,
         max_delay_ms: 300_000,
         max_attempts: 10,
     };
     Kind::once(REVIEW, retry, move |job| {
-        let db = db.clone();
+        let exec = exec.clone();
         Box::pin(async move {
             let p: Payload = match serde_json::from_value(job.payload) {
                 Ok(p) => p,
                 Err(e) => return Outcome::failed(e),
             };
             let key = job.key.clone();
-            match db.write(move |c| review(c, &p, &key)).await {
+            // Through the executor: its frames wake the stream pump, its mails the runner.
+            match exec.run(move |c| review(c, &p, &key)).await {
                 Ok(()) => Outcome::ok(),
                 Err(e) => Outcome::failed(e),
             }
