@@ -88,8 +88,8 @@ impl Application {
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
             .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
-            .kind(crate::sharing::imports::kind(exec.clone()))
-            .kind(crate::sharing::withdrawals::kind(exec.clone()))
+            .kind(crate::timers::import_kind(exec.clone()))
+            .kind(crate::timers::review_kind(exec.clone()))
             .kind(crate::identity::sessions::prune_kind(
                 db.clone(),
                 (config.refresh_ttl_secs as i64).saturating_mul(1000),

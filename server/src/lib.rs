@@ -30,6 +30,7 @@ pub mod sharing;
 pub mod state;
 pub mod stream;
 pub mod text;
+pub mod timers;
 pub mod watch;
 
 /// The layering of the README's architecture section, checked: the domain modules and the

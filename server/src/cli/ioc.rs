@@ -167,10 +167,10 @@ pub fn run(db: &Db, command: IocCommand) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
-    // Offline: a running server's stream pump finds the batches' notices by polling.
-    let exec = crate::executor::Executor::offline(db.clone());
+    // No live parts here: a running server's stream pump finds the notices by polling.
     let out = import::run(
-        &exec,
+        db,
+        &|_| {},
         &caller,
         &import_id,
         &spec,

@@ -16,9 +16,9 @@ use super::values;
 use crate::audit::{versions, Event};
 use crate::db::rows::*;
 use crate::db::schema::*;
-use crate::db::DbConn;
+use crate::db::{Db, DbConn};
+use crate::effects::{self, Effects};
 use crate::error::AppError;
-use crate::executor::Executor;
 use crate::identity::Caller;
 use cirhub_shared::sharing::{ImportCounts, ImportError, Tlp, ValueKind};
 use diesel::prelude::*;
@@ -69,9 +69,12 @@ impl Outcome {
 }
 
 /// Runs an import for the caller's organisation. `bytes_read` tells how far into the file
-/// the reader is; `progress` is called after each committed batch.
+/// the reader is; `progress` is called after each committed batch; `apply` is handed each
+/// batch's effects once it commits (a serving instance wakes its stream pump with them).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
-    exec: &Executor,
+    db: &Db,
+    apply: &dyn Fn(&Effects),
     caller: &Caller,
     import_id: &str,
     spec: &Spec,
@@ -80,8 +83,7 @@ pub fn run(
     progress: &mut dyn FnMut(&mut Outcome) -> Result<(), AppError>,
 ) -> Result<Outcome, AppError> {
     // Refused before anything is read or written.
-    let shares =
-        objects::agreements_to_share_under(&mut *exec.db().conn()?, caller, &spec.share_under)?;
+    let shares = objects::agreements_to_share_under(&mut *db.conn()?, caller, &spec.share_under)?;
     let defaults = Defaults {
         tlp: spec.tlp,
         now: chrono::Utc::now(),
@@ -95,7 +97,7 @@ pub fn run(
         batch.push(r);
         if batch.len() >= BATCH {
             flush(
-                exec, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
+                db, apply, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
             )?;
             out.counts.bytes_read = bytes_read();
             progress(&mut out)?;
@@ -113,7 +115,7 @@ pub fn run(
         Err(ReadError::Io(e)) => Some(format!("the file could not be read: {e}")),
     };
     flush(
-        exec, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
+        db, apply, caller, import_id, &shares, &mut batch, &mut seen, &mut out,
     )?;
     out.counts.bytes_read = bytes_read();
     out.failure = stopped;
@@ -308,7 +310,8 @@ fn held_already(
 /// already held stored one by one.
 #[allow(clippy::too_many_arguments)]
 fn flush(
-    exec: &Executor,
+    db: &Db,
+    apply: &dyn Fn(&Effects),
     caller: &Caller,
     import_id: &str,
     shares: &[String],
@@ -341,111 +344,119 @@ fn flush(
             }
         }
     }
-    // Through the executor: the batch's stream notices wake the pump once it commits.
-    let result = exec.run_blocking(|c| {
-        let ids: Vec<&str> = ready.iter().map(|(_, ch, _)| ch.id.as_str()).collect();
-        let mut wanted: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
-        for (_, _, vals) in &ready {
-            for (k, v) in vals {
-                wanted.entry(*k).or_default().insert(v.as_str());
-            }
-        }
-        let (held_ids, held_vals) = held_already(c, org, &ids, &wanted)?;
-        let now = now_ms();
-        let mut pending = Pending::default();
-        let mut hashes = String::new();
-        let mut updated = 0u64;
-        let mut changed = Vec::new();
-        for (position, checked, vals) in ready {
-            if !seen.insert(id_hash(&checked.id)) {
-                out.counts.duplicates += 1;
-                continue;
-            }
-            if !held_ids.contains(&checked.id) {
-                let all_held = !vals.is_empty()
-                    && vals
-                        .iter()
-                        .all(|kv| held_vals.contains(kv) || pending.taken.contains(kv));
-                if all_held {
-                    out.counts.duplicates += 1;
-                } else {
-                    hashes.push_str(&pending.add(org, checked, vals, now)?);
+    // Its effects (the batch's stream notices) are handed to `apply` once it commits.
+    let result = db.write_blocking(|c| {
+        effects::collect(|| {
+            let ids: Vec<&str> = ready.iter().map(|(_, ch, _)| ch.id.as_str()).collect();
+            let mut wanted: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
+            for (_, _, vals) in &ready {
+                for (k, v) in vals {
+                    wanted.entry(*k).or_default().insert(v.as_str());
                 }
-                continue;
             }
-            match objects::held(c, org, &checked)? {
-                Some(Held::Same(key)) => {
-                    out.counts.unchanged += 1;
-                    objects::add_shares(c, caller, &key, shares)?;
-                    continue;
-                }
-                Some(Held::SameVersion) => {
+            let (held_ids, held_vals) = held_already(c, org, &ids, &wanted)?;
+            let now = now_ms();
+            let mut pending = Pending::default();
+            let mut hashes = String::new();
+            let mut updated = 0u64;
+            let mut changed = Vec::new();
+            for (position, checked, vals) in ready {
+                if !seen.insert(id_hash(&checked.id)) {
                     out.counts.duplicates += 1;
                     continue;
                 }
-                None => {}
-            }
-            match objects::store(c, org, &checked) {
-                Ok(Stored::Same(row)) => {
-                    out.counts.unchanged += 1;
-                    objects::add_shares(c, caller, &row.key, shares)?;
+                if !held_ids.contains(&checked.id) {
+                    let all_held = !vals.is_empty()
+                        && vals
+                            .iter()
+                            .all(|kv| held_vals.contains(kv) || pending.taken.contains(kv));
+                    if all_held {
+                        out.counts.duplicates += 1;
+                    } else {
+                        hashes.push_str(&pending.add(org, checked, vals, now)?);
+                    }
+                    continue;
                 }
-                Ok(Stored::Written { row, hash, .. }) => {
-                    updated += 1;
-                    hashes.push_str(&hash);
-                    objects::add_shares(c, caller, &row.key, shares)?;
-                    changed.push((row, hash));
+                match objects::held(c, org, &checked)? {
+                    Some(Held::Same(key)) => {
+                        out.counts.unchanged += 1;
+                        objects::add_shares(c, caller, &key, shares)?;
+                        continue;
+                    }
+                    Some(Held::SameVersion) => {
+                        out.counts.duplicates += 1;
+                        continue;
+                    }
+                    None => {}
                 }
-                Err(e) => match e.refusal() {
-                    Some(reason) => out.reject(position, reason),
-                    None => return Err(e),
-                },
+                match objects::store(c, org, &checked) {
+                    Ok(Stored::Same(row)) => {
+                        out.counts.unchanged += 1;
+                        objects::add_shares(c, caller, &row.key, shares)?;
+                    }
+                    Ok(Stored::Written { row, hash, .. }) => {
+                        updated += 1;
+                        hashes.push_str(&hash);
+                        objects::add_shares(c, caller, &row.key, shares)?;
+                        changed.push((row, hash));
+                    }
+                    Err(e) => match e.refusal() {
+                        Some(reason) => out.reject(position, reason),
+                        None => return Err(e),
+                    },
+                }
             }
-        }
-        let created = pending.objects.len() as u64;
-        // New objects shared under agreements go out on the stream like any other.
-        let fresh: Vec<(StixObjectRow, String)> = if shares.is_empty() {
-            Vec::new()
-        } else {
-            pending
-                .objects
-                .iter()
-                .cloned()
-                .zip(pending.bodies.iter().map(|(_, h)| h.clone()))
-                .collect()
-        };
-        pending.write(c, shares, caller.actor.id(), now)?;
-        super::notices::announce_imported(c, &fresh)?;
-        for (row, hash) in &changed {
-            super::notices::announce(c, row, hash)?;
-        }
-        out.counts.created += created;
-        out.counts.updated += updated;
-        if created + updated > 0 {
-            crate::audit::append(
-                c,
-                Event::change(
-                    &caller.actor,
-                    &caller.org_id,
-                    "stix.import",
-                    IMPORT,
-                    import_id,
-                )
-                .detail(serde_json::json!({
-                    "created": created,
-                    "updated": updated,
-                    "shared_under": shares,
-                    "object_type": STIX,
-                    // SHA-256 over the stored versions' hashes in the order written.
-                    "digest": versions::sha256(hashes.as_bytes()),
-                })),
-            )?;
-        }
-        Ok(())
+            let created = pending.objects.len() as u64;
+            // New objects shared under agreements go out on the stream like any other.
+            let fresh: Vec<(StixObjectRow, String)> = if shares.is_empty() {
+                Vec::new()
+            } else {
+                pending
+                    .objects
+                    .iter()
+                    .cloned()
+                    .zip(pending.bodies.iter().map(|(_, h)| h.clone()))
+                    .collect()
+            };
+            pending.write(c, shares, caller.actor.id(), now)?;
+            super::notices::announce_imported(c, &fresh)?;
+            for (row, hash) in &changed {
+                super::notices::announce(c, row, hash)?;
+            }
+            out.counts.created += created;
+            out.counts.updated += updated;
+            if created + updated > 0 {
+                crate::audit::append(
+                    c,
+                    Event::change(
+                        &caller.actor,
+                        &caller.org_id,
+                        "stix.import",
+                        IMPORT,
+                        import_id,
+                    )
+                    .detail(serde_json::json!({
+                        "created": created,
+                        "updated": updated,
+                        "shared_under": shares,
+                        "object_type": STIX,
+                        // SHA-256 over the stored versions' hashes in the order written.
+                        "digest": versions::sha256(hashes.as_bytes()),
+                    })),
+                )?;
+            }
+            Ok(())
+        })
     });
-    if result.is_err() {
-        // Nothing of the batch stands: neither do its counts.
-        *out = before;
+    match result {
+        Ok(done) => {
+            apply(&done.effects);
+            Ok(())
+        }
+        Err(e) => {
+            // Nothing of the batch stands: neither do its counts.
+            *out = before;
+            Err(e)
+        }
     }
-    result
 }

@@ -10,10 +10,10 @@ use super::objects;
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
+use crate::effects::Effects;
 use crate::error::AppError;
-use crate::executor::Executor;
 use crate::identity::{Actor, Caller};
-use crate::jobs::{self, Kind, NewJob, Outcome, Retry};
+use crate::jobs::{self, NewJob};
 use crate::paging::{paged, Pagination};
 use cirhub_shared::api::Paged;
 use cirhub_shared::sharing::{self as s, ImportCounts, ImportState, Tlp};
@@ -230,8 +230,8 @@ impl Read for Chunks {
 }
 
 /// Runs one import to its end (the job's work; blocking).
-fn execute(exec: &Executor, id: &str) -> Result<(), AppError> {
-    let db = exec.db();
+/// Runs the import `id` (the `ioc.import` job); `apply` gets each batch's effects.
+pub fn execute(db: &Db, id: &str, apply: &dyn Fn(&Effects)) -> Result<(), AppError> {
     let now = now_ms();
     let row = {
         let mut conn = db.conn()?;
@@ -334,7 +334,16 @@ fn execute(exec: &Executor, id: &str) -> Result<(), AppError> {
         o.fresh.clear();
         save(o, ImportState::Running, None)
     };
-    match import::run(exec, &caller, id, &spec, &mut open, &bytes, &mut progress) {
+    match import::run(
+        db,
+        apply,
+        &caller,
+        id,
+        &spec,
+        &mut open,
+        &bytes,
+        &mut progress,
+    ) {
         Ok(o) => {
             let state = if o.failure.is_some() {
                 ImportState::Failed
@@ -355,24 +364,4 @@ fn execute(exec: &Executor, id: &str) -> Result<(), AppError> {
             )
         }
     }
-}
-
-/// The `ioc.import` job kind.
-pub fn kind(exec: Executor) -> Kind {
-    let retry = Retry {
-        base_ms: 5_000,
-        max_delay_ms: 60_000,
-        max_attempts: 3,
-    };
-    Kind::once(KIND, retry, move |job| {
-        let exec = exec.clone();
-        Box::pin(async move {
-            let id = job.key.clone();
-            match tokio::task::spawn_blocking(move || execute(&exec, &id)).await {
-                Ok(Ok(())) => Outcome::ok(),
-                Ok(Err(e)) => Outcome::failed(e),
-                Err(e) => Outcome::failed(e),
-            }
-        })
-    })
 }

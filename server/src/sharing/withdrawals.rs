@@ -20,10 +20,9 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::AppError;
-use crate::executor::Executor;
 use crate::identity::{Actor, Caller};
 use crate::jobs::store::{enqueue, NewJob};
-use crate::jobs::{Kind, Outcome, Retry};
+
 use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::Recipient;
 use cirhub_shared::sharing::{Tlp, Withdrawal, WithdrawalCause};
@@ -90,28 +89,16 @@ pub(super) fn queue(
     Ok(())
 }
 
-/// The `agreement.review` job kind.
-pub fn kind(exec: Executor) -> Kind {
-    let retry = Retry {
-        base_ms: 2_000,
-        max_delay_ms: 300_000,
-        max_attempts: 10,
-    };
-    Kind::once(REVIEW, retry, move |job| {
-        let exec = exec.clone();
-        Box::pin(async move {
-            let p: Payload = match serde_json::from_value(job.payload) {
-                Ok(p) => p,
-                Err(e) => return Outcome::failed(e),
-            };
-            let key = job.key.clone();
-            // Through the executor: its frames wake the stream pump, its mails the runner.
-            match exec.run(move |c| review(c, &p, &key)).await {
-                Ok(()) => Outcome::ok(),
-                Err(e) => Outcome::failed(e),
-            }
-        })
-    })
+/// Runs one `agreement.review` job (its payload and key as queued), in the caller's
+/// transaction.
+pub fn run_review(
+    conn: &mut DbConn,
+    payload: &serde_json::Value,
+    key: &str,
+) -> Result<(), AppError> {
+    let p: Payload = serde_json::from_value(payload.clone())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("review payload: {e}")))?;
+    review(conn, &p, key)
 }
 
 /// The organisation as a reader of what is shared with it organisation-wide (the stream).
