@@ -313,9 +313,16 @@ pub async fn pass_on_object(
     body: ApiJson<ShareObject>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Analyst)?;
-    let out = state
+    let key = key.into_inner();
+    let (who, which) = (caller.clone(), key.clone());
+    state
         .exec
-        .run(move |c| onward::pass_on(c, &caller, &key, &body.0))
+        .run(move |c| onward::pass_on(c, &who, &which, &body.0))
+        .await?;
+    // The object as the caller may now read it, disclosed as any read is.
+    let out = state
+        .journal
+        .read(move |c| reads::get(c, &caller, &key))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -15,7 +15,6 @@ use crate::delivery::notify::{queue_mail, BASE, MSGID_DOMAIN};
 use crate::error::AppError;
 use crate::identity::{Actor, Caller};
 use crate::publishing::feeds::xml_escape;
-use cirhub_shared::api::Recipient;
 use cirhub_shared::customer::StreamEvent;
 use cirhub_shared::sharing::{IndicatorNotice, Tlp};
 use cirhub_shared::time::from_millis;
@@ -46,12 +45,7 @@ fn entitled(
         .collect();
     let mut out = BTreeSet::new();
     for org in parties {
-        let reader = Caller {
-            org_id: org.clone(),
-            role: Role::Viewer,
-            actor: Actor::System,
-            session_id: None,
-        };
+        let reader = super::reads::org_caller(&org);
         if Reader::org_wide(conn, &reader)?
             .decide(conn, &reader, row, &shared)?
             .allowed
@@ -64,19 +58,9 @@ fn entitled(
 
 /// Every organisation other than the owner that any version of the object was disclosed to.
 fn received(conn: &mut DbConn, row: &StixObjectRow) -> Result<BTreeSet<String>, AppError> {
-    let rows: Vec<(Option<String>, Option<String>)> = disclosures::table
-        .filter(disclosures::object_type.eq(STIX))
-        .filter(disclosures::object_id.eq(&row.key))
-        .select((disclosures::organisation_id, disclosures::recipients))
-        .load(conn)?;
-    let mut out = BTreeSet::new();
-    for (org, recipients) in rows {
-        out.extend(org);
-        if let Some(r) = recipients {
-            let list: Vec<Recipient> = serde_json::from_str(&r).unwrap_or_default();
-            out.extend(list.into_iter().map(|r| r.organisation_id));
-        }
-    }
+    let mut out = super::withdrawals::received_by(conn, std::slice::from_ref(&row.key))?
+        .remove(&row.key)
+        .unwrap_or_default();
     out.retain(|o| *o != row.owner_id && !o.is_empty());
     Ok(out)
 }

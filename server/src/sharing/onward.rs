@@ -8,24 +8,24 @@
 
 use super::notices::announce_under;
 use super::objects::{agreements_to_share_under, STIX};
-use super::reads::{readable, view, Reader, Share};
+use super::reads::{org_caller, readable, Reader, Share};
 use crate::audit::{versions, Event};
 use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::identity::{Actor, Caller};
+use crate::identity::Caller;
 use cirhub_shared::sharing as s;
-use cirhub_shared::Role;
 use diesel::prelude::*;
 
-/// The recipient `caller` passes the object `key` on under `input.agreement_id`.
+/// The recipient `caller` passes the object `key` on under `input.agreement_id`. (The
+/// caller then reads the object through the disclosing read path.)
 pub fn pass_on(
     conn: &mut DbConn,
     caller: &Caller,
     key: &str,
     input: &s::ShareObject,
-) -> Result<s::StixObject, AppError> {
+) -> Result<(), AppError> {
     let (row, decision) = readable(conn, caller, key)?;
     let Some(decision) = decision else {
         return Err(AppError::Conflict(
@@ -65,12 +65,7 @@ pub fn pass_on(
         .load(conn)?;
     let mut reaches = false;
     for org in parties {
-        let reader = Caller {
-            org_id: org,
-            role: Role::Viewer,
-            actor: Actor::System,
-            session_id: None,
-        };
+        let reader = org_caller(&org);
         let d = Reader::org_wide(conn, &reader)?.decide(
             conn,
             &reader,
@@ -117,7 +112,7 @@ pub fn pass_on(
             ],
         )?;
     }
-    view(conn, caller, &row, Some(&decision))
+    Ok(())
 }
 
 /// The organisation that passed the object on under `agreement_id` stops doing so: from the

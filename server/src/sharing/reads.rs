@@ -37,6 +37,16 @@ pub struct ListFilter {
     pub agreement: Option<String>,
 }
 
+/// An organisation as the reader of an organisation-wide channel (the stream, a review).
+pub(super) fn org_caller(org: &str) -> Caller {
+    Caller {
+        org_id: org.to_owned(),
+        role: cirhub_shared::Role::Viewer,
+        actor: Actor::System,
+        session_id: None,
+    }
+}
+
 /// Terms in force of the agreements an object is shared under that the reader is party to,
 /// and the person the channel reaches (for TLP:RED).
 pub(super) struct Reader {

@@ -12,7 +12,7 @@
 
 use super::notices::{frame, mail_person, notice, staff, Letter};
 use super::objects::STIX;
-use super::reads::{shares_of, Reader};
+use super::reads::{org_caller, shares_of, Reader};
 use super::terms::{stored_terms, AGREEMENT};
 use crate::audit::versions;
 use crate::db::rows::*;
@@ -20,13 +20,12 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::delivery::notify::{BASE, MSGID_DOMAIN};
 use crate::error::AppError;
-use crate::identity::{Actor, Caller};
 use crate::jobs::store::{enqueue, NewJob};
 
 use crate::publishing::feeds::xml_escape;
 use cirhub_shared::api::Recipient;
 use cirhub_shared::sharing::{Tlp, Withdrawal, WithdrawalCause};
-use cirhub_shared::{EventKind, Role};
+use cirhub_shared::EventKind;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -101,18 +100,8 @@ pub fn run_review(
     review(conn, &p, key)
 }
 
-/// The organisation as a reader of what is shared with it organisation-wide (the stream).
-fn org_reader(org: &str) -> Caller {
-    Caller {
-        org_id: org.to_owned(),
-        role: Role::Viewer,
-        actor: Actor::System,
-        session_id: None,
-    }
-}
-
 /// Every organisation each object in `keys` was disclosed to, by any channel.
-fn received_by(
+pub(super) fn received_by(
     conn: &mut DbConn,
     keys: &[String],
 ) -> Result<HashMap<String, BTreeSet<String>>, AppError> {
@@ -221,11 +210,11 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
                     continue;
                 }
                 if !readers.contains_key(&org) {
-                    let r = Reader::org_wide(conn, &org_reader(&org))?;
+                    let r = Reader::org_wide(conn, &org_caller(&org))?;
                     readers.insert(org.clone(), r);
                 }
                 let allowed = readers[&org]
-                    .decide(conn, &org_reader(&org), &object, &shares)?
+                    .decide(conn, &org_caller(&org), &object, &shares)?
                     .allowed;
                 let had = had.is_some_and(|r| r.contains(&org));
                 match (allowed, had) {
