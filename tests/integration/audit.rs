@@ -288,6 +288,90 @@ async fn disclosures_are_committed_before_the_response_and_sealed_into_the_chain
     assert_eq!(v["ok"], false, "{v}");
 }
 
+/// SQLite keeps the disclosure journal in a file of its own: the migration that moves it there
+/// keeps every row with its number, so the seals over them still verify, and its revert
+/// moves them back the same way.
+#[tokio::test]
+async fn the_journal_moves_to_its_own_file_keeping_every_row_and_seal() {
+    use diesel::migration::MigrationSource;
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+    if on_postgres() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let ops = app.provider("p", Role::Admin).await;
+    let cat = app.catalogue(&ops).await;
+    let inc = app.incident(&ops, &cat, "Moved", "internal").await;
+    let path = format!("/api/v1/incidents/{}", inc.id);
+    for _ in 0..3 {
+        app.get(&path, &ops).await;
+    }
+    app.state.journal.seal().await.unwrap();
+    let rows = |conn: &mut cirhub::db::DbConn, schema: &str| -> Vec<(i64, String)> {
+        diesel::sql_query(format!(
+            "SELECT seq, object_id FROM {schema}.disclosures ORDER BY seq"
+        ))
+        .load::<Row>(conn)
+        .map(|r| r.into_iter().map(|r| (r.seq, r.object_id)).collect())
+        .unwrap_or_default()
+    };
+    let mut conn = app.state.db.conn().unwrap();
+    let before = rows(&mut conn, "journal");
+    assert_eq!(
+        before.len(),
+        3,
+        "the reads are journalled in the journal's file"
+    );
+    assert!(rows(&mut conn, "main").is_empty());
+    let file = cirhub::db::journal_path(&app.state.config.database_url);
+    assert!(std::path::Path::new(&file).exists(), "{file}");
+
+    let migration = cirhub::db::SQLITE_MIGRATIONS
+        .migrations()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name().to_string().ends_with("_journal_file"))
+        .expect("the journal_file migration");
+    let cirhub::db::DbConn::Sqlite(c) = &mut *conn else {
+        unreachable!()
+    };
+    c.revert_migration(&migration).unwrap();
+    assert_eq!(
+        rows(&mut conn, "main"),
+        before,
+        "reverted into the database"
+    );
+    assert!(rows(&mut conn, "journal").is_empty());
+    assert!(
+        cli_verify(&app).0,
+        "the seals hold over the rows moved back"
+    );
+    drop(conn);
+    app.state.db.migrate().unwrap();
+    let mut conn = app.state.db.conn().unwrap();
+    assert_eq!(
+        rows(&mut conn, "journal"),
+        before,
+        "moved again, numbers kept"
+    );
+    let (ok, out) = cli_verify(&app);
+    assert!(ok, "{out}");
+    // The writer goes on numbering after the moved rows.
+    app.get(&path, &ops).await;
+    let after = rows(&mut conn, "journal");
+    assert_eq!(after.len(), 4);
+    assert!(after[3].0 > before[2].0, "{after:?}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    object_id: String,
+}
+
 #[test]
 fn what_cannot_be_serialised_gets_no_hash() {
     // A map with non-string keys has no JSON form: hashing it must fail, not hash nothing.

@@ -162,10 +162,13 @@ fn columns(conn: &mut cirhub::db::DbConn) -> Vec<Column> {
     let sql = match conn {
         cirhub::db::DbConn::Sqlite(_) => {
             // A primary key counts as NOT NULL: PostgreSQL implies it, and every row here
-            // is inserted with its id (SQLite alone would accept a NULL in a TEXT key).
+            // is inserted with its id (SQLite alone would accept a NULL in a TEXT key). The
+            // disclosure journal is a file of its own, attached as `journal`.
             "SELECT m.name AS table_name, p.name AS column_name, \
              (p.\"notnull\" <> 0 OR p.pk > 0) AS not_null \
-             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             FROM (SELECT name, type, 'main' AS db FROM main.sqlite_master \
+                   UNION ALL SELECT name, type, 'journal' FROM journal.sqlite_master) m \
+             JOIN pragma_table_info(m.name, m.db) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
              AND m.name <> '__diesel_schema_migrations'"
         }

@@ -263,22 +263,31 @@ fn writer(
     }
 }
 
+/// Commits the rows, then, in a second transaction, the receipts they mark (`reach`). On
+/// SQLite the journal is a file of its own, and a transaction over two files in WAL mode is
+/// atomic per file only: committing the disclosures first means a crash between the two
+/// leaves a disclosure without its receipt (and nothing sent: no waiter has been answered),
+/// never a receipt for something not recorded.
 fn commit_group(db: &Db, conn: &mut Option<DbConn>, rows: &[Disclosure]) -> Result<(), AppError> {
     let c = match conn {
         Some(c) => c,
         None => conn.insert(db.open_durable()?),
     };
-    db.write_durable_on(c, |c| insert(c, rows))
+    let at = now_ms();
+    db.write_durable_on(c, |c| insert(c, rows, at))?;
+    if rows.iter().any(|d| d.reach) {
+        db.write_durable_on(c, |c| mark_reached(c, rows, at))?;
+    }
+    Ok(())
 }
 
-fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
+fn insert(conn: &mut DbConn, rows: &[Disclosure], at: i64) -> Result<(), AppError> {
     if chain::backend(conn) == Backend::Postgres {
         diesel::sql_query(format!(
             "SELECT pg_advisory_xact_lock_shared({JOURNAL_LOCK})"
         ))
         .execute(conn)?;
     }
-    let at = now_ms();
     let new = rows
         .iter()
         .map(|d| d.row(at))
@@ -303,6 +312,11 @@ fn insert(conn: &mut DbConn, rows: &[Disclosure]) -> Result<(), AppError> {
             }
         }
     }
+    Ok(())
+}
+
+/// The receipts of the rows marked `reach`: the incident reached the organisation.
+fn mark_reached(conn: &mut DbConn, rows: &[Disclosure], at: i64) -> Result<(), AppError> {
     let mut reached = std::collections::HashSet::new();
     for d in rows.iter().filter(|d| d.reach) {
         if let (versions::INCIDENT, Some(recipients)) = (d.object_type.as_str(), &d.recipients) {

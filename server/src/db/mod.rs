@@ -28,8 +28,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Migrations per backend, with identical names, compiled into the binary.
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// Migrations per backend, with identical names, compiled into the binary (the SQLite ones
+/// public for the test of a migration and its revert).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 /// A connection to either backend.
@@ -65,11 +66,24 @@ fn checkpointer(url: String, alive: std::sync::Weak<()>) {
                 }
             },
         };
+        // Without a schema name, every attached file: the database and the journal.
         if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
             tracing::warn!(error = %e, "checkpoint failed");
             conn = None;
         }
     }
+}
+
+/// The SQLite file of the disclosure journal beside the database file:
+/// `cirhub.db` -> `cirhub-disclosures.db`.
+pub fn journal_path(database: &str) -> String {
+    let path = std::path::Path::new(database);
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "cirhub".into(), |s| s.to_string_lossy());
+    path.with_file_name(format!("{stem}-disclosures.db"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Runs one query expression on the concrete connection of either backend. Through the
@@ -83,6 +97,20 @@ macro_rules! on_concrete {
             $crate::db::DbConn::Sqlite($c) => $body,
             $crate::db::DbConn::Postgres($c) => $body,
         }
+    };
+}
+
+/// Loads `$query` limited to the rows whose `$column` is one of `$keys` (a slice), on the
+/// concrete connection. One key is an `=`: a statement prepared once per connection and
+/// found again by its type, where an IN list is prepared anew each time (its length varies).
+/// For lookups, which mostly ask for one value.
+#[macro_export]
+macro_rules! load_keyed {
+    ($conn:expr, $query:expr, $column:expr, $keys:expr) => {
+        $crate::on_concrete!($conn, |c| match $keys {
+            [one] => $query.filter($column.eq(one)).load(c),
+            keys => $query.filter($column.eq_any(keys)).load(c),
+        })
     };
 }
 
@@ -117,6 +145,15 @@ impl ManageConnection for Manager {
                      PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 2147418112;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                // The disclosure journal lives in a file of its own (see the migration
+                // `journal_file`): its table resolves by name, as if it were in this one.
+                use diesel::RunQueryDsl as _;
+                diesel::sql_query("ATTACH DATABASE ? AS journal")
+                    .bind::<diesel::sql_types::Text, _>(journal_path(path))
+                    .execute(&mut c)
+                    .map_err(r2d2::Error::QueryError)?;
+                c.batch_execute("PRAGMA journal.synchronous = NORMAL;")
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))
             }
         }
@@ -169,7 +206,7 @@ impl Db {
             // in parallel (switching needs an exclusive lock).
             let mut first = manager.connect().context("cannot open SQLite database")?;
             first
-                .batch_execute("PRAGMA journal_mode = WAL;")
+                .batch_execute("PRAGMA main.journal_mode = WAL; PRAGMA journal.journal_mode = WAL;")
                 .context("cannot enable WAL")?;
         }
         // A SQLite file does not drop a connection: testing one on every checkout (a
@@ -311,7 +348,10 @@ impl Db {
         if self.backend == Backend::Sqlite {
             // Its commits copy no pages into the database file: the checkpointer does that
             // beside it, so a durable commit waits for its own sync only.
-            conn.batch_execute("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")?;
+            conn.batch_execute(
+                "PRAGMA main.synchronous = FULL; PRAGMA journal.synchronous = FULL; \
+                 PRAGMA wal_autocheckpoint = 0;",
+            )?;
         }
         Ok(conn)
     }

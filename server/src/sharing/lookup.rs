@@ -142,23 +142,19 @@ fn matching(
     for (kind, vals) in by_kind {
         let vals: Vec<&str> = vals.into_iter().collect();
         for chunk in vals.chunks(CHUNK) {
-            let q = stix_values::table
-                .filter(stix_values::kind.eq(kind.as_str()))
-                .select((
-                    stix_values::object_key,
-                    stix_values::kind,
-                    stix_values::value,
-                ));
-            // One key: a statement prepared once per connection (an IN list is prepared
-            // anew each time, its length varying).
-            out.extend(match chunk {
-                [one] => q
-                    .filter(stix_values::value.eq(*one))
-                    .load::<(String, String, String)>(conn)?,
-                _ => q
-                    .filter(stix_values::value.eq_any(chunk))
-                    .load::<(String, String, String)>(conn)?,
-            });
+            let found: Vec<(String, String, String)> = crate::load_keyed!(
+                conn,
+                stix_values::table
+                    .filter(stix_values::kind.eq(kind.as_str()))
+                    .select((
+                        stix_values::object_key,
+                        stix_values::kind,
+                        stix_values::value,
+                    )),
+                stix_values::value,
+                chunk
+            )?;
+            out.extend(found);
         }
     }
     for p in probes {
@@ -222,11 +218,11 @@ pub fn lookup(
             format!("between 1 and {MAX_BATCH} values per lookup"),
         ));
     }
-    let prefixes: BTreeSet<(String, i32)> = stix_prefixes::table
+    let prefixes: BTreeSet<(String, i32)> = crate::on_concrete!(conn, |c| stix_prefixes::table
         .select((stix_prefixes::kind, stix_prefixes::len))
-        .load::<(String, i32)>(conn)?
-        .into_iter()
-        .collect();
+        .load::<(String, i32)>(c))?
+    .into_iter()
+    .collect();
     let held =
         |kind: ValueKind, len: u8| prefixes.contains(&(kind.as_str().to_owned(), i32::from(len)));
     let probes: Vec<Result<Probe, &str>> =
@@ -324,12 +320,13 @@ fn visible<'a>(
     let keys: Vec<&str> = keys.collect::<BTreeSet<_>>().into_iter().collect();
     let mut rows: Vec<StixObjectRow> = Vec::new();
     for chunk in keys.chunks(CHUNK) {
-        rows.extend(
-            stix_objects::table
-                .filter(stix_objects::key.eq_any(chunk))
-                .select(StixObjectRow::as_select())
-                .load(conn)?,
-        );
+        let found: Vec<StixObjectRow> = crate::load_keyed!(
+            conn,
+            stix_objects::table.select(StixObjectRow::as_select()),
+            stix_objects::key,
+            chunk
+        )?;
+        rows.extend(found);
     }
     let others: Vec<&str> = rows
         .iter()
@@ -342,16 +339,19 @@ fn visible<'a>(
         let mine = agreement_parties::table
             .filter(agreement_parties::organisation_id.eq(&caller.org_id))
             .select(agreement_parties::agreement_id);
-        for (k, a, via) in stix_shares::table
-            .filter(stix_shares::object_id.eq_any(chunk))
-            .filter(stix_shares::agreement_id.eq_any(mine))
-            .select((
-                stix_shares::object_id,
-                stix_shares::agreement_id,
-                stix_shares::via,
-            ))
-            .load::<(String, String, Option<String>)>(conn)?
-        {
+        let found: Vec<(String, String, Option<String>)> = crate::load_keyed!(
+            conn,
+            stix_shares::table
+                .filter(stix_shares::agreement_id.eq_any(mine))
+                .select((
+                    stix_shares::object_id,
+                    stix_shares::agreement_id,
+                    stix_shares::via,
+                )),
+            stix_shares::object_id,
+            chunk
+        )?;
+        for (k, a, via) in found {
             shares
                 .entry(k)
                 .or_default()
