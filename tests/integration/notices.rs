@@ -473,3 +473,65 @@ async fn tlp_red_reaches_the_persons_it_names_through_their_own_channels_only() 
         .await
         .is_empty());
 }
+
+/// An agreement that stops covering a TLP:RED object tells the persons it names, by mail,
+/// that it is withdrawn, and its resumption that it is back; nobody unnamed hears of it.
+#[tokio::test]
+async fn an_agreement_that_stops_tells_the_persons_a_red_object_names() {
+    let smtp = Smtp::start();
+    let app = spawn_with_smtp(&smtp).await;
+    let p = app.provider("nimbus", Role::Admin).await;
+    let c = app.customer("acme", Role::Admin).await;
+    let ana = app.colleague(&c, "ana", Role::Analyst).await;
+    let ag = app.agreement(&p, &c, "red", json!(["indicators"])).await;
+    let mut red = indicator(Tlp::Red);
+    red["pattern"] = json!("[ipv4-addr:value = '192.0.2.78']");
+    let created: Value = app
+        .create(
+            "/api/v1/stix-objects",
+            &p,
+            json!({"object": red, "share_under": [ag], "named_recipients": ["ana@acme.test"]}),
+        )
+        .await;
+    let one = format!("/api/v1/stix-objects/{}", created["key"].as_str().unwrap());
+    assert_eq!(app.get(&one, &ana).await.0, StatusCode::OK);
+    let mails = smtp.wait_for(1).await;
+    assert!(mails[0].contains("TLP:RED for you"), "{mails:?}");
+
+    let step = |what: &str| format!("/api/v1/agreements/{ag}/{what}");
+    assert_eq!(
+        app.post(&step("suspend"), &p, json!({})).await.0,
+        StatusCode::OK
+    );
+    let mails = smtp.wait_for(2).await;
+    let withdrawn = mails
+        .iter()
+        .find(|m| m.contains("Withdrawn: TLP:RED"))
+        .unwrap_or_else(|| panic!("no withdrawal: {mails:?}"));
+    assert!(
+        withdrawn.contains("ana@acme.test") && withdrawn.contains("suspended"),
+        "{withdrawn}"
+    );
+    assert_eq!(app.get(&one, &ana).await.0, StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        app.post(&step("resume"), &p, json!({})).await.0,
+        StatusCode::OK
+    );
+    let mails = smtp.wait_for(3).await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.contains("TLP:RED for you"))
+            .count(),
+        2,
+        "told again that it is back: {mails:?}"
+    );
+    assert_eq!(app.get(&one, &ana).await.0, StatusCode::OK);
+    assert!(
+        mails.iter().all(|m| !m.contains("admin@acme.test")),
+        "nobody unnamed is mailed: {mails:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(smtp.wait_for(3).await.len(), 3, "each told once");
+}

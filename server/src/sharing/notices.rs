@@ -244,21 +244,55 @@ pub fn announce(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<()
     Ok(())
 }
 
-/// TLP:RED reaches named persons only, so its notices are mails to them: to each named
-/// person the policy lets it reach when it is shared or changed, and to each named person of
-/// an organisation that received it when it is revoked. Nothing goes on the stream.
-fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), AppError> {
+/// What a named person of a TLP:RED object is told.
+pub(super) enum RedNotice {
+    /// It reaches them now (stored, changed, or back after an agreement resumed).
+    Shared,
+    /// Its source revoked it.
+    Revoked,
+    /// The agreement it came under no longer lets them hold it; the text says why.
+    Withdrawn(String),
+}
+
+/// The persons outside its owner that a TLP:RED object names, who have an account.
+pub(super) fn named_people(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+) -> Result<Vec<UserRow>, AppError> {
     let named = super::reads::named_recipients(row)?;
     if named.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let people: Vec<UserRow> = users::table
+    Ok(users::table
         .filter(users::email.eq_any(&named))
         .filter(users::deleted_at.is_null())
         .filter(users::organisation_id.ne(&row.owner_id))
         .order(users::email.asc())
         .select(UserRow::as_select())
-        .load(conn)?;
+        .load(conn)?)
+}
+
+/// The principal of a named person, for a decision on their own channels.
+pub(super) fn person(user: &UserRow) -> Caller {
+    Caller {
+        org_id: user.organisation_id.clone(),
+        role: Role::Viewer,
+        actor: Actor::User {
+            id: user.id.clone(),
+            name: user.name.clone(),
+        },
+        session_id: None,
+    }
+}
+
+/// TLP:RED reaches named persons only, so its notices are mails to them: to each named
+/// person the policy lets it reach when it is shared or changed, and to each named person of
+/// an organisation that received it when it is revoked. Nothing goes on the stream.
+fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), AppError> {
+    let people = named_people(conn, row)?;
+    if people.is_empty() {
+        return Ok(());
+    }
     let shared = super::reads::shares_of(conn, &row.key)?;
     let had = if row.revoked {
         received(conn, row)?
@@ -269,15 +303,7 @@ fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), 
         let told = if row.revoked {
             had.contains(&user.organisation_id)
         } else {
-            let caller = Caller {
-                org_id: user.organisation_id.clone(),
-                role: Role::Viewer,
-                actor: Actor::User {
-                    id: user.id.clone(),
-                    name: user.name.clone(),
-                },
-                session_id: None,
-            };
+            let caller = person(&user);
             Reader::new(conn, &caller)?
                 .decide(conn, &caller, row, &shared)?
                 .allowed
@@ -285,47 +311,70 @@ fn mail_named(conn: &mut DbConn, row: &StixObjectRow, hash: &str) -> Result<(), 
         if !told {
             continue;
         }
-        let link = format!("{BASE}/console/indicators/{}", row.key);
-        let (subject, lead) = if row.revoked {
-            (
-                format!("Revoked: TLP:RED {} {}", row.stix_type, row.stix_id),
-                "A TLP:RED object you were named to receive has been revoked by its source.",
-            )
+        let (notice, tag) = if row.revoked {
+            (RedNotice::Revoked, "revoked")
         } else {
-            (
-                format!("TLP:RED for you: {} {}", row.stix_type, row.stix_id),
-                "A TLP:RED object names you as one of its recipients. TLP:RED is for you \
-                 only: do not pass it on, not even within your organisation.",
-            )
+            (RedNotice::Shared, "shared")
         };
-        let text = format!(
-            "{lead}\n\nObject: {} {}\nVersion: {} (SHA-256 {hash})\n\nRead it: {link}\n",
-            row.stix_type, row.stix_id, row.version
-        );
-        let html = format!(
-            "<!doctype html><html><body><p>{}</p><ul><li>Object: {} {}</li><li>Version: {} \
-             (SHA-256 {hash})</li></ul><p><a href=\"{link}\">Read it</a></p></body></html>",
-            xml_escape(lead),
-            xml_escape(&row.stix_type),
-            xml_escape(&row.stix_id),
-            row.version
-        );
-        mail_person(
-            conn,
-            &user,
-            format!(
-                "<red.{}.{}.{}@{MSGID_DOMAIN}>",
-                row.key, row.version, user.id
-            ),
-            Letter {
-                subject,
-                text,
-                html,
-            },
-            (STIX, &row.key, row.version, hash),
-        )?;
+        mail_red(conn, row, hash, &user, &notice, tag)?;
     }
     Ok(())
+}
+
+/// One mail to one named person of a TLP:RED object; `tag` makes its message id unique
+/// among the notices of that version to that person.
+pub(super) fn mail_red(
+    conn: &mut DbConn,
+    row: &StixObjectRow,
+    hash: &str,
+    user: &UserRow,
+    notice: &RedNotice,
+    tag: &str,
+) -> Result<(), AppError> {
+    let link = format!("{BASE}/console/indicators/{}", row.key);
+    let (subject, lead) = match notice {
+        RedNotice::Revoked => (
+            format!("Revoked: TLP:RED {} {}", row.stix_type, row.stix_id),
+            "A TLP:RED object you were named to receive has been revoked by its source."
+                .to_string(),
+        ),
+        RedNotice::Shared => (
+            format!("TLP:RED for you: {} {}", row.stix_type, row.stix_id),
+            "A TLP:RED object names you as one of its recipients. TLP:RED is for you \
+             only: do not pass it on, not even within your organisation."
+                .to_string(),
+        ),
+        RedNotice::Withdrawn(why) => (
+            format!("Withdrawn: TLP:RED {} {}", row.stix_type, row.stix_id),
+            format!("{why} Remove it from your detection and blocking."),
+        ),
+    };
+    let text = format!(
+        "{lead}\n\nObject: {} {}\nVersion: {} (SHA-256 {hash})\n\nRead it: {link}\n",
+        row.stix_type, row.stix_id, row.version
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>{}</p><ul><li>Object: {} {}</li><li>Version: {} \
+         (SHA-256 {hash})</li></ul><p><a href=\"{link}\">Read it</a></p></body></html>",
+        xml_escape(&lead),
+        xml_escape(&row.stix_type),
+        xml_escape(&row.stix_id),
+        row.version
+    );
+    mail_person(
+        conn,
+        user,
+        format!(
+            "<red.{}.{}.{}.{tag}@{MSGID_DOMAIN}>",
+            row.key, row.version, user.id
+        ),
+        Letter {
+            subject,
+            text,
+            html,
+        },
+        (STIX, &row.key, row.version, hash),
+    )
 }
 
 /// Mails a revocation to the admins and analysts of every organisation in `orgs`.

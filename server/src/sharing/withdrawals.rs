@@ -10,7 +10,9 @@
 //! is durable, runs once per step on one instance, and the policy it asks is the one in force
 //! when it runs. A review is one transaction: all of its notices are sent or none.
 
-use super::notices::{frame, mail_person, notice, staff, Letter};
+use super::notices::{
+    frame, mail_person, mail_red, named_people, notice, person, staff, Letter, RedNotice,
+};
 use super::objects::STIX;
 use super::reads::{org_caller, shares_of, Reader};
 use super::terms::{stored_terms, AGREEMENT};
@@ -173,8 +175,22 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
             .load(conn)?;
         let received = received_by(conn, chunk)?;
         for object in objects {
-            // TLP:RED never went organisation-wide: its persons are told by mail (notices).
-            if object.revoked || object.tlp == Tlp::Red.as_str() {
+            if object.revoked {
+                continue;
+            }
+            // TLP:RED never went organisation-wide: its named persons are told, by mail.
+            if object.tlp == Tlp::Red.as_str() {
+                let had = received.get(&object.key);
+                review_red(
+                    conn,
+                    &row,
+                    &object,
+                    had,
+                    cause,
+                    gives,
+                    announce_all,
+                    job_key,
+                )?;
                 continue;
             }
             let shares = shares_of(conn, &object.key)?;
@@ -280,6 +296,66 @@ fn review(conn: &mut DbConn, p: &Payload, job_key: &str) -> Result<(), AppError>
             };
             mail_withdrawal(conn, &agreement_id, cause, &groups, job_key)?;
         }
+    }
+    Ok(())
+}
+
+/// The review of a TLP:RED object for the persons it names, each decided on their own
+/// channels: one who received it and may no longer see it is told it was withdrawn; one it
+/// reaches again (or for the first time) is told it is shared. `had`: the organisations
+/// that received it.
+#[allow(clippy::too_many_arguments)]
+fn review_red(
+    conn: &mut DbConn,
+    agreement: &AgreementRow,
+    object: &StixObjectRow,
+    had: Option<&BTreeSet<String>>,
+    cause: Option<WithdrawalCause>,
+    gives: bool,
+    announce_all: bool,
+    job_key: &str,
+) -> Result<(), AppError> {
+    let people = named_people(conn, object)?;
+    if people.is_empty() {
+        return Ok(());
+    }
+    let shares = shares_of(conn, &object.key)?;
+    let hash = versions::hash_of(conn, STIX, &object.key, object.version)?;
+    let stamp = job_key.rsplit('.').next().unwrap_or("0");
+    for user in people {
+        let caller = person(&user);
+        let allowed = Reader::new(conn, &caller)?
+            .decide(conn, &caller, object, &shares)?
+            .allowed;
+        // Told already: it was disclosed to their organisation, or a mail about it to
+        // them is queued or sent (a notice of its storing may not have left yet).
+        let mailed: i64 = mail_outbox::table
+            .filter(mail_outbox::object_type.eq(STIX))
+            .filter(mail_outbox::object_id.eq(&object.key))
+            .filter(mail_outbox::user_id.eq(&user.id))
+            .count()
+            .get_result(conn)?;
+        let had = mailed > 0 || had.is_some_and(|h| h.contains(&user.organisation_id));
+        let notice = match (allowed, had, cause) {
+            (false, true, Some(cause)) => {
+                let version = agreement
+                    .in_force_version
+                    .unwrap_or(agreement.latest_version);
+                let title = stored_terms(conn, &agreement.id, version)?.title;
+                RedNotice::Withdrawn(format!(
+                    "The sharing agreement \u{201c}{title}\u{201d} it was shared with you under \
+                     is {cause}: it no longer lets you hold it."
+                ))
+            }
+            (true, false, _) if gives => RedNotice::Shared,
+            (true, true, _) if announce_all => RedNotice::Shared,
+            _ => continue,
+        };
+        let tag = match &notice {
+            RedNotice::Withdrawn(_) => format!("withdrawn.{stamp}"),
+            _ => format!("shared.{stamp}"),
+        };
+        mail_red(conn, object, &hash, &user, &notice, &tag)?;
     }
     Ok(())
 }
