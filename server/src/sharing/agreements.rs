@@ -533,17 +533,26 @@ pub fn list(
 
 /// Ids of the agreements `org` is a party to, in one of their live versions.
 pub(super) fn my_agreement_ids(conn: &mut DbConn, org: &str) -> Result<Vec<String>, AppError> {
-    let rows: Vec<(i32, AgreementRow)> = agreement_parties::table
+    Ok(my_agreements(conn, org)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect())
+}
+
+/// The agreements `org` is a party to in a live version, by id; one statement of a fixed
+/// shape (every decision of every exit starts here).
+pub(super) fn my_agreements(conn: &mut DbConn, org: &str) -> Result<Vec<AgreementRow>, AppError> {
+    let rows: Vec<(i32, AgreementRow)> = crate::on_concrete!(conn, |c| agreement_parties::table
         .inner_join(agreements::table)
         .filter(agreement_parties::organisation_id.eq(org))
         .select((agreement_parties::version, AgreementRow::as_select()))
-        .load(conn)?;
-    let mut ids: Vec<String> = rows
+        .load(c))?;
+    let mut live: Vec<AgreementRow> = rows
         .into_iter()
         .filter(|(v, row)| live_versions(row).contains(v))
-        .map(|(_, row)| row.id)
+        .map(|(_, row)| row)
         .collect();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    live.dedup_by(|a, b| a.id == b.id);
+    Ok(live)
 }

@@ -415,16 +415,19 @@ fn visible<'a>(
     let found_keys: Vec<String> = out.keys().cloned().collect();
     for chunk in found_keys.chunks(CHUNK) {
         type Sums = (String, Option<i64>, Option<i64>, Option<i64>);
-        let sums: Vec<Sums> = stix_sightings::table
-            .filter(stix_sightings::object_key.eq_any(chunk))
-            .group_by(stix_sightings::object_key)
-            .select((
-                stix_sightings::object_key,
-                diesel::dsl::sum(stix_sightings::count),
-                diesel::dsl::min(stix_sightings::first_seen),
-                diesel::dsl::max(stix_sightings::last_seen),
-            ))
-            .load(conn)?;
+        let sums: Vec<Sums> = crate::load_keyed!(
+            conn,
+            stix_sightings::table
+                .group_by(stix_sightings::object_key)
+                .select((
+                    stix_sightings::object_key,
+                    diesel::dsl::sum(stix_sightings::count),
+                    diesel::dsl::min(stix_sightings::first_seen),
+                    diesel::dsl::max(stix_sightings::last_seen),
+                )),
+            stix_sightings::object_key,
+            chunk
+        )?;
         for (k, n, first, last) in sums {
             if let Some(f) = out.get_mut(&k) {
                 f.sightings = n.unwrap_or(0);

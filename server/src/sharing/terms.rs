@@ -3,7 +3,7 @@
 //! agreement version names exactly the terms it relied on), and read back for the API (as
 //! the reader may see them) and for the policy decision point (the terms in force).
 
-use super::agreements::my_agreement_ids;
+use super::agreements::my_agreements;
 use super::policy::Terms;
 use crate::audit::versions;
 use crate::db::rows::*;
@@ -303,8 +303,8 @@ pub(super) fn terms_view(
 /// The terms in force of every agreement `org` is a party to, as the policy reads them
 /// (suspended and expired ones included: the decision itself says they do not cover).
 pub fn terms_for(conn: &mut DbConn, org: &str) -> Result<Vec<Terms>, AppError> {
-    let ids = my_agreement_ids(conn, org)?;
-    terms_of(conn, &ids)
+    let rows = my_agreements(conn, org)?;
+    terms_from(conn, rows)
 }
 
 /// The terms in force of the agreements `ids` (those never in force are left out).
@@ -314,6 +314,11 @@ pub fn terms_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Terms>, AppErro
         .filter(agreements::in_force_version.is_not_null())
         .select(AgreementRow::as_select())
         .load(conn)?;
+    terms_from(conn, rows)
+}
+
+/// The terms in force of `rows` (those never in force are left out).
+fn terms_from(conn: &mut DbConn, rows: Vec<AgreementRow>) -> Result<Vec<Terms>, AppError> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(version) = row.in_force_version else {
