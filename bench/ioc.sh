@@ -97,10 +97,13 @@ if [ -z "${SKIP_LOOKUP:-}" ]; then
     python3 bench/ioc/wrk_json.py "$work/wrk-$r.txt" >>"$out"
   done
   taskset -c "$client_cpu" python3 bench/ioc/batch.py "$base" "$token" "$work/values.txt" 20 >>"$out"
+  # RSS counts the database pages the server maps from the page cache (RssFile) besides
+  # its own memory (RssAnon: heap and stacks).
   rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/${pids[0]}/status")
+  anon_kib=$(awk '/RssAnon/ {print $2}' "/proc/${pids[0]}/status")
   # HOLD=SECONDS keeps the world up afterwards, to look at it (prints where it is).
   [ -n "${HOLD:-}" ] && { echo "holding $base token $token values $work/values.txt"; sleep "$HOLD"; }
-  echo "{\"server_rss_kib\": $rss_kib}" >>"$out"
+  echo "{\"server_rss_kib\": $rss_kib, \"server_anon_kib\": $anon_kib}" >>"$out"
 fi
 mkdir -p "$(dirname "$report")"
 python3 bench/ioc/report.py "$out" "$count" "$orgs" "$agreements" >"$report"

@@ -44,7 +44,9 @@ for l in lines:
         if b["median_ms"] >= 20:
             problems.append(f"batch {b['median_ms']:.1f} ms >= 20 ms")
     if "server_rss_kib" in l:
-        print(f"  server memory (RSS) after the run: {l['server_rss_kib'] / 1024:.0f} MiB")
+        anon = l.get("server_anon_kib")
+        own = f" ({anon / 1024:.0f} MiB its own heap and stacks, the rest database pages mapped from the page cache)" if anon else ""
+        print(f"  server memory (RSS) after the run: {l['server_rss_kib'] / 1024:.0f} MiB{own}")
 for p in problems:
     print("problem:", p)
 print("verdict:", "FAIL" if problems else "PASS")
