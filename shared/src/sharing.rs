@@ -313,6 +313,9 @@ pub struct StixObject {
     /// TLP:RED: the persons the owner named as its recipients (shown to the owner only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub named_recipients: Vec<String>,
+    /// A recipient: the agreements of its own it passes the object on under.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_on_under: Vec<String>,
     pub added_at: DateTime<Utc>,
     /// The STIX object itself (for a pseudonymous source, `created_by_ref` is the
     /// agreement's pseudonym of the owner).

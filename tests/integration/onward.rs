@@ -110,6 +110,16 @@ async fn a_recipient_passes_on_what_the_owners_terms_let_go_on_and_nothing_else(
         "the owner is not named after a hop: {seen}"
     );
     assert_eq!(seen["agreements"], json!([bc]));
+    assert!(
+        seen.get("passed_on_under").is_none(),
+        "C passes nothing on: {seen}"
+    );
+    let (_, by_b) = app.get(&sees(&g), &b).await;
+    assert_eq!(
+        (&by_b["agreements"], &by_b["passed_on_under"]),
+        (&json!([ab]), &json!([bc])),
+        "B sees what it received it under and what it passes it on under: {by_b}"
+    );
     let (_, own_view) = app.get(&sees(&g), &a).await;
     assert_ne!(
         seen["object"]["created_by_ref"], own_view["object"]["created_by_ref"],
@@ -193,6 +203,8 @@ async fn a_recipient_passes_on_what_the_owners_terms_let_go_on_and_nothing_else(
     assert_eq!(app.delete(&stop, &d).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&stop, &c).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&stop, &b).await.0, StatusCode::NO_CONTENT);
+    let (_, by_b) = app.get(&sees(&g), &b).await;
+    assert!(by_b.get("passed_on_under").is_none(), "{by_b}");
     assert_eq!(app.get(&sees(&g), &c).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&stop, &b).await.0, StatusCode::NOT_FOUND);
 }

@@ -215,16 +215,22 @@ pub(super) fn view(
 ) -> Result<s::StixObject, AppError> {
     let (object, hash, named) = shown(conn, row, row.version, decision)?;
     let own = row.owner_id == caller.org_id;
+    let shares = shares_of(conn, &row.key)?;
     let agreements = match decision.and_then(|d| d.agreement.as_ref()) {
         // The owner sees the agreements it shares under (not those a recipient passed it
         // on under, which it is no party to).
-        None => shares_of(conn, &row.key)?
-            .into_iter()
+        None => shares
+            .iter()
             .filter(|s| s.via.is_none())
-            .map(|s| s.agreement)
+            .map(|s| s.agreement.clone())
             .collect(),
         Some((agreement, _)) => vec![agreement.clone()],
     };
+    let passed_on_under = shares
+        .into_iter()
+        .filter(|s| !own && s.via.as_deref() == Some(caller.org_id.as_str()))
+        .map(|s| s.agreement)
+        .collect();
     let owner = if named {
         Some(slug_of(conn, &row.owner_id)?)
     } else {
@@ -253,6 +259,7 @@ pub(super) fn view(
         } else {
             Vec::new()
         },
+        passed_on_under,
         added_at: from_millis(added_at),
         object,
     })
