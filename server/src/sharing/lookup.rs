@@ -115,11 +115,11 @@ pub(super) fn note_prefix(conn: &mut DbConn, kind: ValueKind, value: &str) -> Re
 
 /// Whether a probe key can be in the index: an address always, a network only when the
 /// index holds networks of its prefix length.
-fn worth_probing(prefixes: &BTreeSet<(String, i32)>, kind: ValueKind, value: &str) -> bool {
+fn worth_probing(held: &dyn Fn(ValueKind, u8) -> bool, kind: ValueKind, value: &str) -> bool {
     match value.split_once('/') {
-        Some((_, l)) if matches!(kind, ValueKind::Ipv4 | ValueKind::Ipv6) => l
-            .parse::<i32>()
-            .is_ok_and(|l| prefixes.contains(&(kind.as_str().to_owned(), l))),
+        Some((_, l)) if matches!(kind, ValueKind::Ipv4 | ValueKind::Ipv6) => {
+            l.parse::<u8>().is_ok_and(|l| held(kind, l))
+        }
         _ => true,
     }
 }
@@ -127,13 +127,13 @@ fn worth_probing(prefixes: &BTreeSet<(String, i32)>, kind: ValueKind, value: &st
 /// The index entries matching a set of probes: (object key, kind, value).
 fn matching(
     conn: &mut DbConn,
-    prefixes: &BTreeSet<(String, i32)>,
+    held: &dyn Fn(ValueKind, u8) -> bool,
     probes: &[&Probe],
 ) -> Result<Vec<(String, String, String)>, AppError> {
     let mut by_kind: BTreeMap<ValueKind, BTreeSet<&str>> = BTreeMap::new();
     for p in probes {
         for (k, v) in &p.keys {
-            if worth_probing(prefixes, *k, v) {
+            if worth_probing(held, *k, v) {
                 by_kind.entry(*k).or_default().insert(v.as_str());
             }
         }
@@ -228,7 +228,7 @@ pub fn lookup(
     let probes: Vec<Result<Probe, &str>> =
         asked.iter().map(|v| values::probe_held(v, &held)).collect();
     let ok: Vec<&Probe> = probes.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let entries = matching(conn, &prefixes, &ok)?;
+    let entries = matching(conn, &held, &ok)?;
     let found = visible(conn, caller, entries.iter().map(|(k, ..)| k.as_str()))?;
     // The visible entries by (kind, value): each probe looks its keys up instead of
     // walking every entry (a batch would otherwise cost values x entries).

@@ -322,6 +322,10 @@ fn review_red(
     let shares = shares_of(conn, &object.key)?;
     let hash = versions::hash_of(conn, STIX, &object.key, object.version)?;
     let stamp = job_key.rsplit('.').next().unwrap_or("0");
+    let version = agreement
+        .in_force_version
+        .unwrap_or(agreement.latest_version);
+    let title = stored_terms(conn, &agreement.id, version)?.title;
     for user in people {
         let caller = person(&user);
         let allowed = Reader::new(conn, &caller)?
@@ -337,16 +341,10 @@ fn review_red(
             .get_result(conn)?;
         let had = mailed > 0 || had.is_some_and(|h| h.contains(&user.organisation_id));
         let notice = match (allowed, had, cause) {
-            (false, true, Some(cause)) => {
-                let version = agreement
-                    .in_force_version
-                    .unwrap_or(agreement.latest_version);
-                let title = stored_terms(conn, &agreement.id, version)?.title;
-                RedNotice::Withdrawn(format!(
-                    "The sharing agreement \u{201c}{title}\u{201d} it was shared with you under \
+            (false, true, Some(cause)) => RedNotice::Withdrawn(format!(
+                "The sharing agreement \u{201c}{title}\u{201d} it was shared with you under \
                      is {cause}: it no longer lets you hold it."
-                ))
-            }
+            )),
             (true, false, _) if gives => RedNotice::Shared,
             (true, true, _) if announce_all => RedNotice::Shared,
             _ => continue,
