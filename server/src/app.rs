@@ -96,7 +96,9 @@ impl Application {
             ))
             .kind(crate::audit::journal::seal_kind(
                 journal.clone(),
-                Duration::from_secs(2),
+                // Each seal writes the database every reader maps; SQLite makes every
+                // connection drop its cache and memory map after such a change.
+                Duration::from_secs(config.seal_interval_secs.max(1)),
             ))
             .spawn()?;
         let state = AppState {

@@ -84,6 +84,9 @@ pub struct Config {
     pub mail_max_attempts: i32,
     /// `CIRHUB_DIGEST_INTERVAL_SECS`: how often digest subscribers get their digest (3600).
     pub digest_interval_secs: u64,
+    /// `CIRHUB_SEAL_INTERVAL_SECS`: how often the disclosures committed since the last seal
+    /// are sealed into the audit chain (default 10).
+    pub seal_interval_secs: u64,
     /// `CIRHUB_STREAM_HEARTBEAT_SECS`: heartbeat period of the WebSocket stream (default 20).
     pub stream_heartbeat_secs: u64,
     /// `CIRHUB_STREAM_QUEUE`: events a slow stream client may lag behind before it is told
@@ -162,6 +165,7 @@ impl Config {
             mail_retry_base_ms: 2000,
             mail_max_attempts: 20,
             digest_interval_secs: 3600,
+            seal_interval_secs: 10,
             stream_heartbeat_secs: 20,
             stream_queue: 256,
             stream_poll_ms: 1000,
@@ -179,6 +183,7 @@ impl Config {
         config.mail_retry_base_ms = num("CIRHUB_MAIL_RETRY_BASE_MS", 2000)?;
         config.mail_max_attempts = num("CIRHUB_MAIL_MAX_ATTEMPTS", 20)? as i32;
         config.digest_interval_secs = num("CIRHUB_DIGEST_INTERVAL_SECS", 3600)?;
+        config.seal_interval_secs = num("CIRHUB_SEAL_INTERVAL_SECS", 10)?;
         config.stream_heartbeat_secs = num("CIRHUB_STREAM_HEARTBEAT_SECS", 20)?;
         config.stream_queue = num("CIRHUB_STREAM_QUEUE", 256)? as usize;
         config.stream_poll_ms = num("CIRHUB_STREAM_POLL_MS", 1000)?;

@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Action of the chain entry that seals a batch of journal rows.
@@ -135,6 +135,37 @@ pub struct Journal {
     jobs: Arc<OnceLock<crate::jobs::Jobs>>,
 }
 
+/// Copy the journal's write-ahead log into its file at most this often (SQLite).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The writer's connection, and when it last checkpointed the journal.
+struct Slot {
+    conn: Option<DbConn>,
+    checkpointed: Instant,
+}
+
+impl Slot {
+    /// SQLite: copies the journal's log into its file once in a while, after the waiters
+    /// were answered. The writer is the journal's only writer, so its own checkpoint copies
+    /// the whole log and the next commit starts the log again from its beginning: commits
+    /// overwrite blocks the file already has instead of growing it (the sync of a grown file
+    /// also syncs its size), and the log stays small. The database's checkpointer never gets
+    /// there under a steady stream of disclosures: a group always lands while it copies.
+    fn checkpoint_if_due(&mut self, db: &Db) {
+        if db.backend != Backend::Sqlite || self.checkpointed.elapsed() < CHECKPOINT_EVERY {
+            return;
+        }
+        self.checkpointed = Instant::now();
+        if let Some(c) = self.conn.as_mut() {
+            use diesel::connection::SimpleConnection as _;
+            if let Err(e) = c.batch_execute("PRAGMA journal.wal_checkpoint(PASSIVE)") {
+                tracing::warn!(error = %e, "cannot checkpoint the disclosure journal");
+                self.conn = None;
+            }
+        }
+    }
+}
+
 fn internal(msg: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("disclosure journal: {msg}"))
 }
@@ -226,7 +257,10 @@ fn writer(
     mut rx: mpsc::UnboundedReceiver<Pending>,
     jobs: Arc<OnceLock<crate::jobs::Jobs>>,
 ) {
-    let mut conn: Option<DbConn> = None;
+    let mut slot = Slot {
+        conn: None,
+        checkpointed: Instant::now(),
+    };
     while let Some(first) = rx.blocking_recv() {
         let mut n = first.rows.len();
         let mut batch = vec![first];
@@ -243,7 +277,7 @@ fn writer(
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.rows))
             .collect();
-        let result = crate::effects::collect(|| commit_group(&db, &mut conn, &rows))
+        let result = crate::effects::collect(|| commit_group(&db, &mut slot.conn, &rows))
             .map(|done| {
                 if done.effects.jobs {
                     if let Some(jobs) = jobs.get() {
@@ -254,12 +288,13 @@ fn writer(
             .map_err(|e| {
                 tracing::error!(error = %e, rows = n, "cannot commit disclosures");
                 // The next group opens a fresh connection.
-                conn = None;
+                slot.conn = None;
                 e.to_string()
             });
         for p in batch {
             let _ = p.done.send(result.clone());
         }
+        slot.checkpoint_if_due(&db);
     }
 }
 

@@ -347,10 +347,11 @@ impl Db {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot open a connection: {e}")))?;
         if self.backend == Backend::Sqlite {
             // Its commits copy no pages into the database file: the checkpointer does that
-            // beside it, so a durable commit waits for its own sync only.
+            // beside it, so a durable commit waits for its own sync only. A log that was
+            // copied in full starts again from its beginning, cut back to 16 MiB.
             conn.batch_execute(
                 "PRAGMA main.synchronous = FULL; PRAGMA journal.synchronous = FULL; \
-                 PRAGMA wal_autocheckpoint = 0;",
+                 PRAGMA wal_autocheckpoint = 0; PRAGMA journal.journal_size_limit = 16777216;",
             )?;
         }
         Ok(conn)
