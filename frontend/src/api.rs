@@ -9,7 +9,9 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
-use wasm_bindgen::JsValue;
+use std::rc::Rc;
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::JsCast;
 
 /// A failed call: the server's problem document, or a network failure.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +47,10 @@ fn network(e: gloo_net::Error) -> ApiError {
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
     let status = resp.status();
     let text = resp.text().await.map_err(network)?;
+    decode_text(status, text)
+}
+
+fn decode_text<T: DeserializeOwned>(status: u16, text: String) -> Result<T, ApiError> {
     if (200..300).contains(&status) {
         let text = if text.is_empty() {
             "null".to_string()
@@ -100,28 +106,88 @@ fn builder(verb: Verb, path: &str, token: &str) -> RequestBuilder {
     b.header("Authorization", &format!("Bearer {token}"))
 }
 
-/// A request body: none, a JSON document, or a file sent as it is.
+/// How much of an upload has gone: bytes sent, bytes in all.
+pub type Sent = Rc<dyn Fn(f64, f64)>;
+
+/// A request body: none, a JSON document, or a file sent as it is (told how far it got).
 enum Payload<'a> {
     Empty,
     Json(String),
-    File(&'a web_sys::Blob),
+    File(&'a web_sys::Blob, Sent),
 }
 
+/// Sends a request; answers its status and body.
 async fn send(
     verb: Verb,
     path: &str,
     token: &str,
     body: &Payload<'_>,
-) -> Result<Response, ApiError> {
+) -> Result<(u16, String), ApiError> {
     let b = builder(verb, path, token);
     let req = match body {
         Payload::Empty => b.build(),
         Payload::Json(text) => b
             .header("Content-Type", "application/json")
             .body(text.as_str()),
-        Payload::File(blob) => b.body(JsValue::from(*blob)),
+        // fetch() says nothing about an upload's progress; XMLHttpRequest does.
+        Payload::File(blob, sent) => return post_file(path, token, blob, sent.clone()).await,
     };
-    req.map_err(network)?.send().await.map_err(network)
+    let resp = req.map_err(network)?.send().await.map_err(network)?;
+    let status = resp.status();
+    Ok((status, resp.text().await.map_err(network)?))
+}
+
+fn unreachable_server(what: impl std::fmt::Debug) -> ApiError {
+    ApiError {
+        status: 0,
+        problem: None,
+        message: format!("The server could not be reached: {what:?}"),
+    }
+}
+
+/// POSTs `blob` with XMLHttpRequest, telling `sent` how far the upload got.
+async fn post_file(
+    path: &str,
+    token: &str,
+    blob: &web_sys::Blob,
+    sent: Sent,
+) -> Result<(u16, String), ApiError> {
+    let xhr = web_sys::XmlHttpRequest::new().map_err(unreachable_server)?;
+    xhr.open("POST", path).map_err(unreachable_server)?;
+    xhr.set_request_header("Authorization", &format!("Bearer {token}"))
+        .map_err(unreachable_server)?;
+    let (done, ended) = futures::channel::oneshot::channel::<()>();
+    let done = RefCell::new(Some(done));
+    let on_end = Closure::<dyn FnMut()>::new(move || {
+        if let Some(d) = done.borrow_mut().take() {
+            let _ = d.send(());
+        }
+    });
+    let on_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() {
+                sent(e.loaded(), e.total());
+            }
+        });
+    let upload = xhr.upload().map_err(unreachable_server)?;
+    upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+    xhr.send_with_opt_blob(Some(blob))
+        .map_err(unreachable_server)?;
+    let _ = ended.await;
+    // The handlers go with their closures.
+    upload.set_onprogress(None);
+    xhr.set_onloadend(None);
+    match xhr.status().map_err(unreachable_server)? {
+        // No answer at all: the connection failed or was refused.
+        0 => Err(unreachable_server("no answer")),
+        status => Ok((
+            status,
+            xhr.response_text()
+                .map_err(unreachable_server)?
+                .unwrap_or_default(),
+        )),
+    }
 }
 
 type Refresh = Shared<LocalBoxFuture<'static, Result<TokenPair, ApiError>>>;
@@ -184,9 +250,13 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
 }
 
 /// POSTs a file as the request body (any media type), authenticated as [`call`] is; the
-/// same file is sent again after a refresh.
-pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::Blob) -> Result<T, ApiError> {
-    authorised(Verb::Post, path, &Payload::File(file)).await
+/// same file is sent again after a refresh. `sent` follows the upload.
+pub async fn upload<T: DeserializeOwned>(
+    path: &str,
+    file: &web_sys::Blob,
+    sent: Sent,
+) -> Result<T, ApiError> {
+    authorised(Verb::Post, path, &Payload::File(file, sent)).await
 }
 
 async fn authorised<T: DeserializeOwned>(
@@ -197,14 +267,17 @@ async fn authorised<T: DeserializeOwned>(
     let token = session::stored()
         .map(|p| p.access_token)
         .unwrap_or_default();
-    let resp = send(verb, path, &token, body).await?;
-    if resp.status() != 401 {
-        return decode(resp).await;
+    let (status, text) = send(verb, path, &token, body).await?;
+    if status != 401 {
+        return decode_text(status, text);
     }
     match refresh(&token).await {
-        Ok(pair) => decode(send(verb, path, &pair.access_token, body).await?).await,
+        Ok(pair) => {
+            let (status, text) = send(verb, path, &pair.access_token, body).await?;
+            decode_text(status, text)
+        }
         Err(e) if e.status == 401 => {
-            let err = decode::<T>(resp).await;
+            let err = decode_text::<T>(status, text);
             session::expired();
             err
         }

@@ -4,12 +4,15 @@
 //! on the customer's /console/indicators with their TLP 2.0 badges in their colours, and one
 //! it keeps to itself does not; the detail page shows the STIX JSON and reports a sighting
 //! back; the lookup finds a defanged value; a CSV uploaded on /console/import runs to its
-//! counts and names the refused record's line.
+//! counts and names the refused record's line (the upload's bytes shown as they go). On an object's detail page the owner shares
+//! it under an agreement, and a recipient passes one on under its own, sees why another
+//! agreement cannot take it, and stops passing it on.
 //!
 //! Needs `frontend/dist` (scripts/build-frontend.sh), Chromium and chromedriver.
 
 use crate::browser::{Browser, WAIT};
 use crate::harness::*;
+use crate::onward::agreed_titled;
 use cirhub_shared::sharing::Tlp;
 use cirhub_shared::Role;
 use fantoccini::elements::Element;
@@ -24,11 +27,15 @@ md5,not-a-hash,,,
 url,hxxp://dropper.example.net/x,amber,,
 ";
 
-/// Installed before the upload: every state and progress text the import page shows, in
-/// order.
+/// Installed before the upload: every text of the upload's progress, and every state and
+/// progress text of the import, that the page shows, in order.
 const WATCH_IMPORT: &str = r#"
 window.__cirhubImport = [];
+window.__cirhubUpload = [];
 new MutationObserver(() => {
+  const sending = document.querySelector('#import-upload-text');
+  const sent = window.__cirhubUpload;
+  if (sending && sent[sent.length - 1] !== sending.textContent) sent.push(sending.textContent);
   const state = document.querySelector('#import-state');
   const progress = document.querySelector('#import-progress-text');
   if (!state || !progress) return;
@@ -304,6 +311,18 @@ async fn agreements_indicators_lookup_and_import_work_in_the_console() {
         .await
         .unwrap();
     let size = CSV.len();
+    let sent = b
+        .client
+        .execute("return window.__cirhubUpload;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.as_array().and_then(|s| s.last()),
+        Some(&json!(format!(
+            "Sending the file: {size} of {size} bytes (100%)"
+        ))),
+        "the upload's own progress, to its last byte: {sent}"
+    );
     assert_eq!(
         seen[0],
         json!(format!("queued|0 of {size} bytes (0%)")),
@@ -337,5 +356,128 @@ async fn agreements_indicators_lookup_and_import_work_in_the_console() {
         .post("/api/v1/lookup", &p, json!({"values": ["198.51.100.23"]}))
         .await;
     assert_eq!(answers[0]["matches"][0]["source"], "acme", "{answers}");
+    browser.stop().await;
+}
+
+impl Browser {
+    /// Chooses `agreement` in the detail page's agreement list once it is offered, and
+    /// submits.
+    async fn spread_under(&self, agreement: &str) {
+        self.element(&format!("#spread-agreement option[value='{agreement}']"))
+            .await;
+        self.element("#spread-agreement")
+            .await
+            .select_by_value(agreement)
+            .await
+            .unwrap();
+        self.click("#spread-submit").await;
+    }
+}
+
+/// The owner shares an object from its detail page; a recipient passes one on under an
+/// agreement of its own there, is told why one agreement cannot take it, and stops again:
+/// each step reaches (or stops reaching) the third organisation on its next request.
+#[tokio::test]
+async fn the_indicator_page_shares_passes_on_and_stops() {
+    let app = TestApp::spawn().await;
+    let a = app.provider("nimbus", Role::Admin).await;
+    let msp = app.org("msp", true, true);
+    app.user(&msp, "admin@msp.test", Role::Admin);
+    let b = app.login("admin@msp.test").await;
+    let c = app.customer("client", Role::Admin).await;
+    let d = app.customer("peer", Role::Admin).await;
+    let ab = agreed_titled(
+        &app,
+        (&a, &b),
+        "Nimbus to MSP",
+        ["provider", "customer"],
+        "clients",
+    )
+    .await;
+    let bc = agreed_titled(
+        &app,
+        (&b, &c),
+        "MSP to Client",
+        ["provider", "customer"],
+        "none",
+    )
+    .await;
+    let bd = agreed_titled(&app, (&b, &d), "MSP and Peer", ["member", "member"], "none").await;
+    let key = |v: Value| v["key"].as_str().unwrap().to_string();
+    let kept = key(app
+        .create(
+            "/api/v1/stix-objects",
+            &a,
+            json!({"object": indicator(Tlp::Green, "192.0.2.80"), "share_under": []}),
+        )
+        .await);
+    let amber = key(app
+        .create(
+            "/api/v1/stix-objects",
+            &a,
+            json!({"object": indicator(Tlp::Amber, "192.0.2.81"), "share_under": [ab]}),
+        )
+        .await);
+    let sees = |k: &str| format!("/api/v1/stix-objects/{k}");
+    let browser = Browser::start().await;
+    let b_ = &browser;
+
+    // 1. The owner shares what it kept to itself under an agreement in force.
+    assert_eq!(app.get(&sees(&kept), &b).await.0, 404);
+    b_.open_as(&app, &format!("/console/indicators/{kept}"), &a.email)
+        .await;
+    b_.wait_for_text("#spread-none", "None").await;
+    b_.spread_under(&ab).await;
+    b_.wait_for_text(".spread-row", "Nimbus to MSP").await;
+    assert_eq!(
+        app.get(&sees(&kept), &b).await.0,
+        200,
+        "shared from the page"
+    );
+
+    // 2. The recipient: a peer agreement cannot take AMBER (clients only); the reason shows
+    // next to the list, and nothing reaches the peer.
+    b_.log_out().await;
+    b_.open_as(&app, &format!("/console/indicators/{amber}"), &b.email)
+        .await;
+    b_.wait_for_text("main h2", "Passed on under").await;
+    let (s, refused) = app
+        .post(
+            &format!("/api/v1/stix-objects/{amber}/onward"),
+            &b,
+            json!({"agreement_id": bd}),
+        )
+        .await;
+    assert_eq!(s, 422, "{refused}");
+    let why = refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b_.spread_under(&bd).await;
+    b_.wait_for_text(".field-error[data-field='agreement_id']", &why)
+        .await;
+    assert_eq!(app.get(&sees(&amber), &d).await.0, 404);
+    b_.snapshot("indicator-onward-refused").await;
+
+    // 3. Passed on to its client: the client reads it at once; stopped: the next read is a
+    // 404 and the page says it goes nowhere.
+    assert_eq!(app.get(&sees(&amber), &c).await.0, 404);
+    b_.spread_under(&bc).await;
+    b_.wait_for_text(".spread-row", "MSP to Client").await;
+    assert_eq!(
+        app.get(&sees(&amber), &c).await.0,
+        200,
+        "passed on from the page"
+    );
+    let (_, seen) = app.get(&sees(&amber), &b).await;
+    assert_eq!(seen["passed_on_under"], json!([bc]), "{seen}");
+    b_.snapshot("indicator-onward").await;
+    b_.click(".spread-stop").await;
+    b_.wait_for_text("#spread-none", "None").await;
+    assert_eq!(
+        app.get(&sees(&amber), &c).await.0,
+        404,
+        "stopped from the page"
+    );
     browser.stop().await;
 }

@@ -22,11 +22,22 @@ fn indicator(tlp: Tlp, ip: &str) -> Value {
 
 /// A bilateral agreement in force between `a` and `b` with `roles` and `onward`.
 async fn agreed(app: &TestApp, a: &Session, b: &Session, roles: [&str; 2], onward: &str) -> String {
+    agreed_titled(app, (a, b), "Feed", roles, onward).await
+}
+
+/// [`agreed`] with a title of its own (`a` proposes, `b` accepts).
+pub(crate) async fn agreed_titled(
+    app: &TestApp,
+    (a, b): (&Session, &Session),
+    title: &str,
+    roles: [&str; 2],
+    onward: &str,
+) -> String {
     let created: Value = app
         .create(
             "/api/v1/agreements",
             a,
-            json!({"kind": "bilateral", "title": "Feed", "tlp_ceiling": "amber+strict",
+            json!({"kind": "bilateral", "title": title, "tlp_ceiling": "amber+strict",
                 "parties": [{"organisation": a.slug, "role": roles[0]},
                             {"organisation": b.slug, "role": roles[1]}],
                 "categories": ["indicators"], "onward": onward, "attribution": "named",

@@ -1,8 +1,8 @@
-//! Import of a file of indicators (STIX 2.1 bundle, MISP event, CSV): the upload, then its
-//! progress polled every 500 ms until done, its counts and each refused record with its
+//! Import of a file of indicators (STIX 2.1 bundle, MISP event, CSV): the upload with the bytes
+//! sent so far, then its progress polled every 500 ms until done, its counts and each refused record with its
 //! position and reason; and the organisation's past imports. Stable selectors:
 //! `#import-file`, `#import-format`, `#import-tlp`, `#import-agreement`, `#import-submit`,
-//! `#import-upload-error`, `#import-status`, `#import-state`, `#import-progress`,
+//! `#import-upload-text`, `#import-upload-progress`, `#import-upload-error`, `#import-status`, `#import-state`, `#import-progress`,
 //! `#import-progress-text`, `#import-count-{read,created,updated,unchanged,duplicates,rejected}`,
 //! `.import-error`, `#import-failure`, `.import-row[data-id]`, `.import-show`.
 
@@ -54,12 +54,17 @@ fn Importer() -> impl IntoView {
     // The import whose progress and outcome are shown, and the upload's answer about it.
     let shown = RwSignal::new(None::<String>);
     let accepted = RwSignal::new(None::<Import>);
+    // How much of the file has gone to the server: bytes sent, bytes in all.
+    let sent = RwSignal::new(None::<(f64, f64)>);
     // The file is a browser object, usable on this thread only.
     let upload = Action::new_unsync(
         move |(file, query): &(SendWrapper<web_sys::File>, String)| {
             let (file, path) = (file.clone(), format!("/api/v1/imports?{query}"));
+            sent.set(None);
             async move {
-                let result = api::upload::<Import>(&path, &file).await;
+                let follow: api::Sent =
+                    std::rc::Rc::new(move |done, all| sent.set(Some((done, all))));
+                let result = api::upload::<Import>(&path, &file, follow).await;
                 if let Ok(i) = &result {
                     accepted.set(Some(i.clone()));
                     shown.set(Some(i.id.clone()));
@@ -121,7 +126,16 @@ fn Importer() -> impl IntoView {
             <ErrorBox error=error id="import-upload-error" />
             <button id="import-submit" type="submit" disabled=move || upload.pending().get()>"Import"</button>
             {move || upload.pending().get().then(|| view! {
-                <p class="muted" id="import-uploading">"Sending the file…"<progress></progress></p>
+                <p class="muted" id="import-uploading">
+                    {move || match sent.get() {
+                        None => view! { "Sending the file…"<progress id="import-upload-progress"></progress> }.into_any(),
+                        Some((done, all)) => view! {
+                            <span id="import-upload-text">{format!("Sending the file: {} of {} bytes ({}%)",
+                                done as u64, all as u64, if all > 0.0 { (done * 100.0 / all).floor() as u64 } else { 100 })}</span>
+                            <progress id="import-upload-progress" max=all.max(1.0) value=done.min(all)></progress>
+                        }.into_any(),
+                    }}
+                </p>
             })}
         </form>
         {move || shown.get().map(|id| {

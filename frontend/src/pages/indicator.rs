@@ -2,12 +2,13 @@
 //! one back to the owner here) and, for the owner, who received it. Stable selectors:
 //! `#indicator-summary`, `#stix-json`, `.version-row`, `.sighting-row`, `#sighting-count`,
 //! `#sighting-first`, `#sighting-last`, `#sighting-note`, `#sighting-submit`,
-//! `#sighting-error`, `.receipt-row`.
+//! `#sighting-error`, `.receipt-row`; where it goes: `.spread-row` (an agreement it is shared
+//! or passed on under), `.spread-stop`, `#spread-agreement`, `#spread-submit`, `#spread-error`.
 
-use super::agreements::{load_agreements, title_of};
+use super::agreements::{active, load_agreements, title_of};
 use super::indicators::{source, summary};
 use super::login::RequireLogin;
-use crate::api;
+use crate::api::{self, Verb};
 use crate::components::error::{error_of, ErrorBox, FieldError, FormError};
 use crate::components::nav::Nav;
 use crate::components::tlp::TlpBadge;
@@ -40,7 +41,10 @@ fn IndicatorDetail() -> impl IntoView {
         Some(Err(e)) => {
             view! { <p class="error" id="indicator-error">{e.to_string()}</p> }.into_any()
         }
-        Some(Ok(o)) => view! { <Detail object=o /> }.into_any(),
+        Some(Ok(o)) => {
+            view! { <Detail object=o changed=Callback::new(move |()| object.refetch()) /> }
+                .into_any()
+        }
     }
 }
 
@@ -49,7 +53,7 @@ fn base(key: &str) -> String {
 }
 
 #[component]
-fn Detail(object: StixObject) -> impl IntoView {
+fn Detail(object: StixObject, changed: Callback<()>) -> impl IntoView {
     let agreements = load_agreements();
     let names = move |ids: Vec<String>| {
         let list = agreements.get().and_then(Result::ok).unwrap_or_default();
@@ -84,9 +88,104 @@ fn Detail(object: StixObject) -> impl IntoView {
             <h2>"STIX 2.1"</h2>
             <pre class="json" id="stix-json">{json}</pre>
         </article>
+        <Spread object=object.clone() changed=changed />
         <Versions key=key.clone() />
         <Sightings key=key.clone() own=own />
         {own.then(|| view! { <Receipts key=key.clone() /> })}
+    }
+}
+
+/// Where the object goes: the owner shares it under its agreements in force; a recipient
+/// passes it on under agreements of its own (refused when the terms it came under, or its
+/// TLP, do not allow it). Either stops here too, effective from the next request.
+#[component]
+fn Spread(object: StixObject, changed: Callback<()>) -> impl IntoView {
+    let agreements = load_agreements();
+    let own = object.own;
+    let (segment, current) = if own {
+        ("shares", object.agreements.clone())
+    } else {
+        ("onward", object.passed_on_under.clone())
+    };
+    let path = format!("{}/{segment}", base(&object.key));
+    // Received under: a recipient cannot pass it back on under those.
+    let excluded: Vec<String> = object.agreements.iter().chain(&current).cloned().collect();
+    let choice = RwSignal::new(String::new());
+    let change = Action::new_unsync(
+        move |(verb, path, body): &(Verb, String, Option<ShareObject>)| {
+            let (verb, path, body) = (*verb, path.clone(), body.clone());
+            async move {
+                let result = api::call::<serde_json::Value, _>(verb, &path, body.as_ref()).await;
+                if result.is_ok() {
+                    changed.run(());
+                }
+                result
+            }
+        },
+    );
+    let error = Signal::derive(move || error_of(change.value().get()));
+    let add_path = path.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let agreement_id = choice.get_untracked();
+        change.dispatch((
+            Verb::Post,
+            add_path.clone(),
+            Some(ShareObject { agreement_id }),
+        ));
+    };
+    let rows = current.clone();
+    view! {
+        <section>
+            <h2>{if own { "Shared under" } else { "Passed on under" }}</h2>
+            <p class="muted small">{if own {
+                "The agreements in force this object reaches their parties by, as each agreement's terms and its TLP allow."
+            } else {
+                "Agreements of your own you pass this object on under; the terms it came under travel with it."
+            }}</p>
+            <table class="list">
+                <tbody>
+                    {move || {
+                        let list = agreements.get().and_then(Result::ok).unwrap_or_default();
+                        rows.iter().map(|id| {
+                            let stop = format!("{path}/{id}");
+                            view! {
+                                <tr class="spread-row">
+                                    <td>{title_of(&list, id)}</td>
+                                    <td><button class="secondary spread-stop" type="button"
+                                        disabled=move || change.pending().get()
+                                        on:click=move |_| { change.dispatch((Verb::Delete, stop.clone(), None)); }>
+                                        {if own { "Stop sharing" } else { "Stop passing on" }}</button></td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+            {move || current.is_empty().then(|| view! { <p class="muted" id="spread-none">"None."</p> })}
+            <form class="row" on:submit=submit>
+                <label>{if own { "Share under" } else { "Pass on under" }}
+                    <select id="spread-agreement" on:change=move |ev| choice.set(event_target_value(&ev))>
+                        <option value="">"Choose an agreement in force…"</option>
+                        {move || {
+                            let list = agreements.get().and_then(Result::ok).unwrap_or_default();
+                            active(&list).into_iter()
+                                .filter(|a| !excluded.contains(&a.id))
+                                .map(|a| {
+                                    let title = title_of(std::slice::from_ref(&a), &a.id);
+                                    view! { <option value=a.id.clone()>{title}</option> }
+                                })
+                                .collect_view()
+                        }}
+                    </select>
+                    <FieldError error=error fields=&["agreement_id"] />
+                </label>
+                <button id="spread-submit" type="submit"
+                    disabled=move || change.pending().get() || choice.get().is_empty()>
+                    {if own { "Share" } else { "Pass on" }}</button>
+            </form>
+            <FormError error=error placed=&["agreement_id"] id="spread-error" />
+        </section>
     }
 }
 
