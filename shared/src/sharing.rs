@@ -595,3 +595,32 @@ string_enum! {
         Sha512 = "sha512",
     }
 }
+
+impl ValueKind {
+    /// The STIX object path a pattern compares for this kind.
+    pub fn stix_path(self) -> &'static str {
+        match self {
+            ValueKind::Ipv4 => "ipv4-addr:value",
+            ValueKind::Ipv6 => "ipv6-addr:value",
+            ValueKind::Domain => "domain-name:value",
+            ValueKind::Url => "url:value",
+            ValueKind::Email => "email-addr:value",
+            ValueKind::Md5 => "file:hashes.MD5",
+            ValueKind::Sha1 => "file:hashes.'SHA-1'",
+            ValueKind::Sha256 => "file:hashes.'SHA-256'",
+            ValueKind::Sha512 => "file:hashes.'SHA-512'",
+        }
+    }
+
+    /// A STIX pattern that matches one value of this kind (a network by `ISSUBSET`), the
+    /// value quoted as STIX patterning requires.
+    pub fn pattern(self, value: &str) -> String {
+        let quoted = value.replace('\\', "\\\\").replace('\'', "\\'");
+        let op = if matches!(self, ValueKind::Ipv4 | ValueKind::Ipv6) && value.contains('/') {
+            "ISSUBSET"
+        } else {
+            "="
+        };
+        format!("[{} {op} '{quoted}']", self.stix_path())
+    }
+}

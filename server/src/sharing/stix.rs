@@ -303,6 +303,9 @@ fn indicator(obj: &Map<String, Value>, f: &dyn Fn(&str) -> String) -> Result<(),
             "a STIX pattern is one or more comparisons in brackets, e.g. [domain-name:value = 'example.com']",
         ));
     }
+    if let Some(why) = super::values::unreadable_in(pattern) {
+        return Err(fail(&f("pattern"), why));
+    }
     let from = timestamp(obj, "valid_from", &f("valid_from"))?.ok_or_else(|| {
         fail(
             &f("valid_from"),
@@ -359,6 +362,11 @@ mod tests {
             ("object_marking_refs", json!([]), "object_marking_refs"),
             ("modified", json!("2026-11-01T00:00:00Z"), "modified"),
             ("pattern", json!("ipv4 is bad"), "pattern"),
+            (
+                "pattern",
+                json!("[ipv4-addr:value = '192.0.2.300']"),
+                "pattern",
+            ),
             ("confidence", json!(101), "confidence"),
             ("valid_from", json!("yesterday"), "valid_from"),
         ];

@@ -320,30 +320,9 @@ pub fn probe_held(raw: &str, held: &dyn Fn(ValueKind, u8) -> bool) -> Result<Pro
     })
 }
 
-/// The STIX object path a pattern compares for a kind.
-fn path_of(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Ipv4 => "ipv4-addr:value",
-        ValueKind::Ipv6 => "ipv6-addr:value",
-        ValueKind::Domain => "domain-name:value",
-        ValueKind::Url => "url:value",
-        ValueKind::Email => "email-addr:value",
-        ValueKind::Md5 => "file:hashes.MD5",
-        ValueKind::Sha1 => "file:hashes.'SHA-1'",
-        ValueKind::Sha256 => "file:hashes.'SHA-256'",
-        ValueKind::Sha512 => "file:hashes.'SHA-512'",
-    }
-}
-
 /// A STIX pattern that matches one normalised value (a network by `ISSUBSET`).
 pub fn pattern_for(kind: ValueKind, normalised: &str) -> String {
-    let quoted = normalised.replace('\\', "\\\\").replace('\'', "\\'");
-    let op = if matches!(kind, ValueKind::Ipv4 | ValueKind::Ipv6) && normalised.contains('/') {
-        "ISSUBSET"
-    } else {
-        "="
-    };
-    format!("[{} {op} '{quoted}']", path_of(kind))
+    kind.pattern(normalised)
 }
 
 /// The kind a pattern's object path names, if the hub indexes it.
@@ -391,8 +370,31 @@ fn compared(head: &str) -> Option<ValueKind> {
 
 /// The values a STIX pattern compares for equality (or subset, for networks): each
 /// `path = 'value'` / `path ISSUBSET 'value'` comparison whose path the hub indexes.
-/// Values that do not normalise are left out (the pattern stays as sent).
+/// Values that do not normalise are left out ([`unreadable_in`] refuses them on the way in).
 pub fn of_pattern(pattern: &str) -> Vec<(ValueKind, String)> {
+    let mut out = Vec::new();
+    for (kind, _, v) in comparisons(pattern) {
+        if let Ok(v) = v {
+            if !out.contains(&(kind, v.clone())) {
+                out.push((kind, v));
+            }
+        }
+    }
+    out
+}
+
+/// Why a STIX pattern cannot be stored: an equality (or subset) comparison of a path the hub
+/// indexes with a literal that is not a value of that kind (`[ipv4-addr:value =
+/// '192.0.2.300']` could never match anything).
+pub fn unreadable_in(pattern: &str) -> Option<String> {
+    comparisons(pattern).into_iter().find_map(|(kind, lit, v)| {
+        v.err()
+            .map(|e| format!("'{lit}' compared with {}: {e}", kind.stix_path()))
+    })
+}
+
+/// Each indexed comparison of a pattern: its kind, its literal, and the literal normalised.
+fn comparisons(pattern: &str) -> Vec<(ValueKind, String, Result<String, &'static str>)> {
     let mut out = Vec::new();
     // The text of the comparison being read, since the last bracket or literal.
     let mut head = String::new();
@@ -417,11 +419,8 @@ pub fn of_pattern(pattern: &str) -> Vec<(ValueKind, String)> {
                     continue;
                 }
                 if let Some(kind) = compared(&head) {
-                    if let Ok(v) = normalise(kind, &lit) {
-                        if !out.contains(&(kind, v.clone())) {
-                            out.push((kind, v));
-                        }
-                    }
+                    let v = normalise(kind, &lit);
+                    out.push((kind, lit, v));
                 }
                 head.clear();
             }
