@@ -7,6 +7,7 @@
 
 use crate::harness::*;
 use cirhub_shared::Role;
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -103,6 +104,37 @@ impl Browser {
                 let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
             }
         }
+    }
+
+    pub(crate) async fn element(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    pub(crate) async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
+    }
+
+    /// Replaces an input's text.
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
+        let e = self.element(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    pub(crate) async fn log_out(&self) {
+        self.click("#logout").await;
+        self.element("#login-email").await;
+    }
+
+    /// Opens `path` and logs in on the form it shows.
+    pub(crate) async fn open_as(&self, app: &TestApp, path: &str, email: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+        self.fill_login(email).await;
     }
 
     pub(crate) async fn stop(mut self) {

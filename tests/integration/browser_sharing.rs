@@ -10,12 +10,11 @@
 //!
 //! Needs `frontend/dist` (scripts/build-frontend.sh), Chromium and chromedriver.
 
-use crate::browser::{Browser, WAIT};
+use crate::browser::Browser;
 use crate::harness::*;
 use crate::onward::agreed_titled;
 use cirhub_shared::sharing::Tlp;
 use cirhub_shared::Role;
-use fantoccini::elements::Element;
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
@@ -59,37 +58,6 @@ fn indicator(tlp: Tlp, ip: &str) -> Value {
 }
 
 impl Browser {
-    async fn element(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-    }
-
-    async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap();
-    }
-
-    /// Replaces an input's text.
-    async fn type_into(&self, css: &str, text: &str) {
-        let e = self.element(css).await;
-        e.clear().await.unwrap();
-        e.send_keys(text).await.unwrap();
-    }
-
-    async fn log_out(&self) {
-        self.click("#logout").await;
-        self.element("#login-email").await;
-    }
-
-    /// Opens `path` and logs in on the form it shows.
-    async fn open_as(&self, app: &TestApp, path: &str, email: &str) {
-        self.client.goto(&app.url(path)).await.unwrap();
-        self.fill_login(email).await;
-    }
-
     /// The badge in `row`: its text, colour and background.
     async fn badge(&self, row: &str) -> (String, String, String) {
         let b = self.element(&format!("{row} .tlp")).await;
@@ -389,7 +357,7 @@ async fn the_indicator_page_shares_passes_on_and_stops() {
     let ab = agreed_titled(
         &app,
         (&a, &b),
-        "Nimbus to MSP",
+        ("Nimbus to MSP", "amber+strict"),
         ["provider", "customer"],
         "clients",
     )
@@ -397,12 +365,19 @@ async fn the_indicator_page_shares_passes_on_and_stops() {
     let bc = agreed_titled(
         &app,
         (&b, &c),
-        "MSP to Client",
+        ("MSP to Client", "amber+strict"),
         ["provider", "customer"],
         "none",
     )
     .await;
-    let bd = agreed_titled(&app, (&b, &d), "MSP and Peer", ["member", "member"], "none").await;
+    let bd = agreed_titled(
+        &app,
+        (&b, &d),
+        ("MSP and Peer", "amber+strict"),
+        ["member", "member"],
+        "none",
+    )
+    .await;
     let key = |v: Value| v["key"].as_str().unwrap().to_string();
     let kept = key(app
         .create(

@@ -22,14 +22,14 @@ fn indicator(tlp: Tlp, ip: &str) -> Value {
 
 /// A bilateral agreement in force between `a` and `b` with `roles` and `onward`.
 async fn agreed(app: &TestApp, a: &Session, b: &Session, roles: [&str; 2], onward: &str) -> String {
-    agreed_titled(app, (a, b), "Feed", roles, onward).await
+    agreed_titled(app, (a, b), ("Feed", "amber+strict"), roles, onward).await
 }
 
-/// [`agreed`] with a title of its own (`a` proposes, `b` accepts).
+/// [`agreed`] with a title and TLP ceiling of its own (`a` proposes, `b` accepts).
 pub(crate) async fn agreed_titled(
     app: &TestApp,
     (a, b): (&Session, &Session),
-    title: &str,
+    (title, ceiling): (&str, &str),
     roles: [&str; 2],
     onward: &str,
 ) -> String {
@@ -37,7 +37,7 @@ pub(crate) async fn agreed_titled(
         .create(
             "/api/v1/agreements",
             a,
-            json!({"kind": "bilateral", "title": title, "tlp_ceiling": "amber+strict",
+            json!({"kind": "bilateral", "title": title, "tlp_ceiling": ceiling,
                 "parties": [{"organisation": a.slug, "role": roles[0]},
                             {"organisation": b.slug, "role": roles[1]}],
                 "categories": ["indicators"], "onward": onward, "attribution": "named",

@@ -1,11 +1,13 @@
 //! The STIX objects the organisation may see (its own and what agreements let reach it),
-//! filtered by type, TLP, category, source and agreement, 50 a page. Stable selectors:
+//! filtered by type, TLP, category, source and agreement, 50 a page, and a form for a new
+//! indicator ([`NewIndicator`]). Stable selectors:
 //! `.indicator-row[data-key]`, `.indicator-link`, `.indicator-value`, `.indicator-source`,
 //! `#filter-type`, `#filter-tlp`, `#filter-category`, `#filter-own`, `#filter-agreement`,
 //! `#indicators-prev`, `#indicators-next`, `#indicators-page`.
 
 use super::agreements::{load_agreements, terms, title_of};
 use super::login::RequireLogin;
+use super::new_indicator::NewIndicator;
 use crate::api::{self, encode};
 use crate::components::error::{error_of, ErrorBox};
 use crate::components::nav::Nav;
@@ -148,6 +150,7 @@ fn Indicators() -> impl IntoView {
     let pages = move || total().div_ceil(PER_PAGE).max(1);
     view! {
         <h1>"Indicators"</h1>
+        <NewIndicator agreements=agreements />
         <form class="row filters" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
             <label>"Type"<select id="filter-type" on:change=set(|f, v| f.stix_type = v)>
                 <option value="">"any"</option>

@@ -9,5 +9,6 @@ pub mod indicators;
 pub mod login;
 pub mod lookup;
 pub mod maintenance;
+pub mod new_indicator;
 pub mod relations;
 pub mod status;
