@@ -90,6 +90,7 @@ impl Application {
             .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
             .kind(crate::timers::import_kind(exec.clone()))
             .kind(crate::timers::review_kind(exec.clone()))
+            .kind(crate::sharing::imports::sweep_kind(db.clone()))
             .kind(crate::identity::sessions::prune_kind(
                 db.clone(),
                 (config.refresh_ttl_secs as i64).saturating_mul(1000),

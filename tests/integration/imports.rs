@@ -327,3 +327,129 @@ async fn an_api_import_runs_as_a_job_with_progress_and_each_refused_record() {
     let (s, _) = upload(&app, &x, &format!("format=csv&share_under={ag}"), CSV).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The ids of the organisation's imports still uploading, and how many chunks are stored.
+fn uploading(app: &TestApp) -> (Vec<String>, i64) {
+    use cirhub::db::schema::{import_chunks, imports};
+    use diesel::prelude::*;
+    app.state
+        .db
+        .write_blocking(|c| {
+            let ids: Vec<String> = imports::table
+                .filter(imports::state.eq("uploading"))
+                .select(imports::id)
+                .order(imports::id)
+                .load(c)?;
+            let chunks: i64 = import_chunks::table.count().get_result(c)?;
+            Ok((ids, chunks))
+        })
+        .unwrap()
+}
+
+/// A client that goes away in the middle of an upload leaves nothing behind: the row and
+/// the chunks that arrived are removed at once. One left behind by an instance that stopped
+/// mid-upload (a row still `uploading`) is removed by the hourly sweep once six hours old;
+/// a younger one stays.
+#[tokio::test]
+async fn uploads_that_never_finish_are_removed() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(&[("CIRHUB_TEST_CLOCK", "1")]).await;
+    let p = app.provider("nimbus", Role::Admin).await;
+
+    // 1. A 10 MiB upload cut off after its first 1.5 MiB (the first MiB is stored at once).
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/imports?format=csv&file_name=cut.csv HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: text/csv\r\nContent-Length: 10485760\r\n\r\n",
+        p.token
+    );
+    let mut body = String::from("type,value,tlp,category,comment\n");
+    while body.len() < 3 << 19 {
+        body.push_str("ipv4,192.0.2.1,amber,,\n");
+    }
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(body.as_bytes()).await.unwrap();
+    let mut began = false;
+    for _ in 0..200 {
+        if uploading(&app).0.len() == 1 {
+            began = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(began, "the upload began: {:?}", uploading(&app));
+    drop(sock);
+    let mut left = uploading(&app);
+    for _ in 0..200 {
+        if left == (vec![], 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        left = uploading(&app);
+    }
+    assert_eq!(left, (vec![], 0), "a client that went away leaves nothing");
+    assert_eq!(app.get("/api/v1/imports", &p).await.1["total"], 0);
+
+    // 2. Rows a stopped instance left uploading: the sweep drops the one older than six
+    // hours (and its chunk), keeps the younger.
+    let now = app.state.jobs.clock().now_ms();
+    let org = p.org_id.clone();
+    app.state
+        .db
+        .write_blocking(move |c| {
+            use cirhub::db::rows::ImportRow;
+            use cirhub::db::schema::{import_chunks, imports};
+            use diesel::prelude::*;
+            for (id, age_h) in [("a-stale", 7), ("b-young", 1)] {
+                diesel::insert_into(imports::table)
+                    .values(&ImportRow {
+                        id: id.into(),
+                        organisation_id: org.clone(),
+                        actor_type: "user".into(),
+                        actor_id: None,
+                        actor_name: "x".into(),
+                        state: "uploading".into(),
+                        format: "csv".into(),
+                        file_name: None,
+                        tlp: "amber".into(),
+                        share_under: "[]".into(),
+                        counts: "{}".into(),
+                        errors: "[]".into(),
+                        failure: None,
+                        bytes_total: 0,
+                        heartbeat_at: None,
+                        created_at: now - age_h * 3_600_000,
+                        finished_at: None,
+                    })
+                    .execute(c)?;
+                diesel::insert_into(import_chunks::table)
+                    .values((
+                        import_chunks::import_id.eq(id),
+                        import_chunks::n.eq(0),
+                        import_chunks::data.eq(b"type,value\n".to_vec()),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/ops/clock",
+            None,
+            Some(json!({ "advance_secs": 3601 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut left = uploading(&app);
+    for _ in 0..200 {
+        if left.0 == ["b-young"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        left = uploading(&app);
+    }
+    assert_eq!(left, (vec!["b-young".to_string()], 1), "the sweep ran");
+}

@@ -87,6 +87,12 @@ pub async fn create(
             .write(move |c| imports::begin(c, &caller, &req, &first))
             .await?
     };
+    // Dropped with the request if the client goes away before the end (actix then drops
+    // this handler at its next await): the upload is removed instead of left half there.
+    let mut unfinished = Unfinished {
+        db: state.db.clone(),
+        id: Some(id.clone()),
+    };
     let mut n = 1;
     let received: Result<(), AppError> = async {
         while more {
@@ -116,6 +122,7 @@ pub async fn create(
     if let Err(e) = received {
         let id2 = id.clone();
         let _ = state.db.write(move |c| imports::discard(c, &id2)).await;
+        unfinished.id = None;
         return Err(e);
     }
     let out = {
@@ -128,10 +135,30 @@ pub async fn create(
             })
             .await?
     };
+    unfinished.id = None;
     state.jobs.wake();
     Ok(HttpResponse::Accepted()
         .insert_header(("location", format!("/api/v1/imports/{id}")))
         .json(out))
+}
+
+/// An upload under way: dropped before it was queued, it is removed.
+struct Unfinished {
+    db: crate::db::Db,
+    id: Option<String>,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let db = self.db.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(e) = db.write(move |c| imports::discard(c, &id)).await {
+                    tracing::warn!(error = %e, "cannot drop an unfinished upload");
+                }
+            });
+        }
+    }
 }
 
 fn bad_body(e: actix_web::error::PayloadError) -> AppError {

@@ -134,11 +134,53 @@ pub fn queue(conn: &mut DbConn, id: &str, bytes: u64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Drops an upload that did not arrive whole.
+/// Drops an upload that did not arrive whole, with what arrived of it; an import already
+/// queued is left alone.
 pub fn discard(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
-    diesel::delete(import_chunks::table.filter(import_chunks::import_id.eq(id))).execute(conn)?;
-    diesel::delete(imports::table.find(id)).execute(conn)?;
+    let state: Option<String> = imports::table
+        .find(id)
+        .select(imports::state)
+        .first(conn)
+        .optional()?;
+    if state.as_deref() == Some(ImportState::Uploading.as_str()) {
+        diesel::delete(import_chunks::table.filter(import_chunks::import_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(imports::table.find(id)).execute(conn)?;
+    }
     Ok(())
+}
+
+/// Kind of the recurring job that drops uploads nobody is sending any more.
+pub const SWEEP: &str = "imports.sweep";
+/// An upload still arriving this long after it began was cut off by an instance that
+/// stopped (a client that goes away is dropped at once, by the request's own handler).
+pub const ABANDONED_AFTER_MS: i64 = 6 * 3600 * 1000;
+
+/// Drops the uploads begun before `now - ABANDONED_AFTER_MS` that never finished.
+pub fn sweep(conn: &mut DbConn, now: i64) -> Result<usize, AppError> {
+    let stale: Vec<String> = imports::table
+        .filter(imports::state.eq(ImportState::Uploading.as_str()))
+        .filter(imports::created_at.lt(now - ABANDONED_AFTER_MS))
+        .select(imports::id)
+        .load(conn)?;
+    for id in &stale {
+        discard(conn, id)?;
+    }
+    Ok(stale.len())
+}
+
+/// The hourly [`sweep`] job.
+pub fn sweep_kind(db: crate::db::Db) -> crate::jobs::Kind {
+    use crate::jobs::{Kind, Outcome};
+    Kind::recurring(SWEEP, std::time::Duration::from_secs(3600), move |job| {
+        let db = db.clone();
+        Box::pin(async move {
+            match db.write(move |c| sweep(c, job.now_ms)).await {
+                Ok(_) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
 }
 
 fn view(row: ImportRow) -> Result<s::Import, AppError> {
