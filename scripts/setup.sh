@@ -15,13 +15,16 @@ mode="${1:-test}"
 
 packages=(libpq-dev pkg-config)
 python_tools=()
+cargo_tools=()
 case "$mode" in
   run) ;;
   test) packages+=(chromium chromium-driver fonts-dejavu-core postgresql curl openssl)
         python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0" "pymisp==2.5.34.4") ;;
-  bench) packages+=(wrk nginx-light curl)
-         python_tools+=("taxii2-client==2.3.0" "medallion==3.0.0") ;;
-  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl)
+  bench) packages+=(wrk nginx-light curl libssl-dev)
+         python_tools+=("taxii2-client==2.3.0" "medallion==3.0.0")
+         cargo_tools+=("oha==1.16.0") ;;
+  all) packages+=(chromium chromium-driver fonts-dejavu-core postgresql wrk nginx-light curl openssl libssl-dev)
+       cargo_tools+=("oha==1.16.0")
        python_tools+=("schemathesis==4.32.5" "aiosmtpd==1.4.6" "taxii2-client==2.3.0" "stix2-validator==3.2.0"
                       "pymisp==2.5.34.4" "medallion==3.0.0") ;;
   *) echo "usage: scripts/setup.sh [run|test|bench|all]" >&2; exit 2 ;;
@@ -55,5 +58,15 @@ for t in "${python_tools[@]}"; do
   echo "setup: installing $t into $venv"
   [ -x "$venv/bin/python" ] || { rm -rf "$venv"; python3 -m venv "$venv"; }
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "$t"
+done
+
+# Rust tools, pinned, into target/tools/bin. oha with native-tls: its default TLS backend
+# needs cmake to build, and the benchmarks speak plain HTTP anyway.
+for t in "${cargo_tools[@]}"; do
+  name="${t%%==*}" version="${t##*==}"
+  "target/tools/bin/$name" --version 2>/dev/null | grep -qF "$version" && continue
+  echo "setup: installing $t into target/tools"
+  cargo install -q --locked --root target/tools --no-default-features --features native-tls \
+    "$name" --version "$version"
 done
 exit 0
