@@ -137,8 +137,16 @@ impl Browser {
         self.fill_login(email).await;
     }
 
-    pub(crate) async fn stop(mut self) {
-        let _ = self.client.close().await;
+    pub(crate) async fn stop(self) {
+        // The session ends here; the driver with `self`.
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// A test that fails before [`Browser::stop`] still ends its chromedriver (and the Chromium
+/// it started), so failed runs leave no drivers behind.
+impl Drop for Browser {
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
