@@ -112,7 +112,7 @@ for l in open(sys.argv[2]):
     taskset -c "$client_cpu" target/tools/bin/oha -z "$duration" -c 64 -q "$rate" --latency-correction \
       --no-tui --output-format json -H "authorization: Bearer $token" \
       --urls-from-file "$work/urls.txt" >"$work/oha-$r.json"
-    python3 bench/ioc/oha_json.py "$work/oha-$r.json" >>"$out"
+    python3 bench/ioc/oha_json.py "$work/oha-$r.json" "$rate" >>"$out"
   done
   taskset -c "$client_cpu" python3 bench/ioc/batch.py "$base" "$token" "$work/values.txt" 20 >>"$out"
   # RSS counts the database pages the server maps from the page cache (RssFile) besides

@@ -6,6 +6,12 @@ import sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 count, orgs, agreements = sys.argv[2:5]
 problems = []
+
+
+def medians(rounds):
+    return {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99")}
+
+
 print("bench/ioc.sh: indicator ingest and lookup (SQLite, release build, 2-core VM)")
 for l in lines:
     if "ingest" in l:
@@ -24,7 +30,7 @@ for l in lines:
             problems.append(f"ingest ratio {ratio:.2f} < 0.30")
 runs = [l["lookup"] for l in lines if "lookup" in l]
 if runs:
-    med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+    med = medians(runs)
     print(f"lookup: {count} indicators, {orgs} organisations, {agreements} agreements; GET /api/v1/lookup?value= "
           f"with an API token, wrk -t1 -c32, server on CPU 0, wrk on CPU 1")
     print(f"  median of {len(runs)} rounds: {med['rps']:,.0f} lookups/s, p50 {med['p50']:.2f} ms, p99 {med['p99']:.2f} ms "
@@ -36,17 +42,20 @@ if runs:
         problems.append(f"lookups {med['rps']:.0f}/s < 10,000/s")
 steady = [l["steady"] for l in lines if "steady" in l]
 if steady:
-    med = {k: statistics.median(r[k] for r in steady) for k in ("rps", "p50", "p99")}
-    print(f"  at a constant rate (oha -q, 64 connections, latency from each request's due time, on CPU 1): "
+    med = medians(steady)
+    rate = steady[0]["rate"]
+    print(f"  at a constant {rate:,}/s (oha -q, 64 connections, latency from each request's due time, on CPU 1): "
           f"median of {len(steady)} rounds: {med['rps']:,.0f} lookups/s achieved, p50 {med['p50']:.2f} ms, "
           f"p99 {med['p99']:.2f} ms (rounds' p99: {', '.join(format(r['p99'], '.2f') for r in steady)})")
     for r in steady:
         if r["not_ok"] or r["errors"]:
             problems.append(f"constant-rate errors: {r['not_ok']} answers other than 200, {r['errors']} failed")
-    if med["rps"] < 9900:
-        problems.append(f"the constant-rate rounds achieved {med['rps']:.0f}/s, not 10,000/s")
+    if med["rps"] < 0.99 * rate:
+        problems.append(f"the constant-rate rounds achieved {med['rps']:.0f}/s, not {rate:,}/s")
+    if rate < 10000:
+        problems.append(f"the constant rate {rate:,}/s is below the target's 10,000/s")
     if med["p99"] >= 5:
-        problems.append(f"lookup p99 at 10,000/s {med['p99']:.2f} ms >= 5 ms")
+        problems.append(f"lookup p99 at {rate:,}/s {med['p99']:.2f} ms >= 5 ms")
 elif runs and med["p99"] >= 5:
     problems.append(f"lookup p99 {med['p99']:.2f} ms >= 5 ms")
 for l in lines:

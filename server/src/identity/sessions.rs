@@ -277,17 +277,10 @@ pub fn prune(conn: &mut DbConn, now: i64, refresh_ttl_ms: i64) -> Result<usize, 
 
 /// The hourly [`prune`] job.
 pub fn prune_kind(db: crate::db::Db, refresh_ttl_ms: i64) -> crate::jobs::Kind {
-    use crate::jobs::{Kind, Outcome};
-    Kind::recurring(PRUNE, std::time::Duration::from_secs(3600), move |job| {
-        let db = db.clone();
-        Box::pin(async move {
-            match db
-                .write(move |c| prune(c, job.now_ms, refresh_ttl_ms))
-                .await
-            {
-                Ok(_) => Outcome::ok(),
-                Err(e) => Outcome::failed(e),
-            }
-        })
-    })
+    crate::jobs::Kind::recurring_write(
+        PRUNE,
+        std::time::Duration::from_secs(3600),
+        db,
+        move |c, now| prune(c, now, refresh_ttl_ms),
+    )
 }

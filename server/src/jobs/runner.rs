@@ -134,6 +134,24 @@ impl Kind {
             ..Kind::once(name, never_fails, handler)
         }
     }
+
+    /// [`Kind::recurring`] whose run is one write transaction given the runner's clock
+    /// (upkeep: pruning, sweeping).
+    pub fn recurring_write<T, F>(name: &'static str, every: Duration, db: Db, work: F) -> Kind
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConn, i64) -> Result<T, AppError> + Copy + Send + Sync + 'static,
+    {
+        Kind::recurring(name, every, move |job| {
+            let db = db.clone();
+            Box::pin(async move {
+                match db.write(move |c| work(c, job.now_ms)).await {
+                    Ok(_) => Outcome::ok(),
+                    Err(e) => Outcome::failed(e),
+                }
+            })
+        })
+    }
 }
 
 /// Builds the runner from its kinds, then [`Runner::spawn`]s it.
@@ -161,16 +179,8 @@ struct Inner {
 impl Runner {
     /// A runner with the built-in prune job (hourly).
     pub fn new(db: Db, clock: Clock, metrics: Metrics) -> Runner {
-        let prune_db = db.clone();
-        let prune = Kind::recurring(PRUNE, Duration::from_secs(3600), move |job| {
-            let db = prune_db.clone();
-            Box::pin(async move {
-                match db.write(move |c| store::prune(c, job.now_ms)).await {
-                    Ok(_) => Outcome::ok(),
-                    Err(e) => Outcome::failed(e),
-                }
-            })
-        });
+        let prune =
+            Kind::recurring_write(PRUNE, Duration::from_secs(3600), db.clone(), store::prune);
         Runner {
             db,
             clock,

@@ -120,9 +120,7 @@ pub async fn create(
     }
     .await;
     if let Err(e) = received {
-        let id2 = id.clone();
-        let _ = state.db.write(move |c| imports::discard(c, &id2)).await;
-        unfinished.id = None;
+        unfinished.discard().await;
         return Err(e);
     }
     let out = {
@@ -148,16 +146,26 @@ struct Unfinished {
     id: Option<String>,
 }
 
+impl Unfinished {
+    /// Removes the upload now, before the answer goes out.
+    async fn discard(mut self) {
+        if let Some(id) = self.id.take() {
+            discard(self.db.clone(), id).await;
+        }
+    }
+}
+
 impl Drop for Unfinished {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
-            let db = self.db.clone();
-            actix_web::rt::spawn(async move {
-                if let Err(e) = db.write(move |c| imports::discard(c, &id)).await {
-                    tracing::warn!(error = %e, "cannot drop an unfinished upload");
-                }
-            });
+            actix_web::rt::spawn(discard(self.db.clone(), id));
         }
+    }
+}
+
+async fn discard(db: crate::db::Db, id: String) {
+    if let Err(e) = db.write(move |c| imports::discard(c, &id)).await {
+        tracing::warn!(error = %e, "cannot drop an unfinished upload");
     }
 }
 

@@ -171,16 +171,7 @@ pub fn sweep(conn: &mut DbConn, now: i64) -> Result<usize, AppError> {
 
 /// The hourly [`sweep`] job.
 pub fn sweep_kind(db: crate::db::Db) -> crate::jobs::Kind {
-    use crate::jobs::{Kind, Outcome};
-    Kind::recurring(SWEEP, std::time::Duration::from_secs(3600), move |job| {
-        let db = db.clone();
-        Box::pin(async move {
-            match db.write(move |c| sweep(c, job.now_ms)).await {
-                Ok(_) => Outcome::ok(),
-                Err(e) => Outcome::failed(e),
-            }
-        })
-    })
+    crate::jobs::Kind::recurring_write(SWEEP, std::time::Duration::from_secs(3600), db, sweep)
 }
 
 fn view(row: ImportRow) -> Result<s::Import, AppError> {

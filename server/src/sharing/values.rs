@@ -320,11 +320,6 @@ pub fn probe_held(raw: &str, held: &dyn Fn(ValueKind, u8) -> bool) -> Result<Pro
     })
 }
 
-/// A STIX pattern that matches one normalised value (a network by `ISSUBSET`).
-pub fn pattern_for(kind: ValueKind, normalised: &str) -> String {
-    kind.pattern(normalised)
-}
-
 /// The kind a pattern's object path names, if the hub indexes it.
 fn kind_of_path(path: &str) -> Option<ValueKind> {
     let p: String = path.chars().filter(|c| !c.is_whitespace()).collect();
@@ -528,11 +523,7 @@ mod tests {
             (Md5, "d41d8cd98f00b204e9800998ecf8427e"),
             (Sha256, &"a".repeat(64)),
         ] {
-            assert_eq!(
-                of_pattern(&pattern_for(k, v)),
-                vec![(k, v.to_string())],
-                "{k}"
-            );
+            assert_eq!(of_pattern(&k.pattern(v)), vec![(k, v.to_string())], "{k}");
         }
     }
 

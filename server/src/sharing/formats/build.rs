@@ -3,7 +3,7 @@
 //! TLP levels other formats name in words.
 
 use crate::sharing::stix::stix_time;
-use crate::sharing::values::{normalise, pattern_for};
+use crate::sharing::values::normalise;
 use chrono::{DateTime, NaiveDate, Utc};
 use cirhub_shared::sharing::{Tlp, ValueKind};
 use serde_json::{json, Map, Value};
@@ -182,7 +182,7 @@ pub(super) fn indicator(
     tlp: Tlp,
 ) -> Map<String, Value> {
     let t = stix_time(time);
-    let pattern: Vec<String> = values.iter().map(|(k, v)| pattern_for(*k, v)).collect();
+    let pattern: Vec<String> = values.iter().map(|(k, v)| k.pattern(v)).collect();
     let name: Vec<&str> = values.iter().map(|(_, v)| v.as_str()).collect();
     let Value::Object(m) = json!({
         "type": "indicator",
