@@ -2,6 +2,7 @@
 //! several instances). The backend is picked from the URL scheme; queries are written once
 //! against [`DbConn`], a diesel `MultiConnection`.
 
+pub mod keys;
 pub mod rows;
 pub mod schema;
 
@@ -102,14 +103,16 @@ macro_rules! on_concrete {
 
 /// Loads `$query` limited to the rows whose `$column` is one of `$keys` (a slice), on the
 /// concrete connection. One key is an `=`: a statement prepared once per connection and
-/// found again by its type, where an IN list is prepared anew each time (its length varies).
-/// For lookups, which mostly ask for one value.
+/// found again by its type; more are a padded IN list ([`keys::InKeys`]), prepared once per
+/// size class. For lookups, which mostly ask for one value.
 #[macro_export]
 macro_rules! load_keyed {
     ($conn:expr, $query:expr, $column:expr, $keys:expr) => {
         $crate::on_concrete!($conn, |c| match $keys {
             [one] => $query.filter($column.eq(one)).load(c),
-            keys => $query.filter($column.eq_any(keys)).load(c),
+            keys => $query
+                .filter($crate::db::keys::InKeys::new($column, keys))
+                .load(c),
         })
     };
 }
@@ -139,10 +142,11 @@ impl ManageConnection for Manager {
                 // process (the CLI) wait for the lock instead of failing. The memory map
                 // serves the pages of a large database (a million indicators) from the OS
                 // page cache, shared by every connection, instead of a read() per page
-                // missing from each connection's own cache.
+                // missing from each connection's own cache; the whole file (up to the 64 GiB
+                // SQLITE_MAX_MMAP_SIZE of .cargo/config.toml).
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 2147418112;",
+                     PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 68719476736;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 // The disclosure journal lives in a file of its own (see the migration
