@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod demo;
 pub mod effects;
 pub mod error;
+pub mod escalation;
 pub mod executor;
 pub mod extract;
 pub mod identity;

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod customer;
 pub mod domain;
+pub mod escalation;
 pub mod problem;
 pub mod sharing;
 pub mod statuspage;

@@ -348,6 +348,20 @@ pub fn assert_problem(
     p
 }
 
+/// The fields a 422 names, asserting it is one.
+pub fn refused_fields(status: StatusCode, body: &Value) -> Vec<String> {
+    assert_problem(
+        status,
+        body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .errors
+    .into_iter()
+    .map(|e| e.field)
+    .collect()
+}
+
 impl TestApp {
     pub async fn put(&self, path: &str, s: &Session, body: Value) -> (StatusCode, Value) {
         self.call(Method::PUT, path, Some(&s.token), Some(body))

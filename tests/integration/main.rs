@@ -12,6 +12,7 @@ mod catalogue;
 mod cli;
 mod crash;
 mod customers;
+mod escalation;
 mod exports;
 mod feeds;
 mod imports;

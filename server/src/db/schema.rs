@@ -586,6 +586,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    escalation_policies (organisation_id) {
+        organisation_id -> Text,
+        version -> Integer,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
 diesel::joinable!(stix_shares -> stix_objects (object_id));
@@ -639,4 +648,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     import_chunks,
     taxii_statuses,
+    escalation_policies,
 );

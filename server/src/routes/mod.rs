@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalogue;
 pub mod customers;
+pub mod escalation;
 pub mod frontend;
 pub mod imports;
 pub mod incidents;
@@ -62,6 +63,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 )
                 .route("/priority-policy", web::get().to(catalogue::get_policy))
                 .route("/priority-policy", web::put().to(catalogue::put_policy))
+                .route("/escalation-policy", web::get().to(escalation::get))
+                .route("/escalation-policy", web::put().to(escalation::put))
+                .route(
+                    "/escalation-policy/versions/{version}",
+                    web::get().to(escalation::version),
+                )
+                .route(
+                    "/escalation-policy/simulate",
+                    web::post().to(escalation::simulate),
+                )
                 .route("/incidents", web::get().to(incidents::list))
                 .route("/incidents", web::post().to(incidents::create))
                 .route("/incidents/{id}", web::get().to(incidents::get))

@@ -2,7 +2,8 @@
 
 use super::openapi_public::PublicDocs;
 use super::{
-    accounts, audit, catalogue, customers, imports, incidents, invitations, lookup, sharing,
+    accounts, audit, catalogue, customers, escalation, imports, incidents, invitations, lookup,
+    sharing,
 };
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -154,6 +155,7 @@ impl Modify for ItemLinks {
         sharing::share_object, sharing::unshare_object, sharing::pass_on_object, sharing::stop_passing_on, sharing::object_receipts, sharing::received,
         lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
         imports::create, imports::get, imports::list,
+        escalation::get, escalation::put, escalation::version, escalation::simulate,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

@@ -1,0 +1,17 @@
+//! Escalation: each organisation's policy of who is told of an incident, through which
+//! channel, and whom next when nobody acknowledges.
+//!
+//! - [`policy`]: the policy as a versioned record (each saved version is a record version
+//!   named by its hash, so an escalation in flight names the exact version it runs on), its
+//!   validation, and the directory of the organisation's people it resolves targets against.
+//! - [`lint`]: what a saved policy leaves uncovered (gaps in priority x category, in and out
+//!   of business hours), rules and levels that can never be reached, targets that reach nobody.
+//! - [`route`]: which rule routes an incident, and the timeline of its ladder if nobody
+//!   acknowledges (the simulator, and later the escalations themselves).
+//!
+//! Loops cannot be written down: a level waits at least a minute, and repeats of a level or
+//! of a ladder are bounded (at most 9, as PagerDuty bounds a policy's repeats).
+
+pub mod lint;
+pub mod policy;
+pub mod route;

@@ -1,0 +1,105 @@
+//! The organisation's escalation policy: read (every member), save a new version (admin),
+//! read an earlier version, and simulate a case against the version in force or a draft.
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::escalation::{policy, route};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use cirhub_shared::escalation::*;
+use cirhub_shared::{Problem, Role};
+
+type State = web::Data<AppState>;
+
+#[utoipa::path(get, path = "/api/v1/escalation-policy", tag = "escalation", operation_id = "get_escalation_policy",
+    responses((status = 200, body = EscalationPolicy)), security(("bearer" = [])))]
+/// The caller's organisation's escalation policy in force (version 0, no rules, before the
+/// first save), with its lint: gaps, unreachable rules and levels, targets that reach nobody.
+pub async fn get(state: State, caller: Caller) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(state.db.read(move |c| policy::get(c, &caller)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/escalation-policy", tag = "escalation", operation_id = "put_escalation_policy",
+    request_body = PolicyInput,
+    responses((status = 200, body = EscalationPolicy), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Saves the policy as a new version (admin). `version` must be the version the edit
+/// started from (absent for the first save), otherwise 409. Answers with the lint of the
+/// saved version; findings do not prevent saving.
+pub async fn put(
+    state: State,
+    caller: Caller,
+    body: ApiJson<PolicyInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let out = state
+        .exec
+        .run(move |c| policy::put(c, &caller, &body.0))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/escalation-policy/versions/{version}", tag = "escalation", operation_id = "get_escalation_policy_version",
+    params(("version" = i32, Path, description = "A saved version, from 1")),
+    responses((status = 200, body = EscalationPolicy), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// One saved version of the caller's organisation's policy, with its lint as of today.
+pub async fn version(
+    state: State,
+    caller: Caller,
+    v: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let v = v.into_inner();
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| policy::version(c, &caller, v))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/escalation-policy/simulate", tag = "escalation", operation_id = "simulate_escalation",
+    request_body = SimulateRequest,
+    responses((status = 200, body = Simulation), (status = 422, body = Problem)), security(("bearer" = [])))]
+/// Who is told of a case, when and how, if nobody acknowledges: the rule that routes it
+/// and the timeline of its ladder, under the policy in force or the draft sent along.
+pub async fn simulate(
+    state: State,
+    caller: Caller,
+    body: ApiJson<SimulateRequest>,
+) -> Result<HttpResponse, AppError> {
+    let req = body.0;
+    if let Some(at) = req.at {
+        use chrono::Datelike;
+        if !(1970..=9999).contains(&at.year()) {
+            return Err(AppError::field(
+                "at",
+                "must be a time between the years 1970 and 9999",
+            ));
+        }
+    }
+    let out = state
+        .db
+        .read(move |c| {
+            let (version, stored) = match &req.policy {
+                Some(draft) => (None, policy::draft(c, &caller, draft)?),
+                None => {
+                    let (v, p) = policy::in_force(c, &caller.org_id)?;
+                    (Some(v), p)
+                }
+            };
+            let dir = policy::Directory::load(c, &caller.org_id)?;
+            let case = route::Case {
+                priority: req.priority,
+                category: req.category,
+                service_id: req.service_id,
+                region_id: req.region_id,
+                visibility: req.visibility,
+                in_scope: req.in_scope,
+            };
+            let start = req.at.unwrap_or_else(chrono::Utc::now);
+            Ok(route::simulate(&stored, version, &dir, &case, start))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
