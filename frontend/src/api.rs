@@ -36,6 +36,17 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl ApiError {
+    /// A problem found before anything was sent (a form the page itself cannot read).
+    pub fn local(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 0,
+            problem: None,
+            message: message.into(),
+        }
+    }
+}
+
 fn network(e: gloo_net::Error) -> ApiError {
     ApiError {
         status: 0,

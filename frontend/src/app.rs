@@ -2,9 +2,10 @@
 
 use crate::pages::{
     agreements::AgreementsPage, catalogue::CataloguePage, console::ConsoleHome,
-    dashboard::DashboardIncidentPage, dashboard::DashboardPage, import::ImportPage,
-    incident::IncidentPage, indicator::IndicatorPage, indicators::IndicatorsPage,
-    lookup::LookupPage, maintenance::MaintenancePage, relations::RelationsPage, status::StatusPage,
+    dashboard::DashboardIncidentPage, dashboard::DashboardPage, escalation::EscalationPage,
+    import::ImportPage, incident::IncidentPage, indicator::IndicatorPage,
+    indicators::IndicatorsPage, lookup::LookupPage, maintenance::MaintenancePage,
+    relations::RelationsPage, status::StatusPage,
 };
 use crate::session::SessionState;
 use leptos::prelude::*;
@@ -31,6 +32,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/indicators/:key") view=IndicatorPage />
                 <Route path=path!("/console/lookup") view=LookupPage />
                 <Route path=path!("/console/import") view=ImportPage />
+                <Route path=path!("/console/escalation") view=EscalationPage />
             </Routes>
         </Router>
     }

@@ -16,6 +16,14 @@ pub fn local(t: &chrono::DateTime<chrono::Utc>) -> String {
     local_time(&cirhub_shared::time::format(t))
 }
 
+/// Same, with the name of the viewer's time zone (e.g. "GMT+9", "CET").
+pub fn local_zoned(t: &chrono::DateTime<chrono::Utc>) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(&cirhub_shared::time::format(t)));
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"timeZoneName".into(), &"short".into());
+    String::from(date.to_locale_string("default", &opts))
+}
+
 /// Now, as RFC 3339 UTC.
 pub fn now_iso() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())

@@ -115,6 +115,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
+    /// Every element matching `css`, once at least one does.
+    pub(crate) async fn elements(&self, css: &str) -> Vec<Element> {
+        self.element(css).await;
+        self.client.find_all(Locator::Css(css)).await.unwrap()
+    }
+
     pub(crate) async fn click(&self, css: &str) {
         self.element(css).await.click().await.unwrap();
     }

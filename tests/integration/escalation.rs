@@ -26,7 +26,12 @@ async fn simulate(app: &TestApp, s: &Session, case: Value) -> Simulation {
 /// The provider's matrix: P1/P2 to the on-call analyst by e-mail and live, then to the
 /// admin after 15 minutes, twice over; ransomware at any priority to the admin at once;
 /// everything else by day to the analysts, out of hours to the operators (there are none).
-fn provider_policy(version: Option<i32>, analyst: &str, admin: &str, service: &str) -> Value {
+pub(crate) fn provider_policy(
+    version: Option<i32>,
+    analyst: &str,
+    admin: &str,
+    service: &str,
+) -> Value {
     json!({
         "version": version,
         "time_zone": "Asia/Tokyo",
@@ -120,8 +125,8 @@ async fn a_policy_is_versioned_validated_linted_and_simulated() {
     );
     assert!(
         v1.lint.iter().any(|f| f.code == FindingCode::Gap
-            && f.message.starts_with("P3 outside business hours")
-            && f.message.contains("reaches nobody")),
+            && f.message
+                == "P3 outside business hours, every category but ransomware: rule 4 (\"At night\") reaches nobody"),
         "{:#?}",
         v1.lint
     );
@@ -249,6 +254,33 @@ async fn a_policy_is_versioned_validated_linted_and_simulated() {
         (s.rule, s.policy_version, s.steps.len()),
         (Some(0), None, 1)
     );
+    assert_eq!(policy(&app, admin).await.version, 2);
+    // The editor's lint of a draft: findings, nothing saved; a bad draft is a 422.
+    let night_only = json!({"time_zone": "UTC", "rules": [{"name": "night", "match": {"hours": "outside_business"},
+        "levels": [{"targets": [{"kind": "role", "id": "analyst", "channels": []}], "wait_minutes": 5}]}]});
+    let (status, v) = app
+        .post("/api/v1/escalation-policy/lint", &analyst, night_only)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let findings: Vec<cirhub_shared::escalation::Finding> = serde_json::from_value(v).unwrap();
+    assert!(
+        findings.iter().any(|f| f.code == FindingCode::NoChannel),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f
+            .message
+            .starts_with("P1 in business hours, every category: no rule")),
+        "{findings:?}"
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/escalation-policy/lint",
+            &analyst,
+            json!({"time_zone": "Nowhere", "rules": []}),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &body), ["time_zone"]);
     assert_eq!(policy(&app, admin).await.version, 2);
     let (status, body) = app
         .post(

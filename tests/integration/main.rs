@@ -5,6 +5,7 @@ mod harness;
 mod audit;
 mod auth;
 mod browser;
+mod browser_escalation;
 mod browser_indicators;
 mod browser_live;
 mod browser_sharing;

@@ -37,6 +37,7 @@ pub fn Nav() -> impl IntoView {
                     <a href="/console/indicators" id="indicators-link">"Indicators"</a>
                     <a href="/console/lookup" id="lookup-link">"Lookup"</a>
                     <a href="/console/import" id="import-link">"Import"</a>
+                    <a href="/console/escalation" id="escalation-link">"Escalation"</a>
                 })}
             </nav>
             <span class="who">

@@ -30,6 +30,7 @@ macro_rules! choice {
 
 choice! {
     Impact => |v: Impact| humanise(v.as_str()),
+    Priority => |v: Priority| v.as_str().to_string(),
     Urgency => |v: Urgency| humanise(v.as_str()),
     Category => |v: Category| humanise(v.as_str()),
     Visibility => |v: Visibility| humanise(v.as_str()),

@@ -19,7 +19,8 @@ struct Catalogue {
     components: Vec<Component>,
 }
 
-async fn all<T: DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
+/// Every item of a paged list (the first 100).
+pub(crate) async fn all<T: DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
     Ok(api::get::<Paged<T>>(&format!("{path}?per_page=100"))
         .await?
         .items)

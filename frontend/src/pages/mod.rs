@@ -2,6 +2,7 @@ pub mod agreements;
 pub mod catalogue;
 pub mod console;
 pub mod dashboard;
+pub mod escalation;
 pub mod import;
 pub mod incident;
 pub mod indicator;

@@ -157,10 +157,20 @@ fn gaps(p: &Stored, dir: &Directory, out: &mut Vec<Finding>) {
                 }
             }
             for (reason, cs) in by_reason {
-                let which = if cs.len() == Category::ALL.len() {
+                let names = |list: Vec<&Category>| {
+                    list.iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let others: Vec<&Category> =
+                    Category::ALL.iter().filter(|c| !cs.contains(c)).collect();
+                let which = if others.is_empty() {
                     "every category".to_owned()
+                } else if others.len() < cs.len() {
+                    format!("every category but {}", names(others))
                 } else {
-                    cs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                    names(cs.iter().collect())
                 };
                 out.push(Finding {
                     code: FindingCode::Gap,

@@ -427,9 +427,13 @@ pub fn put(
 }
 
 /// A draft as it would be stored, validated against the caller's organisation (for the
-/// simulator), without saving it.
-pub fn draft(conn: &mut DbConn, caller: &Caller, input: &PolicyInput) -> Result<Stored, AppError> {
+/// simulator and the editor's lint), without saving it, and the directory it resolves in.
+pub fn draft(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &PolicyInput,
+) -> Result<(Stored, Directory), AppError> {
     let dir = Directory::load(conn, &caller.org_id)?;
     validate(conn, &caller.org_id, input, &dir)?;
-    Ok(Stored::of(input))
+    Ok((Stored::of(input), dir))
 }

@@ -58,6 +58,26 @@ pub async fn version(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/escalation-policy/lint", tag = "escalation", operation_id = "lint_escalation_policy",
+    request_body = PolicyInput,
+    responses((status = 200, body = Vec<Finding>), (status = 422, body = Problem)), security(("bearer" = [])))]
+/// The lint of a draft, validated as a save would be, without saving it (the editor's
+/// findings as one types).
+pub async fn lint(
+    state: State,
+    caller: Caller,
+    body: ApiJson<PolicyInput>,
+) -> Result<HttpResponse, AppError> {
+    let out = state
+        .db
+        .read(move |c| {
+            let (draft, dir) = policy::draft(c, &caller, &body.0)?;
+            Ok(crate::escalation::lint::lint(&draft, &dir))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 #[utoipa::path(post, path = "/api/v1/escalation-policy/simulate", tag = "escalation", operation_id = "simulate_escalation",
     request_body = SimulateRequest,
     responses((status = 200, body = Simulation), (status = 422, body = Problem)), security(("bearer" = [])))]
@@ -82,7 +102,7 @@ pub async fn simulate(
         .db
         .read(move |c| {
             let (version, stored) = match &req.policy {
-                Some(draft) => (None, policy::draft(c, &caller, draft)?),
+                Some(draft) => (None, policy::draft(c, &caller, draft)?.0),
                 None => {
                     let (v, p) = policy::in_force(c, &caller.org_id)?;
                     (Some(v), p)

@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     "/escalation-policy/versions/{version}",
                     web::get().to(escalation::version),
                 )
+                .route("/escalation-policy/lint", web::post().to(escalation::lint))
                 .route(
                     "/escalation-policy/simulate",
                     web::post().to(escalation::simulate),

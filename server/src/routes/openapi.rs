@@ -155,7 +155,7 @@ impl Modify for ItemLinks {
         sharing::share_object, sharing::unshare_object, sharing::pass_on_object, sharing::stop_passing_on, sharing::object_receipts, sharing::received,
         lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
         imports::create, imports::get, imports::list,
-        escalation::get, escalation::put, escalation::version, escalation::simulate,
+        escalation::get, escalation::put, escalation::version, escalation::lint, escalation::simulate,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

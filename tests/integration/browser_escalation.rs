@@ -1,0 +1,111 @@
+//! The escalation page (/console/escalation): the policy in force with its lint, the
+//! simulator's timeline for a chosen case, and an edit checked and saved as a new version.
+//!
+//! Needs `frontend/dist` (scripts/build-frontend.sh), Chromium and chromedriver.
+
+use crate::browser::Browser;
+use crate::escalation::provider_policy;
+use crate::harness::*;
+use cirhub_shared::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_escalation_page_lints_simulates_and_saves_a_policy() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let admin = &w.provider;
+    let kenji = app.colleague(admin, "kenji", Role::Analyst).await;
+    let v1 = provider_policy(None, &kenji.user_id, &admin.user_id, &w.compute.id);
+    let (status, v) = app.put("/api/v1/escalation-policy", admin, v1).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let browser = Browser::start().await;
+    let b = &browser;
+    b.open_as(&app, "/console/escalation", &admin.email).await;
+    b.wait_for_text("#policy-version", "Version 1 · time zone Asia/Tokyo")
+        .await;
+    b.wait_for_text("#policy-rules", "Urgent on Compute").await;
+    // The operators' rule names a role nobody holds.
+    b.wait_for_text(
+        ".lint-finding[data-code='no_one']",
+        "/rules/3/levels/0/targets/0",
+    )
+    .await;
+
+    // A P2 denial of service on Compute: the analyst at once, the admin after 15 minutes,
+    // and the ladder once more.
+    b.element("#sim-category")
+        .await
+        .select_by_value("hacking_dos")
+        .await
+        .unwrap();
+    b.element(&format!("#sim-service option[value='{}']", w.compute.id))
+        .await;
+    b.element("#sim-service")
+        .await
+        .select_by_value(&w.compute.id)
+        .await
+        .unwrap();
+    b.click("#sim-submit").await;
+    b.wait_for_text(
+        "#sim-rule",
+        "Routed by rule 1 \"Urgent on Compute\" of version 1",
+    )
+    .await;
+    let steps = b.elements(".sim-step").await;
+    let mut rows = Vec::new();
+    for s in steps {
+        rows.push(s.text().await.unwrap());
+    }
+    assert_eq!(rows.len(), 4, "{rows:#?}");
+    assert!(
+        rows[0].starts_with("+0 min") && rows[0].contains(&kenji.email),
+        "{rows:#?}"
+    );
+    assert!(
+        rows[1].starts_with("+15 min") && rows[1].contains(&admin.email),
+        "{rows:#?}"
+    );
+    assert!(
+        rows[2].contains("pass 2") && rows[2].contains(&kenji.email),
+        "{rows:#?}"
+    );
+    b.wait_for_text("#sim-end", "the escalation ends at").await;
+    b.snapshot("escalation-simulated").await;
+
+    // The edit: the night rule goes to the admins. Checked first (no finding left), then
+    // simulated as a draft, then saved as version 2.
+    let mut v2 = provider_policy(Some(1), &kenji.user_id, &admin.user_id, &w.compute.id);
+    v2["rules"][3]["levels"][0]["targets"][0]["id"] = json!("admin");
+    b.type_into("#policy-json", &v2.to_string()).await;
+    b.click("#policy-check").await;
+    b.wait_for_text("#policy-clean", "No findings").await;
+    b.click("#sim-submit").await;
+    b.wait_for_text("#sim-rule", "of the draft in the editor")
+        .await;
+    b.click("#policy-save").await;
+    b.wait_for_text("#policy-saved", "Saved as version 2").await;
+    b.wait_for_text("#policy-version", "Version 2").await;
+    let (_, now) = app.get("/api/v1/escalation-policy", admin).await;
+    assert_eq!(now["version"], 2, "{now}");
+    assert_eq!(now["rules"][3]["levels"][0]["targets"][0]["id"], "admin");
+
+    // A broken edit is refused where it is typed, and nothing is saved.
+    b.type_into("#policy-json", "{\"time_zone\": \"Mars\", \"rules\": []")
+        .await;
+    b.click("#policy-save").await;
+    b.wait_for_text("#policy-error", "not valid").await;
+    b.type_into(
+        "#policy-json",
+        &json!({"version": 2, "time_zone": "Mars/Olympus", "rules": []}).to_string(),
+    )
+    .await;
+    b.click("#policy-save").await;
+    b.wait_for_text("#policy-error", "time_zone").await;
+    assert_eq!(
+        app.get("/api/v1/escalation-policy", admin).await.1["version"],
+        2
+    );
+    browser.stop().await;
+}
