@@ -268,3 +268,52 @@ pub struct Simulation {
     pub exhausted_at: Option<DateTime<Utc>>,
     pub policy_version: Option<i32>,
 }
+
+string_enum! {
+    /// Where an incident's escalation for one party stands.
+    EscalationState {
+        /// Climbing its ladder.
+        Active = "active",
+        /// The party acknowledged: its escalation stopped.
+        Acknowledged = "acknowledged",
+        /// The incident was resolved: every escalation stopped.
+        Resolved = "resolved",
+        /// The ladder ran out unacknowledged.
+        Exhausted = "exhausted",
+    }
+}
+
+/// One person told at one step through one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Notice {
+    /// 0-based step of the plan.
+    pub step: usize,
+    pub user_id: String,
+    pub channel: NotifyChannel,
+    /// When the step was due, and when the notice was queued for its channel.
+    pub due_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/incidents/{id}/escalation`: the caller's organisation's escalation of an
+/// incident: the policy version it runs on, the rule that routed it, its plan (the steps
+/// from its start if nobody acknowledges) and the notices sent so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Escalation {
+    pub id: String,
+    pub incident_id: String,
+    pub organisation_id: String,
+    pub policy_version: i32,
+    pub policy_hash: String,
+    /// 0-based index of the rule in that version.
+    pub rule: usize,
+    pub rule_name: String,
+    pub state: EscalationState,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<String>,
+    pub plan: Vec<Step>,
+    pub notices: Vec<Notice>,
+}

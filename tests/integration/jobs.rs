@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// A server on `smtp` with the test clock and `extra` settings.
-async fn spawn(smtp: &Smtp, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn(smtp: &Smtp, extra: &[(&str, &str)]) -> TestApp {
     let url = smtp.url();
     let mut vars = vec![
         ("CIRHUB_SMTP_URL", url.as_str()),
@@ -23,7 +23,7 @@ async fn spawn(smtp: &Smtp, extra: &[(&str, &str)]) -> TestApp {
 }
 
 /// Moves the server's job clock forward over HTTP.
-async fn advance(app: &TestApp, secs: i64) {
+pub(crate) async fn advance(app: &TestApp, secs: i64) {
     let (status, body) = app
         .call(
             Method::POST,

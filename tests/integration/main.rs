@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 mod customers;
 mod escalation;
+mod escalation_run;
 mod exports;
 mod feeds;
 mod imports;

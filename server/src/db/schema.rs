@@ -595,6 +595,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    escalations (id) {
+        id -> Text,
+        incident_id -> Text,
+        organisation_id -> Text,
+        policy_version -> Integer,
+        policy_hash -> Text,
+        rule_index -> Integer,
+        state -> Text,
+        started_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        ended_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    escalation_notices (escalation_id, step, user_id, channel) {
+        escalation_id -> Text,
+        step -> Integer,
+        user_id -> Text,
+        channel -> Text,
+        level -> Integer,
+        attempt -> Integer,
+        pass -> Integer,
+        due_at -> BigInt,
+        queued_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
 diesel::joinable!(stix_shares -> stix_objects (object_id));
@@ -649,4 +678,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_chunks,
     taxii_statuses,
     escalation_policies,
+    escalations,
+    escalation_notices,
 );

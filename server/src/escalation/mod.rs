@@ -7,7 +7,9 @@
 //! - [`lint`]: what a saved policy leaves uncovered (gaps in priority x category, in and out
 //!   of business hours), rules and levels that can never be reached, targets that reach nobody.
 //! - [`route`]: which rule routes an incident, and the timeline of its ladder if nobody
-//!   acknowledges (the simulator, and later the escalations themselves).
+//!   acknowledges (the simulator, and the escalations themselves).
+//! - [`run`]: escalations in flight: started with an incident, one job row per step,
+//!   ended by the party's acknowledgement or the incident's resolution.
 //!
 //! Loops cannot be written down: a level waits at least a minute, and repeats of a level or
 //! of a ladder are bounded (at most 9, as PagerDuty bounds a policy's repeats).
@@ -15,3 +17,4 @@
 pub mod lint;
 pub mod policy;
 pub mod route;
+pub mod run;

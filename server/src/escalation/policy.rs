@@ -282,7 +282,7 @@ pub fn in_force(conn: &mut DbConn, org: &str) -> Result<(i32, Stored), AppError>
     }
 }
 
-fn stored(conn: &mut DbConn, org: &str, version: i32) -> Result<Stored, AppError> {
+pub(super) fn stored(conn: &mut DbConn, org: &str, version: i32) -> Result<Stored, AppError> {
     let (body, _) = versions::stored_or_fail(conn, POLICY, org, version)?;
     serde_json::from_str(&body).map_err(|e| {
         AppError::Internal(anyhow::anyhow!(

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 pub struct Case {
     pub priority: Priority,
     pub category: Category,
-    pub service_id: Option<String>,
-    pub region_id: Option<String>,
+    /// The services and regions of the components the incident affects.
+    pub services: Vec<String>,
+    pub regions: Vec<String>,
     pub visibility: Visibility,
     /// Whether the incident touches what the party subscribed to or mapped.
     pub in_scope: bool,
@@ -41,18 +42,18 @@ pub fn in_business_hours(policy: &Stored, at: DateTime<Utc>) -> bool {
     bh.days.contains(&day) && t >= start && t < end
 }
 
-/// Whether a list condition holds: empty matches anything.
-fn within<T: PartialEq>(list: &[T], value: Option<&T>) -> bool {
-    list.is_empty() || value.is_some_and(|v| list.contains(v))
+/// Whether a list condition holds: empty matches anything, otherwise one of the values.
+fn within<T: PartialEq>(list: &[T], values: &[T]) -> bool {
+    list.is_empty() || values.iter().any(|v| list.contains(v))
 }
 
 /// Whether a rule's conditions hold for a case at a time in or out of business hours.
 pub fn matches(m: &RuleMatch, case: &Case, business: bool) -> bool {
-    within(&m.priorities, Some(&case.priority))
-        && within(&m.categories, Some(&case.category))
-        && within(&m.services, case.service_id.as_ref())
-        && within(&m.regions, case.region_id.as_ref())
-        && within(&m.visibility, Some(&case.visibility))
+    within(&m.priorities, &[case.priority])
+        && within(&m.categories, &[case.category])
+        && within(&m.services, &case.services)
+        && within(&m.regions, &case.regions)
+        && within(&m.visibility, &[case.visibility])
         && m.in_scope.is_none_or(|s| s == case.in_scope)
         && match m.hours {
             Hours::Any => true,
@@ -261,8 +262,8 @@ mod tests {
         let case = Case {
             priority: Priority::P1,
             category: Category::Ransomware,
-            service_id: None,
-            region_id: None,
+            services: Vec::new(),
+            regions: Vec::new(),
             visibility: Visibility::Public,
             in_scope: true,
         };

@@ -148,6 +148,7 @@ fn finish(
             .snapshot(row.version, hash),
     )?;
     crate::delivery::events::incident_changed(conn, row, row.version == 1, announce)?;
+    crate::escalation::run::on_incident(conn, row, row.updated_at)?;
     Ok(incident)
 }
 

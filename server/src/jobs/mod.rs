@@ -5,6 +5,8 @@
 //! - **Kinds** today: `mail.send` (one per outbox mail, key = the mail's id; `crate::mail`),
 //!   `delivery.reached` (one per stream fan-out, queued with its disclosure;
 //!   `crate::customers::acknowledgements`),
+//!   `escalation.step` (one per step of an escalation, key = escalation and step;
+//!   `crate::escalation::run`),
 //!   `digest.compose` (recurring, every `CIRHUB_DIGEST_INTERVAL_SECS`), `journal.seal`
 //!   (recurring, every 2 s; `crate::audit::journal`), `identity.prune` (recurring, hourly:
 //!   login attempts, used refresh tokens and credential changes nobody needs any more;

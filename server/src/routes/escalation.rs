@@ -112,14 +112,49 @@ pub async fn simulate(
             let case = route::Case {
                 priority: req.priority,
                 category: req.category,
-                service_id: req.service_id,
-                region_id: req.region_id,
+                services: req.service_id.into_iter().collect(),
+                regions: req.region_id.into_iter().collect(),
                 visibility: req.visibility,
                 in_scope: req.in_scope,
             };
             let start = req.at.unwrap_or_else(chrono::Utc::now);
             Ok(route::simulate(&stored, version, &dir, &case, start))
         })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/escalation", tag = "escalation", operation_id = "get_escalation",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// The caller's organisation's escalation of an incident: the policy version it runs on,
+/// the rule that routed it, its plan and the notices sent so far.
+pub async fn escalation(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let out = state
+        .db
+        .read(move |c| crate::escalation::run::get(c, &caller, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/acknowledge", tag = "escalation", operation_id = "acknowledge_escalation",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// Acknowledges the incident for the caller's organisation (analyst or above): its
+/// escalation stops; other parties' go on.
+pub async fn acknowledge(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Analyst)?;
+    let out = state
+        .exec
+        .run(move |c| crate::escalation::run::acknowledge_own(c, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -87,6 +87,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     web::post().to(incidents::create_maintenance),
                 )
                 .route(
+                    "/incidents/{id}/escalation",
+                    web::get().to(escalation::escalation),
+                )
+                .route(
+                    "/incidents/{id}/escalation/acknowledge",
+                    web::post().to(escalation::acknowledge),
+                )
+                .route(
                     "/incidents/{id}/receipts",
                     web::get().to(customers::receipts),
                 )

@@ -1,0 +1,2 @@
+DROP TABLE escalation_notices;
+DROP TABLE escalations;

@@ -1,0 +1,458 @@
+//! Escalations in flight. When a provider opens an incident, its policy in force routes it
+//! (the version is snapshotted onto the escalation: later edits never change it) and the
+//! first step is queued as a job row; each step, when due, tells the persons its level names
+//! and queues the next one. An acknowledgement by the party, or the incident's resolution,
+//! ends the escalation: a step that comes due afterwards tells nobody.
+//!
+//! Steps are `escalation.step` jobs keyed by (escalation, step), so queuing one twice queues
+//! it once; a step that runs twice (its instance died between the work and settling the job)
+//! tells nobody twice, because each notice is a row keyed by (escalation, step, person,
+//! channel) and a mail is queued only with a notice that was new.
+//!
+//! Channels today: e-mail (through the outbox and its `mail.send` job). The WebSocket and
+//! webhook channels of a policy are not delivered by escalations yet.
+
+use super::policy::{self, Directory, POLICY};
+use super::route::{self, Case};
+use crate::audit::versions;
+use crate::db::rows::*;
+use crate::db::schema::*;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::identity::Caller;
+use cirhub_shared::escalation::*;
+use cirhub_shared::time::from_millis;
+use cirhub_shared::{IncidentKind, IncidentStatus};
+use diesel::prelude::*;
+
+/// Kind of the job that runs one step of an escalation.
+pub const STEP: &str = "escalation.step";
+
+/// What routing sees of an incident, from its provider's side.
+fn case_of(conn: &mut DbConn, row: &IncidentRow) -> Result<Case, AppError> {
+    let places: Vec<(String, Option<String>)> = incident_components::table
+        .inner_join(components::table)
+        .filter(incident_components::incident_id.eq(&row.id))
+        .select((components::service_id, components::region_id))
+        .load(conn)?;
+    let mut services: Vec<String> = places.iter().map(|(s, _)| s.clone()).collect();
+    let mut regions: Vec<String> = places.into_iter().filter_map(|(_, r)| r).collect();
+    services.sort();
+    services.dedup();
+    regions.sort();
+    regions.dedup();
+    Ok(Case {
+        priority: parse_stored(&row.priority, "priority")?,
+        category: parse_stored(&row.category, "category")?,
+        services,
+        regions,
+        visibility: parse_stored(&row.visibility, "visibility")?,
+        in_scope: true,
+    })
+}
+
+fn queue_step(conn: &mut DbConn, id: &str, step: usize, due_at: i64) -> Result<(), AppError> {
+    crate::jobs::enqueue(
+        conn,
+        &crate::jobs::NewJob {
+            kind: STEP,
+            key: &format!("{id}:{step}"),
+            payload: serde_json::json!({"escalation_id": id, "step": step}),
+            due_at,
+            max_attempts: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// What an incident's change means for its escalations, in the change's transaction: a new
+/// incident starts its provider's; a closed one ends every one still climbing.
+pub fn on_incident(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(), AppError> {
+    if row.kind != IncidentKind::Incident.as_str() {
+        return Ok(());
+    }
+    let status: IncidentStatus = parse_stored(&row.status, "incident status")?;
+    if status.is_closed() {
+        diesel::update(
+            escalations::table
+                .filter(escalations::incident_id.eq(&row.id))
+                .filter(escalations::state.eq(EscalationState::Active.as_str())),
+        )
+        .set((
+            escalations::state.eq(EscalationState::Resolved.as_str()),
+            escalations::ended_at.eq(now),
+        ))
+        .execute(conn)?;
+        return Ok(());
+    }
+    if row.version == 1 {
+        start(conn, row, now)?;
+    }
+    Ok(())
+}
+
+/// Starts the provider's escalation of a new incident, if its policy routes it anywhere.
+fn start(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(), AppError> {
+    let org = &row.provider_id;
+    let (version, stored) = policy::in_force(conn, org)?;
+    if version == 0 {
+        return Ok(());
+    }
+    let case = case_of(conn, row)?;
+    let business = route::in_business_hours(&stored, from_millis(now));
+    // A case no rule routes is a gap the policy's lint reports; a rule without levels
+    // routes to nobody on purpose.
+    let Some(rule) = route::route(&stored, &case, business) else {
+        return Ok(());
+    };
+    if stored.rules[rule].levels.is_empty() {
+        return Ok(());
+    }
+    let id = new_id();
+    let hash = versions::hash_of(conn, POLICY, org, version)?;
+    let q = diesel::insert_into(escalations::table)
+        .values((
+            escalations::id.eq(&id),
+            escalations::incident_id.eq(&row.id),
+            escalations::organisation_id.eq(org),
+            escalations::policy_version.eq(version),
+            escalations::policy_hash.eq(&hash),
+            escalations::rule_index.eq(rule as i32),
+            escalations::state.eq(EscalationState::Active.as_str()),
+            escalations::started_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    let n = crate::on_concrete!(conn, |c| q.execute(c))?;
+    if n == 1 {
+        queue_step(conn, &id, 0, now)?;
+    }
+    Ok(())
+}
+
+type EscalationTuple = (
+    String,
+    String,
+    String,
+    i32,
+    String,
+    i32,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple>, AppError> {
+    Ok(escalations::table
+        .find(id)
+        .select((
+            escalations::id,
+            escalations::incident_id,
+            escalations::organisation_id,
+            escalations::policy_version,
+            escalations::policy_hash,
+            escalations::rule_index,
+            escalations::state,
+            escalations::started_at,
+            escalations::ended_at,
+            escalations::ended_by,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// The snapshotted rule of an escalation and its plan from its start.
+fn plan(
+    conn: &mut DbConn,
+    org: &str,
+    version: i32,
+    rule: i32,
+    started_at: i64,
+) -> Result<(Rule, Vec<Step>, Option<i64>), AppError> {
+    let stored = policy::stored(conn, org, version)?;
+    let rule = stored.rules.get(rule as usize).cloned().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "escalation rule {rule} of {org} v{version} missing"
+        ))
+    })?;
+    let dir = Directory::load(conn, org)?;
+    let (steps, exhausted) = route::timeline(&rule, &dir, from_millis(started_at));
+    Ok((rule, steps, exhausted.map(|t| t.timestamp_millis())))
+}
+
+/// Runs step `step` of an escalation at `now` (the job runner's clock): tells the persons of
+/// the step's level through their channels and queues the next step, or marks the
+/// escalation exhausted past its last one. A step of an escalation that ended tells nobody.
+pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), AppError> {
+    let Some((_, incident_id, org, version, _, rule, state, mut started_at, _, _)) =
+        load(conn, id)?
+    else {
+        return Ok(());
+    };
+    if state != EscalationState::Active.as_str() {
+        return Ok(());
+    }
+    // The ladder's times run from its first step, on the runner's clock (the one a test
+    // server may move forward); the change that started it only queued that step.
+    if step == 0 {
+        diesel::update(escalations::table.find(id))
+            .set(escalations::started_at.eq(now))
+            .execute(conn)?;
+        started_at = now;
+    }
+    let (_, steps, exhausted) = plan(conn, &org, version, rule, started_at)?;
+    let Some(s) = steps.get(step) else {
+        diesel::update(
+            escalations::table
+                .find(id)
+                .filter(escalations::state.eq(state)),
+        )
+        .set((
+            escalations::state.eq(EscalationState::Exhausted.as_str()),
+            escalations::ended_at.eq(now),
+        ))
+        .execute(conn)?;
+        return Ok(());
+    };
+    let incident: IncidentRow = incidents::table
+        .find(&incident_id)
+        .select(IncidentRow::as_select())
+        .first(conn)?;
+    let incident_hash = versions::hash_of(
+        conn,
+        crate::audit::versions::INCIDENT,
+        &incident_id,
+        incident.version,
+    )?;
+    let due = s.at.timestamp_millis();
+    for r in &s.recipients {
+        for channel in &r.channels {
+            if *channel != NotifyChannel::Email {
+                continue;
+            }
+            let q = diesel::insert_into(escalation_notices::table)
+                .values((
+                    escalation_notices::escalation_id.eq(id),
+                    escalation_notices::step.eq(step as i32),
+                    escalation_notices::user_id.eq(&r.user_id),
+                    escalation_notices::channel.eq(channel.as_str()),
+                    escalation_notices::level.eq(s.level as i32),
+                    escalation_notices::attempt.eq(s.attempt as i32),
+                    escalation_notices::pass.eq(s.pass as i32),
+                    escalation_notices::due_at.eq(due),
+                    escalation_notices::queued_at.eq(now),
+                ))
+                .on_conflict_do_nothing();
+            if crate::on_concrete!(conn, |c| q.execute(c))? == 1 {
+                crate::delivery::notify::queue_mail(
+                    conn,
+                    mail(&incident, &incident_hash, id, s, &org, r),
+                )?;
+            }
+        }
+    }
+    match (steps.get(step + 1), exhausted) {
+        (Some(next), _) => queue_step(conn, id, step + 1, next.at.timestamp_millis())?,
+        (None, Some(end)) => queue_step(conn, id, step + 1, end)?,
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+fn mail(
+    i: &IncidentRow,
+    hash: &str,
+    escalation: &str,
+    s: &Step,
+    org: &str,
+    r: &Recipient,
+) -> MailContent {
+    use crate::delivery::notify::{BASE, MSGID_DOMAIN};
+    let link = format!("{BASE}/console/incidents/{}", i.id);
+    let subject = format!(
+        "[{}] Escalation, level {}: {}",
+        i.priority, s.level, i.title
+    );
+    let text = format!(
+        "{subject}\n\nNobody has acknowledged this incident yet (notice {} at level {}, pass {}).\n\
+         Acknowledge it, or see who else was told: {link}\n",
+        s.attempt, s.level, s.pass
+    );
+    let html = format!(
+        "<p>{}</p><p>Nobody has acknowledged this incident yet (notice {} at level {}, pass {}).</p>\
+         <p><a href=\"{link}\">Acknowledge it, or see who else was told</a></p>",
+        html_escape(&subject),
+        s.attempt,
+        s.level,
+        s.pass
+    );
+    MailContent {
+        message_id: format!(
+            "<escalation.{escalation}.{}.{}@{MSGID_DOMAIN}>",
+            s.at.timestamp_millis(),
+            r.user_id
+        ),
+        organisation_id: org.to_owned(),
+        user_id: Some(r.user_id.clone()),
+        recipient: r.email.clone(),
+        subject,
+        body_text: text,
+        body_html: html,
+        thread_id: None,
+        unsubscribe_url: None,
+        object_type: "incident".into(),
+        object_id: i.id.clone(),
+        object_version: Some(i.version),
+        object_hash: Some(hash.to_owned()),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The party's acknowledgement: its escalation of the incident stops (others go on).
+/// Returns whether one was climbing.
+pub fn acknowledge(
+    conn: &mut DbConn,
+    incident_id: &str,
+    caller: &Caller,
+    now: i64,
+) -> Result<bool, AppError> {
+    let n = diesel::update(
+        escalations::table
+            .filter(escalations::incident_id.eq(incident_id))
+            .filter(escalations::organisation_id.eq(&caller.org_id))
+            .filter(escalations::state.eq(EscalationState::Active.as_str())),
+    )
+    .set((
+        escalations::state.eq(EscalationState::Acknowledged.as_str()),
+        escalations::ended_at.eq(now),
+        escalations::ended_by.eq(caller.actor.id()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// `POST /incidents/{id}/escalation/acknowledge`: the caller acknowledges for its
+/// organisation; its escalation stops and the step is an audit entry. 404 when its
+/// organisation has no escalation of the incident; an ended one stays as it ended.
+pub fn acknowledge_own(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+) -> Result<Escalation, AppError> {
+    let before = get(conn, caller, incident_id)?;
+    if acknowledge(conn, incident_id, caller, now_ms())? {
+        crate::audit::append(
+            conn,
+            crate::audit::Event::change(
+                &caller.actor,
+                &caller.org_id,
+                "escalation.acknowledge",
+                "incident",
+                incident_id,
+            )
+            .detail(serde_json::json!({
+                "escalation_id": before.id,
+                "policy_version": before.policy_version,
+                "notices": before.notices.len(),
+            })),
+        )?;
+    }
+    get(conn, caller, incident_id)
+}
+
+/// The caller's organisation's escalation of an incident (404 when it has none: another
+/// organisation's escalation does not exist for it).
+pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Escalation, AppError> {
+    let id: Option<String> = escalations::table
+        .filter(escalations::incident_id.eq(incident_id))
+        .filter(escalations::organisation_id.eq(&caller.org_id))
+        .select(escalations::id)
+        .first(conn)
+        .optional()?;
+    let Some((id, incident_id, org, version, hash, rule, state, started_at, ended_at, ended_by)) =
+        (match id {
+            Some(id) => load(conn, &id)?,
+            None => None,
+        })
+    else {
+        return Err(AppError::NotFound("escalation"));
+    };
+    let (rule_body, steps, _) = plan(conn, &org, version, rule, started_at)?;
+    let rows: Vec<(i32, String, String, i64, i64)> = escalation_notices::table
+        .filter(escalation_notices::escalation_id.eq(&id))
+        .order((
+            escalation_notices::step.asc(),
+            escalation_notices::user_id.asc(),
+        ))
+        .select((
+            escalation_notices::step,
+            escalation_notices::user_id,
+            escalation_notices::channel,
+            escalation_notices::due_at,
+            escalation_notices::queued_at,
+        ))
+        .load(conn)?;
+    let mut notices = Vec::with_capacity(rows.len());
+    for (step, user_id, channel, due, queued) in rows {
+        notices.push(Notice {
+            step: step as usize,
+            user_id,
+            channel: parse_stored(&channel, "channel")?,
+            due_at: from_millis(due),
+            queued_at: from_millis(queued),
+        });
+    }
+    Ok(Escalation {
+        id,
+        incident_id,
+        organisation_id: org,
+        policy_version: version,
+        policy_hash: hash,
+        rule: rule as usize,
+        rule_name: rule_body.name,
+        state: parse_stored(&state, "escalation state")?,
+        started_at: from_millis(started_at),
+        ended_at: ended_at.map(from_millis),
+        ended_by,
+        plan: steps,
+        notices,
+    })
+}
+
+/// The [`STEP`] job.
+pub fn step_kind(db: crate::db::Db) -> crate::jobs::Kind {
+    use crate::jobs::{Kind, Outcome, Retry};
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        escalation_id: String,
+        step: usize,
+    }
+    let retry = Retry {
+        base_ms: 1_000,
+        max_delay_ms: 60_000,
+        max_attempts: 20,
+    };
+    Kind::once(STEP, retry, move |job| {
+        let db = db.clone();
+        Box::pin(async move {
+            let p: Payload = match serde_json::from_value(job.payload) {
+                Ok(p) => p,
+                Err(e) => return Outcome::failed(e),
+            };
+            let now = job.now_ms;
+            match db
+                .write(move |c| fire(c, &p.escalation_id, p.step, now))
+                .await
+            {
+                Ok(()) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
+}
