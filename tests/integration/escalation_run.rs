@@ -44,9 +44,7 @@ async fn an_unacknowledged_incident_climbs_and_an_acknowledgement_or_resolution_
     let kenji = app.colleague(&admin, "kenji", Role::Analyst).await;
     let cat = app.catalogue(&admin).await;
     // P1 and P2: Kenji at once, the admin 10 minutes later, the end 20 minutes after that.
-    let policy = json!({"time_zone": "UTC", "rules": [{"name": "Urgent", "match": {"priorities": ["P1", "P2"]}, "levels": [
-        {"targets": [{"kind": "user", "id": kenji.user_id, "channels": ["email"]}], "wait_minutes": 10},
-        {"targets": [{"kind": "user", "id": admin.user_id, "channels": ["email"]}], "wait_minutes": 20}]}]});
+    let policy = two_levels(&kenji.user_id, &admin.user_id);
     let (status, v) = app.put("/api/v1/escalation-policy", &admin, policy).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let hash = v["hash"].as_str().unwrap().to_owned();
@@ -144,4 +142,100 @@ async fn an_unacknowledged_incident_climbs_and_an_acknowledgement_or_resolution_
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Two levels by e-mail: `first` at once, `second` after 10 minutes, for P1 and P2.
+fn two_levels(first: &str, second: &str) -> serde_json::Value {
+    json!({"time_zone": "UTC", "rules": [{"name": "Urgent", "match": {"priorities": ["P1", "P2"]}, "levels": [
+        {"targets": [{"kind": "user", "id": first, "channels": ["email"]}], "wait_minutes": 10},
+        {"targets": [{"kind": "user", "id": second, "channels": ["email"]}], "wait_minutes": 20}]}]})
+}
+
+#[tokio::test]
+async fn each_party_escalates_on_its_own_policy_and_its_acknowledgement_stops_only_its_own() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let w = app.world().await;
+    let kenji = app.colleague(&w.provider, "kenji", Role::Analyst).await;
+    let ana = app.colleague(&w.acme, "ana", Role::Analyst).await;
+    let gus = app.colleague(&w.globex, "gus", Role::Analyst).await;
+    for (s, first, second) in [
+        (&w.provider, &kenji, &w.provider),
+        (&w.acme, &ana, &w.acme),
+        (&w.globex, &gus, &w.globex),
+    ] {
+        let (status, v) = app
+            .put(
+                "/api/v1/escalation-policy",
+                s,
+                two_levels(&first.user_id, &second.user_id),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    // A public P2 on Compute in Tokyo: acme contracted it, globex did not (it cannot see it).
+    let i = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Compute degraded",
+            "public",
+            &[],
+        )
+        .await;
+    let msgs = exactly(&smtp, 2).await;
+    assert_eq!(for_recipient(&msgs, &kenji.email).len(), 1);
+    assert_eq!(for_recipient(&msgs, &ana.email).len(), 1);
+    let theirs = escalation(&app, &ana, &i.id).await;
+    assert_eq!(
+        (theirs.organisation_id.as_str(), theirs.state),
+        (w.acme.org_id.as_str(), EscalationState::Active)
+    );
+    let (status, _) = app
+        .get(&format!("/api/v1/incidents/{}/escalation", i.id), &gus)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Acme acknowledges through the escalation: its provider sees the acknowledgement, acme's
+    // escalation stops, the provider's climbs on.
+    let (status, v) = app
+        .post(
+            &format!("/api/v1/incidents/{}/escalation/acknowledge", i.id),
+            &ana,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "acknowledged", "{v}");
+    let (_, receipts) = app
+        .get(&format!("/api/v1/incidents/{}/receipts", i.id), &w.provider)
+        .await;
+    assert!(receipts.to_string().contains("ana@acme.test"), "{receipts}");
+    advance(&app, 10 * 60 + 1).await;
+    let msgs = exactly(&smtp, 3).await;
+    assert_eq!(
+        for_recipient(&msgs, &w.provider.email).len(),
+        1,
+        "the provider's level 2"
+    );
+    assert_eq!(
+        for_recipient(&msgs, &w.acme.email).len(),
+        0,
+        "acme acknowledged"
+    );
+    assert_eq!(
+        escalation(&app, &kenji, &i.id).await.state,
+        EscalationState::Active
+    );
+    // The provider's escalation of it is not acme's business, and acme's is not the provider's.
+    let (status, v) = app
+        .get(
+            &format!("/api/v1/incidents/{}/escalation", i.id),
+            &w.provider,
+        )
+        .await;
+    assert_eq!(
+        (status, v["organisation_id"].as_str()),
+        (StatusCode::OK, Some(w.provider.org_id.as_str()))
+    );
 }

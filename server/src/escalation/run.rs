@@ -1,5 +1,6 @@
-//! Escalations in flight. When a provider opens an incident, its policy in force routes it
-//! (the version is snapshotted onto the escalation: later edits never change it) and the
+//! Escalations in flight. When a provider opens an incident, the policy in force of each
+//! party — the provider, and every customer that may see the incident — routes it (the
+//! version is snapshotted onto that party's escalation: later edits never change it) and the
 //! first step is queued as a job row; each step, when due, tells the persons its level names
 //! and queues the next one. An acknowledgement by the party, or the incident's resolution,
 //! ends the escalation: a step that comes due afterwards tells nobody.
@@ -28,7 +29,8 @@ use diesel::prelude::*;
 /// Kind of the job that runs one step of an escalation.
 pub const STEP: &str = "escalation.step";
 
-/// What routing sees of an incident, from its provider's side.
+/// What routing sees of an incident, from its provider's side (a customer's differs in
+/// whether it is in scope).
 fn case_of(conn: &mut DbConn, row: &IncidentRow) -> Result<Case, AppError> {
     let places: Vec<(String, Option<String>)> = incident_components::table
         .inner_join(components::table)
@@ -91,18 +93,45 @@ pub fn on_incident(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(),
     Ok(())
 }
 
-/// Starts the provider's escalation of a new incident, if its policy routes it anywhere.
+/// Starts the escalations of a new incident: its provider's, and each customer's that may
+/// see it (its own policy, "in scope" when the incident touches what it contracted).
 fn start(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(), AppError> {
-    let org = &row.provider_id;
+    let case = case_of(conn, row)?;
+    start_for(conn, row, &row.provider_id, &case, now)?;
+    let visibility = case.visibility;
+    if visibility == cirhub_shared::Visibility::Internal {
+        return Ok(());
+    }
+    let footprint = crate::customers::visibility::incident_footprint(conn, &row.id)?;
+    let named = crate::customers::visibility::named_audience(conn, &row.id)?;
+    for link in crate::customers::visibility::customers_of(conn, &row.provider_id)? {
+        if link.sees(visibility, &footprint, &named) {
+            let theirs = Case {
+                in_scope: link.touches(&footprint),
+                ..case.clone()
+            };
+            start_for(conn, row, &link.rel.customer_id, &theirs, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts one party's escalation of an incident, if its policy routes the case anywhere.
+fn start_for(
+    conn: &mut DbConn,
+    row: &IncidentRow,
+    org: &str,
+    case: &Case,
+    now: i64,
+) -> Result<(), AppError> {
     let (version, stored) = policy::in_force(conn, org)?;
     if version == 0 {
         return Ok(());
     }
-    let case = case_of(conn, row)?;
     let business = route::in_business_hours(&stored, from_millis(now));
     // A case no rule routes is a gap the policy's lint reports; a rule without levels
     // routes to nobody on purpose.
-    let Some(rule) = route::route(&stored, &case, business) else {
+    let Some(rule) = route::route(&stored, case, business) else {
         return Ok(());
     };
     if stored.rules[rule].levels.is_empty() {
@@ -338,7 +367,8 @@ pub fn acknowledge(
 }
 
 /// `POST /incidents/{id}/escalation/acknowledge`: the caller acknowledges for its
-/// organisation; its escalation stops and the step is an audit entry. 404 when its
+/// organisation; its escalation stops and the step is an audit entry (a customer's is its
+/// acknowledgement of the incident, which its provider sees). 404 when its
 /// organisation has no escalation of the incident; an ended one stays as it ended.
 pub fn acknowledge_own(
     conn: &mut DbConn,
@@ -346,6 +376,21 @@ pub fn acknowledge_own(
     incident_id: &str,
 ) -> Result<Escalation, AppError> {
     let before = get(conn, caller, incident_id)?;
+    let provider: String = incidents::table
+        .find(incident_id)
+        .select(incidents::provider_id)
+        .first(conn)?;
+    if provider != caller.org_id {
+        // A customer's acknowledgement is the one its provider sees on the incident; it
+        // stops the customer's escalation ([`acknowledge`]) as it is recorded.
+        crate::customers::acknowledgements::acknowledge(
+            conn,
+            caller,
+            incident_id,
+            &Default::default(),
+        )?;
+        return get(conn, caller, incident_id);
+    }
     if acknowledge(conn, incident_id, caller, now_ms())? {
         crate::audit::append(
             conn,

@@ -145,7 +145,8 @@ pub async fn escalation(
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]
 /// Acknowledges the incident for the caller's organisation (analyst or above): its
-/// escalation stops; other parties' go on.
+/// escalation stops; other parties' go on. A customer's is the acknowledgement its provider
+/// sees (as `POST /dashboard/incidents/{id}/ack`).
 pub async fn acknowledge(
     state: State,
     caller: Caller,
