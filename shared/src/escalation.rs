@@ -171,6 +171,9 @@ string_enum! {
         NoChannel = "no_channel",
         /// A target that names nobody: a role no one of the organisation holds.
         NoOne = "no_one",
+        /// A channel escalations do not deliver yet (only e-mail is): the target is told
+        /// through its other channels only.
+        Undelivered = "undelivered",
     }
 }
 

@@ -49,6 +49,27 @@ fn targets(i: usize, rule: &Rule, dir: &Directory, out: &mut Vec<Finding>) {
                     message,
                 });
             }
+            let undelivered: Vec<&str> = t
+                .channels
+                .iter()
+                .filter(|c| !super::run::DELIVERED.contains(c))
+                .map(|c| c.as_str())
+                .collect();
+            if !undelivered.is_empty() {
+                out.push(Finding {
+                    code: FindingCode::Undelivered,
+                    path: path.clone(),
+                    message: format!(
+                        "escalations deliver e-mail only so far: {} reaches nobody{}",
+                        undelivered.join(" and "),
+                        if t.channels.contains(&NotifyChannel::Email) {
+                            ""
+                        } else {
+                            "; add email"
+                        }
+                    ),
+                });
+            }
             if dir.resolve(t).next().is_none() {
                 out.push(Finding {
                     code: FindingCode::NoOne,
@@ -299,6 +320,10 @@ mod tests {
         has(
             FindingCode::NoChannel,
             "/rules/2/levels/0/targets/0 only names the webhook",
+        );
+        has(
+            FindingCode::Undelivered,
+            "/rules/2/levels/0/targets/0 escalations deliver e-mail only so far: webhook reaches nobody; add email",
         );
         has(FindingCode::Gap, "P1 outside business hours, every category: rule 2 (\"urgent at night\") reaches nobody");
         has(
