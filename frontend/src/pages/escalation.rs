@@ -220,16 +220,12 @@ fn Escalation() -> impl IntoView {
                 {move || lint.get().map(findings)}
             </section>
         </div>
-        <Simulator text=text saved_text=saved_text current=current />
+        <Simulator text=text saved_text=saved_text />
     }
 }
 
 #[component]
-fn Simulator(
-    text: RwSignal<String>,
-    saved_text: RwSignal<String>,
-    current: RwSignal<Option<EscalationPolicy>>,
-) -> impl IntoView {
+fn Simulator(text: RwSignal<String>, saved_text: RwSignal<String>) -> impl IntoView {
     let services = LocalResource::new(|| super::catalogue::all::<Service>("/api/v1/services"));
     let priority = RwSignal::new(Priority::P2.as_str().to_string());
     let category = RwSignal::new(Category::Unknown.as_str().to_string());
@@ -291,15 +287,15 @@ fn Simulator(
                 <button id="sim-submit" type="submit" disabled=move || run.pending().get()>"Simulate"</button>
             </form>
             <ErrorBox error=error id="sim-error" />
-            {move || run.value().get().and_then(Result::ok).map(|s| timeline(s, current.get_untracked()))}
+            {move || run.value().get().and_then(Result::ok).map(timeline)}
         </section>
     }
 }
 
-fn timeline(s: Simulation, current: Option<EscalationPolicy>) -> impl IntoView {
-    let on = match (s.policy_version, current) {
-        (Some(v), _) => format!("version {v}"),
-        (None, _) => "the draft in the editor".to_string(),
+fn timeline(s: Simulation) -> impl IntoView {
+    let on = match s.policy_version {
+        Some(v) => format!("version {v}"),
+        None => "the draft in the editor".to_string(),
     };
     let rule = match (s.rule, &s.rule_name) {
         (Some(i), Some(name)) => format!(
