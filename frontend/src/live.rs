@@ -231,6 +231,14 @@ fn open(
         match frame {
             StreamFrame::Event(e) => {
                 st.borrow_mut().last = Some(e.seq);
+                if e.escalation.is_some() {
+                    // The console confirms an escalation notice: its sender records it as
+                    // delivered to this person.
+                    let receipt = format!("{{\"type\":\"received\",\"seq\":{}}}", e.seq);
+                    if let Some(c) = st.borrow().conn.as_ref() {
+                        let _ = c.socket.send_with_str(&receipt);
+                    }
+                }
                 on_event(*e);
             }
             StreamFrame::Hello { last_seq, .. } => {
@@ -252,7 +260,9 @@ fn open(
                     let _ = c.socket.close();
                 }
             }
-            StreamFrame::Heartbeat { .. } => {}
+            StreamFrame::Heartbeat { .. }
+            | StreamFrame::Acknowledged { .. }
+            | StreamFrame::Refused { .. } => {}
         }
     });
     let (tx, rx) = oneshot::channel();

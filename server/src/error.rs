@@ -23,6 +23,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A single-use thing already used (410).
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("too many requests")]
     TooManyRequests {
         retry_after_secs: u64,
@@ -102,6 +105,7 @@ impl AppError {
             AppError::Conflict(detail) => {
                 Problem::new(status, "conflict", "Conflict", detail.clone())
             }
+            AppError::Gone(detail) => Problem::new(status, "gone", "Already used", detail.clone()),
             AppError::TooManyRequests { detail, .. } => {
                 Problem::new(status, "rate_limited", "Too many requests", detail.clone())
             }
@@ -139,6 +143,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -49,3 +49,35 @@ pub fn review_kind(exec: Executor) -> Kind {
         })
     })
 }
+
+/// `escalation.step`: one step of an escalation, at the runner's clock.
+pub fn escalation_step_kind(exec: Executor) -> Kind {
+    use crate::escalation::run;
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        escalation_id: String,
+        step: usize,
+    }
+    let retry = Retry {
+        base_ms: 1_000,
+        max_delay_ms: 60_000,
+        max_attempts: 20,
+    };
+    Kind::once(run::STEP, retry, move |job| {
+        let exec = exec.clone();
+        Box::pin(async move {
+            let p: Payload = match serde_json::from_value(job.payload) {
+                Ok(p) => p,
+                Err(e) => return Outcome::failed(e),
+            };
+            let now = job.now_ms;
+            match exec
+                .run(move |c| run::fire(c, &p.escalation_id, p.step, now))
+                .await
+            {
+                Ok(()) => Outcome::ok(),
+                Err(e) => Outcome::failed(e),
+            }
+        })
+    })
+}

@@ -338,6 +338,10 @@ pub struct StreamEvent {
     /// as its agreement allows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indicator: Option<crate::sharing::IndicatorNotice>,
+    /// For `escalation.notice` events: the step and the person it tells (only that
+    /// person's connections receive it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<crate::escalation::EscalationNotice>,
 }
 
 /// A frame the server sends on `/api/v1/stream`, tagged by `type`.
@@ -357,6 +361,26 @@ pub enum StreamFrame {
     Heartbeat { last_seq: i64 },
     /// The client fell behind and its queue overflowed: reconnect with `since`.
     Resync { since: i64 },
+    /// Answer to an `acknowledge` frame: the organisation's escalation as it now stands.
+    Acknowledged {
+        incident_id: String,
+        state: crate::escalation::EscalationState,
+    },
+    /// A client frame was refused: why, with the HTTP status the same request through the
+    /// REST API would get (nothing changed).
+    Refused { status: u16, detail: String },
+}
+
+/// A frame the client may send on `/api/v1/stream`, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// The client has the event with this sequence number: an escalation notice in it is
+    /// recorded as delivered.
+    Received { seq: i64 },
+    /// Acknowledge an incident for the person's organisation (analyst or above), as
+    /// `POST /api/v1/incidents/{id}/escalation/acknowledge`.
+    Acknowledge { incident_id: String },
 }
 
 /// Query of `/api/v1/stream`.

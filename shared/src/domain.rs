@@ -298,6 +298,9 @@ string_enum! {
         IndicatorShared = "indicator.shared",
         /// A STIX object the receiving organisation received was withdrawn by its owner.
         IndicatorRevoked = "indicator.revoked",
+        /// An escalation step tells the one person the frame is for (WebSocket channel of
+        /// their organisation's escalation policy).
+        EscalationNotice = "escalation.notice",
     }
 }
 

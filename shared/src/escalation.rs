@@ -286,17 +286,62 @@ string_enum! {
     }
 }
 
-/// One person told at one step through one channel.
+string_enum! {
+    /// How far one notice got, the furthest of its states.
+    DeliveryState {
+        /// Written down, waiting for its channel.
+        Queued = "queued",
+        /// The channel took it: the SMTP server accepted the mail, or a connection wrote
+        /// the frame.
+        HandedOff = "handed_off",
+        /// The person's client confirmed receipt of the frame (WebSocket only).
+        Delivered = "delivered",
+        /// The person opened the escalation (console or the mail's link).
+        Seen = "seen",
+        /// The party acknowledged the incident.
+        Acknowledged = "acknowledged",
+        /// The channel gave up (the mail could not be sent after every attempt).
+        Failed = "failed",
+    }
+}
+
+/// One person told at one step through one channel, with how far it got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Notice {
     /// 0-based step of the plan.
     pub step: usize,
     pub user_id: String,
+    pub user_name: String,
     pub channel: NotifyChannel,
     /// When the step was due, and when the notice was queued for its channel.
     pub due_at: DateTime<Utc>,
     pub queued_at: DateTime<Utc>,
+    pub state: DeliveryState,
+    pub handed_off_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub seen_at: Option<DateTime<Utc>>,
+    /// When the party acknowledged, if after this notice was queued.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// What an `escalation.notice` stream event tells its person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EscalationNotice {
+    pub escalation_id: String,
+    pub organisation_id: String,
+    pub incident_id: String,
+    pub incident_version: i32,
+    pub title: String,
+    pub priority: Priority,
+    /// The person told (only their connections receive the frame).
+    pub user_id: String,
+    pub step: usize,
+    pub level: usize,
+    pub attempt: u32,
+    pub pass: u32,
+    pub due_at: DateTime<Utc>,
 }
 
 /// `GET /api/v1/incidents/{id}/escalation`: the caller's organisation's escalation of an

@@ -81,7 +81,7 @@ async fn the_escalation_page_lints_simulates_and_saves_a_policy() {
     v2["rules"][3]["levels"][0]["targets"][0]["id"] = json!("admin");
     b.type_into("#policy-json", &v2.to_string()).await;
     b.click("#policy-check").await;
-    // Left: the analyst's live channel, which escalations do not deliver yet.
+    // Left: the analyst's webhook channel, which escalations do not deliver yet.
     b.wait_for_text(
         ".lint-finding[data-code='undelivered']",
         "/rules/0/levels/0/targets/0",

@@ -39,7 +39,7 @@ pub(crate) fn provider_policy(
         "rules": [
             {"name": "Urgent on Compute", "match": {"priorities": ["P1", "P2"], "services": [service]},
              "levels": [
-                {"targets": [{"kind": "user", "id": analyst, "channels": ["email", "websocket"]}], "wait_minutes": 15},
+                {"targets": [{"kind": "user", "id": analyst, "channels": ["email", "webhook"]}], "wait_minutes": 15},
                 {"targets": [{"kind": "user", "id": admin, "channels": ["email"]}], "wait_minutes": 30}
              ], "repeat": 1},
             {"name": "Ransomware", "match": {"categories": ["ransomware"]},

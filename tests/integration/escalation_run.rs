@@ -12,7 +12,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
-async fn escalation(app: &TestApp, s: &Session, incident: &str) -> Escalation {
+/// Saves `policy` as the organisation's escalation policy (asserting 200).
+pub(crate) async fn save_policy(app: &TestApp, s: &Session, policy: serde_json::Value) {
+    let (status, v) = app.put("/api/v1/escalation-policy", s, policy).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+/// The caller's organisation's escalation of an incident (asserting 200).
+pub(crate) async fn escalation(app: &TestApp, s: &Session, incident: &str) -> Escalation {
     let (status, v) = app
         .get(&format!("/api/v1/incidents/{incident}/escalation"), s)
         .await;

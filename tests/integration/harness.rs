@@ -655,6 +655,30 @@ impl StreamClient {
         out
     }
 
+    /// Sends a client frame.
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                frame.to_string().into(),
+            ))
+            .await
+            .expect("send a client frame");
+    }
+
+    /// The next frame of type `kind` (skipping others), within 10 s.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let f = self
+                .frame_within(std::time::Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|| panic!("a {kind} frame within 10 s"));
+            if f["type"] == kind {
+                return f;
+            }
+        }
+    }
+
     /// Waits for the `live` frame (end of replay) and returns its last_seq.
     pub async fn live(&mut self) -> (Vec<Value>, i64) {
         let mut replayed = Vec::new();

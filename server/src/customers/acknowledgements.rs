@@ -175,7 +175,7 @@ pub fn acknowledge(
         crate::delivery::events::acknowledged(conn, &row.provider_id, &api)?;
         mark_reached(conn, id, &caller.org_id, Channel::Http)?;
         // The customer's own escalation of the incident, if one climbs, stops here.
-        crate::escalation::run::acknowledge(conn, id, caller, ack.acknowledged_at)?;
+        crate::escalation::ack::acknowledge(conn, id, caller, ack.acknowledged_at)?;
     }
     detail(conn, caller, id)
 }

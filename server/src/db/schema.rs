@@ -621,10 +621,16 @@ diesel::table! {
         pass -> Integer,
         due_at -> BigInt,
         queued_at -> BigInt,
+        outbox_id -> Nullable<Text>,
+        handed_off_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        seen_at -> Nullable<BigInt>,
+        link_used_at -> Nullable<BigInt>,
     }
 }
 
 diesel::joinable!(incident_components -> components (component_id));
+diesel::joinable!(escalation_notices -> escalations (escalation_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
 diesel::joinable!(stix_shares -> stix_objects (object_id));
 diesel::joinable!(stix_versions -> stix_objects (object_key));

@@ -165,6 +165,7 @@ pub fn incident_changed(
         component: None,
         acknowledgement: None,
         indicator: None,
+        escalation: None,
     };
     let event = append(
         conn,
@@ -225,6 +226,7 @@ pub fn component_changed(
         component: Some(component),
         acknowledgement: None,
         indicator: None,
+        escalation: None,
     };
     append(
         conn,
@@ -251,6 +253,7 @@ pub fn acknowledged(
         component: None,
         acknowledgement: Some(ack.clone()),
         indicator: None,
+        escalation: None,
     };
     append(
         conn,

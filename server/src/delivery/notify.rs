@@ -15,8 +15,6 @@ use crate::publishing::feeds::xml_escape;
 use cirhub_shared::customer::{IncidentSummary, StreamEvent, Subscription};
 use cirhub_shared::{Channel, DeliveryMode, EventKind, Role};
 use diesel::prelude::*;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::collections::{HashMap, HashSet};
 
 /// Placeholder for the public base URL in stored mail bodies.
@@ -25,31 +23,7 @@ pub const BASE: &str = "{{base_url}}";
 /// Right-hand side of Message-IDs.
 pub const MSGID_DOMAIN: &str = "cirhub.mail";
 
-/// Key of unsubscribe links, kept in the settings table (shared by instances).
-fn unsubscribe_key(conn: &mut DbConn) -> Result<String, AppError> {
-    let existing: Option<String> = settings::table
-        .find("unsubscribe_key")
-        .select(settings::value)
-        .first(conn)
-        .optional()?;
-    if let Some(k) = existing {
-        return Ok(k);
-    }
-    let fresh = crate::auth::random_secret();
-    diesel::insert_into(settings::table)
-        .values((
-            settings::key.eq("unsubscribe_key"),
-            settings::value.eq(&fresh),
-        ))
-        .execute(conn)?;
-    Ok(fresh)
-}
-
-fn mac(key: &str, subscription_id: &str, user_id: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
-    m.update(format!("unsubscribe:{subscription_id}:{user_id}").as_bytes());
-    hex::encode(&m.finalize().into_bytes()[..16])
-}
+const UNSUBSCRIBE: &str = "unsubscribe";
 
 /// The token of a one-click unsubscribe link: names the subscription and the person, and
 /// carries a MAC so nobody can unsubscribe someone else.
@@ -58,11 +32,7 @@ pub fn unsubscribe_token(
     subscription_id: &str,
     user_id: &str,
 ) -> Result<String, AppError> {
-    let key = unsubscribe_key(conn)?;
-    Ok(format!(
-        "{subscription_id}.{user_id}.{}",
-        mac(&key, subscription_id, user_id)
-    ))
+    super::links::sign(conn, UNSUBSCRIBE, &[subscription_id, user_id])
 }
 
 /// Checks an unsubscribe token; returns (subscription id, user id).
@@ -70,26 +40,10 @@ pub fn check_unsubscribe_token(
     conn: &mut DbConn,
     token: &str,
 ) -> Result<(String, String), AppError> {
-    let bad = || AppError::NotFound("unsubscribe link");
-    let mut parts = token.split('.');
-    let (Some(sub), Some(user), Some(tag), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    let key = unsubscribe_key(conn)?;
-    let want = mac(&key, sub, user);
-    // Constant-time enough: both are hex of equal length; compare all bytes.
-    let same = want.len() == tag.len()
-        && want
-            .bytes()
-            .zip(tag.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
-        return Err(bad());
+    match super::links::verify(conn, UNSUBSCRIBE, token, 2)?.as_deref() {
+        Some([sub, user]) => Ok((sub.clone(), user.clone())),
+        _ => Err(AppError::NotFound("unsubscribe link")),
     }
-    Ok((sub.to_owned(), user.to_owned()))
 }
 
 /// People who should hear of an event by e-mail, each with the subscription that matched.
@@ -260,7 +214,8 @@ pub const MAIL_SEND: &str = "mail.send";
 
 /// Writes an outbox row and its sending job in the caller's transaction: the mail leaves
 /// (through `crate::mail`, run by `crate::jobs`) only if the change that wrote it commits.
-pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<(), AppError> {
+/// Returns the outbox id.
+pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<String, AppError> {
     let now = now_ms();
     let id = new_id();
     diesel::insert_into(mail_outbox::table)
@@ -276,7 +231,7 @@ pub fn queue_mail(conn: &mut DbConn, mail: MailContent) -> Result<(), AppError> 
             max_attempts: None,
         },
     )?;
-    Ok(())
+    Ok(id)
 }
 
 /// Gives every pending outbox mail without a `mail.send` job one (at start: mail queued by an

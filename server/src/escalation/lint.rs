@@ -60,12 +60,12 @@ fn targets(i: usize, rule: &Rule, dir: &Directory, out: &mut Vec<Finding>) {
                     code: FindingCode::Undelivered,
                     path: path.clone(),
                     message: format!(
-                        "escalations deliver e-mail only so far: {} reaches nobody{}",
+                        "escalations deliver e-mail and WebSocket so far: {} reaches nobody{}",
                         undelivered.join(" and "),
-                        if t.channels.contains(&NotifyChannel::Email) {
+                        if t.channels.iter().any(|c| super::run::DELIVERED.contains(c)) {
                             ""
                         } else {
-                            "; add email"
+                            "; add email or websocket"
                         }
                     ),
                 });
@@ -323,7 +323,7 @@ mod tests {
         );
         has(
             FindingCode::Undelivered,
-            "/rules/2/levels/0/targets/0 escalations deliver e-mail only so far: webhook reaches nobody; add email",
+            "/rules/2/levels/0/targets/0 escalations deliver e-mail and WebSocket so far: webhook reaches nobody; add email or websocket",
         );
         has(FindingCode::Gap, "P1 outside business hours, every category: rule 2 (\"urgent at night\") reaches nobody");
         has(

@@ -10,11 +10,15 @@
 //!   acknowledges (the simulator, and the escalations themselves).
 //! - [`run`]: escalations in flight: started with an incident, one job row per step,
 //!   ended by the party's acknowledgement or the incident's resolution.
+//! - [`ack`]: acknowledging (API, console, WebSocket frame, the mail's single-use link) and
+//!   "seen"; [`view`]: a party's escalation with each notice's delivery state.
 //!
 //! Loops cannot be written down: a level waits at least a minute, and repeats of a level or
 //! of a ladder are bounded (at most 9, as PagerDuty bounds a policy's repeats).
 
+pub mod ack;
 pub mod lint;
 pub mod policy;
 pub mod route;
 pub mod run;
+pub mod view;

@@ -10,8 +10,9 @@
 //! tells nobody twice, because each notice is a row keyed by (escalation, step, person,
 //! channel) and a mail is queued only with a notice that was new.
 //!
-//! Channels today: e-mail (through the outbox and its `mail.send` job). The WebSocket and
-//! webhook channels of a policy are not delivered by escalations yet.
+//! Channels: e-mail (through the outbox and its `mail.send` job, with a single-use
+//! acknowledge link) and WebSocket (an `escalation.notice` stream event that only the
+//! person's own connections receive). The webhook channel is not delivered yet.
 
 use super::policy::{self, Directory, POLICY};
 use super::route::{self, Case};
@@ -20,14 +21,13 @@ use crate::db::rows::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::identity::Caller;
 use cirhub_shared::escalation::*;
 use cirhub_shared::time::from_millis;
 use cirhub_shared::{IncidentKind, IncidentStatus};
 use diesel::prelude::*;
 
 /// The channels a step delivers; the lint reports any other a policy names.
-pub const DELIVERED: &[NotifyChannel] = &[NotifyChannel::Email];
+pub const DELIVERED: &[NotifyChannel] = &[NotifyChannel::Email, NotifyChannel::WebSocket];
 
 /// Kind of the job that runs one step of an escalation.
 pub const STEP: &str = "escalation.step";
@@ -161,7 +161,7 @@ fn start_for(
     Ok(())
 }
 
-type EscalationTuple = (
+pub(super) type EscalationTuple = (
     String,
     String,
     String,
@@ -174,7 +174,7 @@ type EscalationTuple = (
     Option<String>,
 );
 
-fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple>, AppError> {
+pub(super) fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple>, AppError> {
     Ok(escalations::table
         .find(id)
         .select((
@@ -194,7 +194,7 @@ fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple>, AppError
 }
 
 /// The snapshotted rule of an escalation and its plan from its start.
-fn plan(
+pub(super) fn plan(
     conn: &mut DbConn,
     org: &str,
     version: i32,
@@ -276,10 +276,21 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
                 ))
                 .on_conflict_do_nothing();
             if crate::on_concrete!(conn, |c| q.execute(c))? == 1 {
-                crate::delivery::notify::queue_mail(
-                    conn,
-                    mail(&incident, &incident_hash, id, s, &org, r),
-                )?;
+                let key = (id, step as i32, r.user_id.as_str(), channel.as_str());
+                match channel {
+                    NotifyChannel::Email => {
+                        let token = super::ack::link_token(conn, id, step, &r.user_id)?;
+                        let outbox = crate::delivery::notify::queue_mail(
+                            conn,
+                            mail(&incident, &incident_hash, id, s, &org, r, &token),
+                        )?;
+                        diesel::update(escalation_notices::table.find(key))
+                            .set(escalation_notices::outbox_id.eq(outbox))
+                            .execute(conn)?;
+                    }
+                    NotifyChannel::WebSocket => frame(conn, &incident, id, step, s, &org, r)?,
+                    NotifyChannel::Webhook => {}
+                }
             }
         }
     }
@@ -291,6 +302,52 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
     Ok(())
 }
 
+/// The WebSocket notice of a step to one person: a stream event only their connections
+/// admit, naming the incident version it discloses.
+fn frame(
+    conn: &mut DbConn,
+    i: &IncidentRow,
+    escalation: &str,
+    step: usize,
+    s: &Step,
+    org: &str,
+    r: &Recipient,
+) -> Result<(), AppError> {
+    let event = cirhub_shared::customer::StreamEvent {
+        seq: 0,
+        kind: cirhub_shared::EventKind::EscalationNotice,
+        at: s.at,
+        provider_id: i.provider_id.clone(),
+        incident: None,
+        component: None,
+        acknowledgement: None,
+        indicator: None,
+        escalation: Some(EscalationNotice {
+            escalation_id: escalation.to_owned(),
+            organisation_id: org.to_owned(),
+            incident_id: i.id.clone(),
+            incident_version: i.version,
+            title: i.title.clone(),
+            priority: parse_stored(&i.priority, "priority")?,
+            user_id: r.user_id.clone(),
+            step,
+            level: s.level,
+            attempt: s.attempt,
+            pass: s.pass,
+            due_at: s.at,
+        }),
+    };
+    crate::delivery::events::append(
+        conn,
+        event,
+        ("incident", &i.id, Some(i.version)),
+        false,
+        &[org.to_owned()],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn mail(
     i: &IncidentRow,
     hash: &str,
@@ -298,21 +355,25 @@ fn mail(
     s: &Step,
     org: &str,
     r: &Recipient,
+    token: &str,
 ) -> MailContent {
     use crate::delivery::notify::{BASE, MSGID_DOMAIN};
     let link = format!("{BASE}/console/incidents/{}", i.id);
+    let ack = format!("{BASE}/ack/{token}");
     let subject = format!(
         "[{}] Escalation, level {}: {}",
         i.priority, s.level, i.title
     );
     let text = format!(
         "{subject}\n\nNobody has acknowledged this incident yet (notice {} at level {}, pass {}).\n\
-         Acknowledge it, or see who else was told: {link}\n",
+         Acknowledge it (single use): {ack}\n\
+         See the incident and who else was told: {link}\n",
         s.attempt, s.level, s.pass
     );
     let html = format!(
         "<p>{}</p><p>Nobody has acknowledged this incident yet (notice {} at level {}, pass {}).</p>\
-         <p><a href=\"{link}\">Acknowledge it, or see who else was told</a></p>",
+         <p><a href=\"{ack}\">Acknowledge it</a> (the link works once)</p>\
+         <p><a href=\"{link}\">See the incident and who else was told</a></p>",
         html_escape(&subject),
         s.attempt,
         s.level,
@@ -344,163 +405,4 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// The party's acknowledgement: its escalation of the incident stops (others go on).
-/// Returns whether one was climbing.
-pub fn acknowledge(
-    conn: &mut DbConn,
-    incident_id: &str,
-    caller: &Caller,
-    now: i64,
-) -> Result<bool, AppError> {
-    let n = diesel::update(
-        escalations::table
-            .filter(escalations::incident_id.eq(incident_id))
-            .filter(escalations::organisation_id.eq(&caller.org_id))
-            .filter(escalations::state.eq(EscalationState::Active.as_str())),
-    )
-    .set((
-        escalations::state.eq(EscalationState::Acknowledged.as_str()),
-        escalations::ended_at.eq(now),
-        escalations::ended_by.eq(caller.actor.id()),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
-}
-
-/// `POST /incidents/{id}/escalation/acknowledge`: the caller acknowledges for its
-/// organisation; its escalation stops and the step is an audit entry (a customer's is its
-/// acknowledgement of the incident, which its provider sees). 404 when its
-/// organisation has no escalation of the incident; an ended one stays as it ended.
-pub fn acknowledge_own(
-    conn: &mut DbConn,
-    caller: &Caller,
-    incident_id: &str,
-) -> Result<Escalation, AppError> {
-    let before = get(conn, caller, incident_id)?;
-    let provider: String = incidents::table
-        .find(incident_id)
-        .select(incidents::provider_id)
-        .first(conn)?;
-    if provider != caller.org_id {
-        // A customer's acknowledgement is the one its provider sees on the incident; it
-        // stops the customer's escalation ([`acknowledge`]) as it is recorded.
-        crate::customers::acknowledgements::acknowledge(
-            conn,
-            caller,
-            incident_id,
-            &Default::default(),
-        )?;
-        return get(conn, caller, incident_id);
-    }
-    if acknowledge(conn, incident_id, caller, now_ms())? {
-        crate::audit::append(
-            conn,
-            crate::audit::Event::change(
-                &caller.actor,
-                &caller.org_id,
-                "escalation.acknowledge",
-                "incident",
-                incident_id,
-            )
-            .detail(serde_json::json!({
-                "escalation_id": before.id,
-                "policy_version": before.policy_version,
-                "notices": before.notices.len(),
-            })),
-        )?;
-    }
-    get(conn, caller, incident_id)
-}
-
-/// The caller's organisation's escalation of an incident (404 when it has none: another
-/// organisation's escalation does not exist for it).
-pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Escalation, AppError> {
-    let id: Option<String> = escalations::table
-        .filter(escalations::incident_id.eq(incident_id))
-        .filter(escalations::organisation_id.eq(&caller.org_id))
-        .select(escalations::id)
-        .first(conn)
-        .optional()?;
-    let Some((id, incident_id, org, version, hash, rule, state, started_at, ended_at, ended_by)) =
-        (match id {
-            Some(id) => load(conn, &id)?,
-            None => None,
-        })
-    else {
-        return Err(AppError::NotFound("escalation"));
-    };
-    let (rule_body, steps, _) = plan(conn, &org, version, rule, started_at)?;
-    let rows: Vec<(i32, String, String, i64, i64)> = escalation_notices::table
-        .filter(escalation_notices::escalation_id.eq(&id))
-        .order((
-            escalation_notices::step.asc(),
-            escalation_notices::user_id.asc(),
-        ))
-        .select((
-            escalation_notices::step,
-            escalation_notices::user_id,
-            escalation_notices::channel,
-            escalation_notices::due_at,
-            escalation_notices::queued_at,
-        ))
-        .load(conn)?;
-    let mut notices = Vec::with_capacity(rows.len());
-    for (step, user_id, channel, due, queued) in rows {
-        notices.push(Notice {
-            step: step as usize,
-            user_id,
-            channel: parse_stored(&channel, "channel")?,
-            due_at: from_millis(due),
-            queued_at: from_millis(queued),
-        });
-    }
-    Ok(Escalation {
-        id,
-        incident_id,
-        organisation_id: org,
-        policy_version: version,
-        policy_hash: hash,
-        rule: rule as usize,
-        rule_name: rule_body.name,
-        state: parse_stored(&state, "escalation state")?,
-        started_at: from_millis(started_at),
-        ended_at: ended_at.map(from_millis),
-        ended_by,
-        plan: steps,
-        notices,
-    })
-}
-
-/// The [`STEP`] job.
-pub fn step_kind(db: crate::db::Db) -> crate::jobs::Kind {
-    use crate::jobs::{Kind, Outcome, Retry};
-    #[derive(serde::Deserialize)]
-    struct Payload {
-        escalation_id: String,
-        step: usize,
-    }
-    let retry = Retry {
-        base_ms: 1_000,
-        max_delay_ms: 60_000,
-        max_attempts: 20,
-    };
-    Kind::once(STEP, retry, move |job| {
-        let db = db.clone();
-        Box::pin(async move {
-            let p: Payload = match serde_json::from_value(job.payload) {
-                Ok(p) => p,
-                Err(e) => return Outcome::failed(e),
-            };
-            let now = job.now_ms;
-            match db
-                .write(move |c| fire(c, &p.escalation_id, p.step, now))
-                .await
-            {
-                Ok(()) => Outcome::ok(),
-                Err(e) => Outcome::failed(e),
-            }
-        })
-    })
 }

@@ -130,7 +130,8 @@ fn queue_mail(
             object_version: None,
             object_hash: Some(hash.into()),
         },
-    )
+    )?;
+    Ok(())
 }
 
 /// The organisation's invitations that can still be accepted, newest first.

@@ -136,7 +136,7 @@ pub async fn escalation(
 ) -> Result<HttpResponse, AppError> {
     let out = state
         .db
-        .read(move |c| crate::escalation::run::get(c, &caller, &id))
+        .read(move |c| crate::escalation::view::get(c, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -155,7 +155,128 @@ pub async fn acknowledge(
     caller.require(Role::Analyst)?;
     let out = state
         .exec
-        .run(move |c| crate::escalation::run::acknowledge_own(c, &caller, &id))
+        .run(move |c| crate::escalation::ack::acknowledge_own(c, &caller, &id, "api"))
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/seen", tag = "escalation", operation_id = "see_escalation",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]
+/// The caller has opened its organisation's escalation of the incident: its notices to the
+/// caller become `seen` (the console calls this when it shows them). Answers the escalation.
+pub async fn seen(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let now = crate::db::rows::now_ms();
+    let out = state
+        .exec
+        .run(move |c| crate::escalation::ack::seen(c, &caller, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    use crate::publishing::feeds::xml_escape;
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+             <body><h1>{}</h1>{body}</body></html>",
+            xml_escape(title),
+            xml_escape(title)
+        ))
+}
+
+/// An error as a page for the person who followed the link.
+fn error_page(e: &AppError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let p = e.problem();
+    page(
+        e.status_code(),
+        &p.title,
+        &format!("<p>{}</p>", crate::publishing::feeds::xml_escape(&p.detail)),
+    )
+}
+
+/// `GET /ack/{token}`: what the escalation mail's link would acknowledge, with one button.
+/// Changes nothing (mail scanners follow GET links). 404 for a tampered token.
+pub async fn ack_page(state: State, token: web::Path<String>) -> HttpResponse {
+    use crate::publishing::feeds::xml_escape;
+    let t = token.clone();
+    let link = match state
+        .db
+        .read(move |c| crate::escalation::ack::link(c, &t))
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(&e),
+    };
+    let about = format!(
+        "<p>[{}] {}</p>",
+        xml_escape(&link.priority),
+        xml_escape(&link.incident_title)
+    );
+    if link.used_at.is_some() {
+        return error_page(&AppError::Gone(
+            "This acknowledge link was already used; open the incident in the console to see its escalation.".into(),
+        ));
+    }
+    let body = if link.state == EscalationState::Active {
+        format!(
+            "{about}<p>Acknowledge this incident for your organisation as {}? Its escalation stops.</p>\
+             <form method=\"post\" action=\"/ack/{}\"><button type=\"submit\">Acknowledge</button></form>",
+            xml_escape(link.person.actor.display_name()),
+            xml_escape(&token)
+        )
+    } else {
+        format!(
+            "{about}<p>This escalation is no longer climbing ({}).</p>",
+            link.state
+        )
+    };
+    page(
+        actix_web::http::StatusCode::OK,
+        "Acknowledge incident",
+        &body,
+    )
+}
+
+/// `POST /ack/{token}`: acknowledges once, as the person the mail was for; a second use
+/// is 410 Gone, a tampered token 404.
+pub async fn ack(state: State, token: web::Path<String>) -> HttpResponse {
+    use crate::publishing::feeds::xml_escape;
+    let now = crate::db::rows::now_ms();
+    let t = token.into_inner();
+    match state
+        .exec
+        .run(move |c| crate::escalation::ack::acknowledge_by_link(c, &t, now))
+        .await
+    {
+        Ok((link, esc)) => {
+            let by_link = esc.ended_by.as_deref() == link.person.user_id()
+                && esc.state == EscalationState::Acknowledged;
+            let said = if by_link {
+                "Acknowledged: your organisation's escalation of this incident has stopped."
+                    .to_string()
+            } else {
+                format!("This escalation had already ended ({}).", esc.state)
+            };
+            page(
+                actix_web::http::StatusCode::OK,
+                "Acknowledged",
+                &format!(
+                    "<p>[{}] {}</p><p id=\"outcome\">{}</p>",
+                    xml_escape(&link.priority),
+                    xml_escape(&link.incident_title),
+                    xml_escape(&said)
+                ),
+            )
+        }
+        Err(e) => error_page(&e),
+    }
 }

@@ -95,6 +95,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     web::post().to(escalation::acknowledge),
                 )
                 .route(
+                    "/incidents/{id}/escalation/seen",
+                    web::post().to(escalation::seen),
+                )
+                .route(
                     "/incidents/{id}/receipts",
                     web::get().to(customers::receipts),
                 )
@@ -246,6 +250,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
             "/unsubscribe/{token}",
             web::post().to(customers::unsubscribe),
         )
+        .route("/ack/{token}", web::get().to(escalation::ack_page))
+        .route("/ack/{token}", web::post().to(escalation::ack))
         .route("/invitations/{token}", web::get().to(invitations::form))
         .route("/invitations/{token}", web::post().to(invitations::accept))
         .route("/status/{slug}/uptime.json", web::get().to(public::uptime))

@@ -207,6 +207,50 @@ impl Modify for PublicDocs {
             method: HttpMethod::Post,
             errors: bad_token,
         });
+        let ack = (
+            "token",
+            "The signed token from an escalation mail's acknowledge link.",
+        );
+        docs.push(Doc {
+            path: "/ack/{token}".into(),
+            id: "acknowledge_page".into(),
+            tag: "escalation",
+            summary: "What the link would acknowledge, with one button; changes nothing (mail \
+                      scanners follow links)."
+                .into(),
+            params: vec![ack],
+            ok: ("200", "text/html"),
+            method: HttpMethod::Get,
+            errors: &[
+                (
+                    "404",
+                    "The link is not valid, or its person left the organisation.",
+                ),
+                ("410", "The link was already used."),
+            ],
+        });
+        docs.push(Doc {
+            path: "/ack/{token}".into(),
+            id: "acknowledge_by_link".into(),
+            tag: "escalation",
+            summary: "Acknowledges the incident once, as the person the mail was for (analyst \
+                      or above): their organisation's escalation stops."
+                .into(),
+            params: vec![ack],
+            ok: ("200", "text/html"),
+            method: HttpMethod::Post,
+            errors: &[
+                (
+                    "403",
+                    "The person's role cannot acknowledge for the organisation.",
+                ),
+                (
+                    "404",
+                    "The link is not valid, or its person left the organisation.",
+                ),
+                ("410", "The link was already used."),
+            ],
+        });
         let invitation = ("token", "The secret from the invitation mail's link.");
         docs.push(Doc {
             path: "/invitations/{token}".into(),
@@ -259,7 +303,10 @@ impl Modify for PublicDocs {
                       when its credential ends (logout, password change, user deletion, \
                       API-token revocation, access-token expiry), 4409 when the role \
                       changes, and after a `resync` frame with 1011 when a replay fails; \
-                      the close reason says why."
+                      the close reason says why. The client may send `{\"type\":\"received\",\"seq\":N}` \
+                      (an escalation notice is then delivered) and \
+                      `{\"type\":\"acknowledge\",\"incident_id\":ID}` (answered by `acknowledged` \
+                      or `refused` with the status the REST API would give)."
                 .into(),
             params: vec![],
             ok: ("101", JSON),

@@ -112,7 +112,8 @@ pub(super) fn mail_person(
             object_version: Some(object.2),
             object_hash: Some(object.3.into()),
         },
-    )
+    )?;
+    Ok(())
 }
 
 /// The admins and analysts of `orgs`, who are mailed what is revoked or withdrawn.
@@ -199,6 +200,7 @@ pub(super) fn frame(
         component: None,
         acknowledgement: None,
         indicator: Some(notice),
+        escalation: None,
     };
     crate::delivery::events::append(
         conn,

@@ -12,7 +12,7 @@ use crate::auth::API_TOKEN_PREFIX;
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cirhub_shared::customer::{StreamFrame, StreamQuery};
+use cirhub_shared::customer::{ClientFrame, StreamFrame, StreamQuery};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,7 @@ pub async fn stream(
         .await?;
     let filter = Filter {
         org_id: caller.org_id.clone(),
+        user_id: caller.user_id().map(str::to_owned),
         subscriptions,
     };
     // Register before reading the backlog, so nothing committed meanwhile is missed.
@@ -216,6 +217,12 @@ async fn run(
                     let _ = session.close(None).await;
                     return Ok(());
                 }
+                Some(Ok(actix_ws::Message::Text(text))) => {
+                    heard = Instant::now();
+                    if let Some(reply) = answer(state, &caller, &text).await {
+                        session.text(frame(&reply)).await?;
+                    }
+                }
                 Some(Ok(_)) => heard = Instant::now(),
             },
             _ = ticker.tick() => {
@@ -293,5 +300,72 @@ async fn send(
     }
     session.text(p.frame.clone()).await?;
     state.metrics.stream_frames.inc();
+    if let Some(n) = p.event.escalation.clone() {
+        let now = crate::db::rows::now_ms();
+        if let Err(e) = state
+            .db
+            .write(move |c| crate::escalation::ack::handed_off(c, &n, now))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record an escalation frame as handed off");
+        }
+    }
     Ok(())
+}
+
+/// What the server answers a client's frame: nothing for a receipt taken, `acknowledged` or
+/// `refused` (with the status the REST API would give) otherwise.
+async fn answer(
+    state: &AppState,
+    caller: &Arc<crate::auth::Caller>,
+    text: &str,
+) -> Option<StreamFrame> {
+    use actix_web::ResponseError;
+    let refused = |e: AppError| StreamFrame::Refused {
+        status: e.status_code().as_u16(),
+        detail: e.problem().detail,
+    };
+    let f: ClientFrame = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            return Some(refused(AppError::BadRequest {
+                code: "bad_frame",
+                detail: format!(
+                    "Not a client frame ({e}). Send {{\"type\":\"received\",\"seq\":N}} or \
+                     {{\"type\":\"acknowledge\",\"incident_id\":\"...\"}}."
+                ),
+            }))
+        }
+    };
+    let who = caller.clone();
+    let now = crate::db::rows::now_ms();
+    match f {
+        ClientFrame::Received { seq } => state
+            .exec
+            .run(move |c| crate::escalation::ack::delivered(c, &who, seq, now))
+            .await
+            .err()
+            .map(refused),
+        ClientFrame::Acknowledge { incident_id } => {
+            if let Err(e) = caller.require(cirhub_shared::Role::Analyst) {
+                return Some(refused(e));
+            }
+            let id = incident_id.clone();
+            Some(
+                match state
+                    .exec
+                    .run(move |c| {
+                        crate::escalation::ack::acknowledge_own(c, &who, &id, "websocket")
+                    })
+                    .await
+                {
+                    Ok(e) => StreamFrame::Acknowledged {
+                        incident_id,
+                        state: e.state,
+                    },
+                    Err(e) => refused(e),
+                },
+            )
+        }
+    }
 }
