@@ -14,21 +14,26 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// The `cirhub serve` process on the test's database.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     async fn start(app: &TestApp) -> Server {
+        Server::start_with(app, &[]).await
+    }
+
+    /// Started with `extra` settings besides the test database's.
+    pub(crate) async fn start_with(app: &TestApp, extra: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let (mut cmd, base) = app.serve_command(dir.path());
-        let child = cmd
-            .env("CIRHUB_DB_POOL", "4")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("start cirhub serve");
+        cmd.env("CIRHUB_DB_POOL", "4").env("RUST_LOG", "warn");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start cirhub serve");
         wait_ready(&app.client, &base).await;
         Server {
             child,
@@ -38,7 +43,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown hook runs.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
     }

@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 mod customers;
 mod escalation;
+mod escalation_crash;
 mod escalation_links;
 mod escalation_run;
 mod escalation_stream;
