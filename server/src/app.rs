@@ -88,7 +88,10 @@ impl Application {
                 Duration::from_secs(config.digest_interval_secs.max(1)),
             ))
             .kind(crate::customers::acknowledgements::reached_kind(db.clone()))
-            .kind(crate::timers::escalation_step_kind(exec.clone()))
+            .kind(crate::timers::escalation_step_kind(
+                exec.clone(),
+                metrics.clone(),
+            ))
             .kind(crate::timers::import_kind(exec.clone()))
             .kind(crate::timers::review_kind(exec.clone()))
             .kind(crate::sharing::imports::sweep_kind(db.clone()))

@@ -1,8 +1,8 @@
 //! Prometheus metrics, exposed at `/metrics` in the text exposition format.
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The server's metric families.
@@ -25,6 +25,12 @@ pub struct Metrics {
     pub jobs_oldest_due_age: Gauge,
     /// Personal feed documents by how they were served: hit, rendered, shared.
     pub personal_feeds: IntCounterVec,
+    /// Escalations by state, read from the table at scrape time.
+    pub escalations: IntGaugeVec,
+    /// Escalation notices this instance wrote, by channel.
+    pub escalation_notices: IntCounterVec,
+    /// How long after its due time each escalation step that told someone ran.
+    pub escalation_lateness: Histogram,
 }
 
 impl Metrics {
@@ -91,6 +97,25 @@ impl Metrics {
             &["served"],
         )
         .expect("valid metric");
+        let escalations =
+            IntGaugeVec::new(Opts::new("escalations", "Escalations by state"), &["state"])
+                .expect("valid metric");
+        let escalation_notices = IntCounterVec::new(
+            Opts::new(
+                "escalation_notices_total",
+                "Escalation notices written (one per step, person and channel) by channel",
+            ),
+            &["channel"],
+        )
+        .expect("valid metric");
+        let escalation_lateness = Histogram::with_opts(
+            HistogramOpts::new(
+                "escalation_step_lateness_seconds",
+                "How long after its due time each escalation step that told someone ran",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 30.0, 60.0, 300.0]),
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -103,6 +128,9 @@ impl Metrics {
             Box::new(job_runs.clone()),
             Box::new(jobs_oldest_due_age.clone()),
             Box::new(personal_feeds.clone()),
+            Box::new(escalations.clone()),
+            Box::new(escalation_notices.clone()),
+            Box::new(escalation_lateness.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -119,6 +147,9 @@ impl Metrics {
             job_runs,
             jobs_oldest_due_age,
             personal_feeds,
+            escalations,
+            escalation_notices,
+            escalation_lateness,
         }
     }
 

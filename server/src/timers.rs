@@ -51,7 +51,7 @@ pub fn review_kind(exec: Executor) -> Kind {
 }
 
 /// `escalation.step`: one step of an escalation, at the runner's clock.
-pub fn escalation_step_kind(exec: Executor) -> Kind {
+pub fn escalation_step_kind(exec: Executor, metrics: crate::metrics::Metrics) -> Kind {
     use crate::escalation::run;
     #[derive(serde::Deserialize)]
     struct Payload {
@@ -65,6 +65,7 @@ pub fn escalation_step_kind(exec: Executor) -> Kind {
     };
     Kind::once(run::STEP, retry, move |job| {
         let exec = exec.clone();
+        let metrics = metrics.clone();
         Box::pin(async move {
             let p: Payload = match serde_json::from_value(job.payload) {
                 Ok(p) => p,
@@ -75,7 +76,20 @@ pub fn escalation_step_kind(exec: Executor) -> Kind {
                 .run(move |c| run::fire(c, &p.escalation_id, p.step, now))
                 .await
             {
-                Ok(()) => Outcome::ok(),
+                Ok(fired) => {
+                    for channel in &fired.notices {
+                        metrics
+                            .escalation_notices
+                            .with_label_values(&[channel.as_str()])
+                            .inc();
+                    }
+                    if !fired.notices.is_empty() {
+                        metrics
+                            .escalation_lateness
+                            .observe(fired.late_ms.max(0) as f64 / 1000.0);
+                    }
+                    Outcome::ok()
+                }
                 Err(e) => Outcome::failed(e),
             }
         })

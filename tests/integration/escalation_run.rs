@@ -121,6 +121,21 @@ async fn an_unacknowledged_incident_climbs_and_an_acknowledgement_or_resolution_
         escalation(&app, &admin, &dns.id).await.state,
         EscalationState::Resolved
     );
+    // Prometheus: escalations by state, notices by channel, how late each step ran.
+    let (_, metrics) = app.public("/metrics").await;
+    for line in [
+        "cirhub_escalations{state=\"active\"} 0",
+        "cirhub_escalations{state=\"acknowledged\"} 1",
+        "cirhub_escalations{state=\"exhausted\"} 1",
+        "cirhub_escalations{state=\"resolved\"} 1",
+        "cirhub_escalation_notices_total{channel=\"email\"} 4",
+        "cirhub_escalation_step_lateness_seconds_count 4",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
 
     // Another organisation's escalation does not exist for you, and cannot be acknowledged.
     let other = app.provider("stratus", Role::Admin).await;

@@ -212,17 +212,25 @@ pub(super) fn plan(
     Ok((rule, steps, exhausted.map(|t| t.timestamp_millis())))
 }
 
+/// What a step did: how long after its due time it ran, and the channel of each notice it
+/// wrote (none when the step ran before, or the escalation had ended).
+#[derive(Debug, Default)]
+pub struct Fired {
+    pub late_ms: i64,
+    pub notices: Vec<NotifyChannel>,
+}
+
 /// Runs step `step` of an escalation at `now` (the job runner's clock): tells the persons of
 /// the step's level through their channels and queues the next step, or marks the
 /// escalation exhausted past its last one. A step of an escalation that ended tells nobody.
-pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), AppError> {
+pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired, AppError> {
     let Some((_, incident_id, org, version, _, rule, state, mut started_at, _, _)) =
         load(conn, id)?
     else {
-        return Ok(());
+        return Ok(Fired::default());
     };
     if state != EscalationState::Active.as_str() {
-        return Ok(());
+        return Ok(Fired::default());
     }
     // The ladder's times run from its first step, on the runner's clock (the one a test
     // server may move forward); the change that started it only queued that step.
@@ -244,7 +252,7 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
             escalations::ended_at.eq(now),
         ))
         .execute(conn)?;
-        return Ok(());
+        return Ok(Fired::default());
     };
     let incident: IncidentRow = incidents::table
         .find(&incident_id)
@@ -257,6 +265,10 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
         incident.version,
     )?;
     let due = s.at.timestamp_millis();
+    let mut fired = Fired {
+        late_ms: now - due,
+        notices: Vec::new(),
+    };
     for r in &s.recipients {
         for channel in &r.channels {
             if !DELIVERED.contains(channel) {
@@ -276,6 +288,7 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
                 ))
                 .on_conflict_do_nothing();
             if crate::on_concrete!(conn, |c| q.execute(c))? == 1 {
+                fired.notices.push(*channel);
                 let key = (id, step as i32, r.user_id.as_str(), channel.as_str());
                 match channel {
                     NotifyChannel::Email => {
@@ -299,7 +312,7 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<(), Ap
         (None, Some(end)) => queue_step(conn, id, step + 1, end)?,
         (None, None) => {}
     }
-    Ok(())
+    Ok(fired)
 }
 
 /// The WebSocket notice of a step to one person: a stream event only their connections

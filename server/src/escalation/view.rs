@@ -139,3 +139,21 @@ fn notices(
     }
     Ok(out)
 }
+
+/// How many escalations are in each state, every state named (for `/metrics`).
+pub fn counts(conn: &mut DbConn) -> Result<Vec<(EscalationState, i64)>, AppError> {
+    let rows: Vec<(String, i64)> = escalations::table
+        .group_by(escalations::state)
+        .select((escalations::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(EscalationState::ALL
+        .iter()
+        .map(|s| {
+            let n = rows
+                .iter()
+                .find(|(r, _)| r == s.as_str())
+                .map_or(0, |r| r.1);
+            (*s, n)
+        })
+        .collect())
+}

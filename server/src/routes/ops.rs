@@ -21,10 +21,23 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
-/// Prometheus text exposition; the job queue's gauges are read from the table now.
+/// Prometheus text exposition; the job queue's and the escalations' gauges are read from
+/// their tables now.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Err(e) = state.jobs.observe().await {
         tracing::warn!(error = %e, "cannot read the job queue for /metrics");
+    }
+    match state.db.read(crate::escalation::view::counts).await {
+        Ok(counts) => {
+            for (s, n) in counts {
+                state
+                    .metrics
+                    .escalations
+                    .with_label_values(&[s.as_str()])
+                    .set(n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count escalations for /metrics"),
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
