@@ -4,6 +4,7 @@
 //! Values are parsed once at the edge (`FromStr` / serde) and trusted afterwards.
 
 pub mod api;
+pub mod clocks;
 pub mod customer;
 pub mod domain;
 pub mod escalation;

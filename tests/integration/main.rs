@@ -11,6 +11,7 @@ mod browser_live;
 mod browser_sharing;
 mod catalogue;
 mod cli;
+mod clocks;
 mod crash;
 mod customers;
 mod escalation;

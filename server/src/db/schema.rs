@@ -629,6 +629,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    clock_decisions (id) {
+        id -> Text,
+        incident_id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        at -> BigInt,
+        reason -> Text,
+        decided_by -> Nullable<Text>,
+        decided_by_name -> Text,
+        recorded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    clocks (id) {
+        id -> Text,
+        incident_id -> Text,
+        organisation_id -> Text,
+        regime -> Text,
+        time_zone -> Text,
+        holidays -> Text,
+        contract_hours -> Nullable<Integer>,
+        malicious -> Bool,
+        started_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    clock_filings (clock_id, deadline_key) {
+        clock_id -> Text,
+        deadline_key -> Text,
+        filed_at -> BigInt,
+        filed_by -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        late_reason -> Nullable<Text>,
+        recorded_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incident_components -> components (component_id));
 diesel::joinable!(escalation_notices -> escalations (escalation_id));
 diesel::joinable!(agreement_parties -> agreements (agreement_id));
@@ -686,4 +727,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalation_policies,
     escalations,
     escalation_notices,
+    clock_decisions,
+    clocks,
+    clock_filings,
 );

@@ -17,6 +17,8 @@
 //! of a ladder are bounded (at most 9, as PagerDuty bounds a policy's repeats).
 
 pub mod ack;
+pub mod clocks;
+pub mod deadlines;
 pub mod lint;
 pub mod policy;
 pub mod route;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalogue;
+pub mod clocks;
 pub mod customers;
 pub mod escalation;
 pub mod frontend;
@@ -97,6 +98,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route(
                     "/incidents/{id}/escalation/seen",
                     web::post().to(escalation::seen),
+                )
+                .route("/clock-templates", web::get().to(clocks::templates))
+                .route("/incidents/{id}/clocks", web::get().to(clocks::list))
+                .route("/incidents/{id}/clocks", web::post().to(clocks::start))
+                .route("/incidents/{id}/decisions", web::post().to(clocks::decide))
+                .route(
+                    "/incidents/{id}/clocks/{clock}/deadlines/{key}/filing",
+                    web::post().to(clocks::file),
                 )
                 .route(
                     "/incidents/{id}/receipts",

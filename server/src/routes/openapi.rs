@@ -2,8 +2,8 @@
 
 use super::openapi_public::PublicDocs;
 use super::{
-    accounts, audit, catalogue, customers, escalation, imports, incidents, invitations, lookup,
-    sharing,
+    accounts, audit, catalogue, clocks, customers, escalation, imports, incidents, invitations,
+    lookup, sharing,
 };
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -157,6 +157,7 @@ impl Modify for ItemLinks {
         imports::create, imports::get, imports::list,
         escalation::get, escalation::put, escalation::version, escalation::lint, escalation::simulate,
         escalation::escalation, escalation::acknowledge, escalation::seen,
+        clocks::templates, clocks::list, clocks::decide, clocks::start, clocks::file,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

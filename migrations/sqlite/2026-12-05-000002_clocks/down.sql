@@ -1,0 +1,3 @@
+DROP TABLE clock_filings;
+DROP TABLE clocks;
+DROP TABLE clock_decisions;
