@@ -24,6 +24,11 @@ pub fn local_zoned(t: &chrono::DateTime<chrono::Utc>) -> String {
     String::from(date.to_locale_string("default", &opts))
 }
 
+/// Now, from the browser's clock (the standard library has no clock on wasm32).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
 /// Now, as RFC 3339 UTC.
 pub fn now_iso() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())

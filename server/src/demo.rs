@@ -16,6 +16,7 @@ use cirhub_shared::api::*;
 use cirhub_shared::*;
 use diesel::prelude::*;
 
+mod escalation;
 mod sharing;
 
 /// Demo accounts: (organisation slug, e-mail, name, role).
@@ -231,6 +232,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     };
 
     customers(c, &people, &comps)?;
+    escalation::policies(c, &people)?;
 
     // A resolved incident ten days ago, with its whole timeline.
     let storage_tokyo = by_name("Object Storage (ap-northeast-1)");
@@ -334,6 +336,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         &admin("admin@cloud-isac.example")?,
         &investigation.id,
     )?;
+    escalation::clocks(c, &people, &investigation.id, now)?;
 
     // A targeted incident: only the customers whose contracted services x regions it
     // touches see it (Acme runs on Compute in Tokyo).

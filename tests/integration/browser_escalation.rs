@@ -6,6 +6,7 @@
 
 use crate::browser::Browser;
 use crate::escalation::provider_policy;
+use crate::escalation_run::save_policy;
 use crate::harness::*;
 use cirhub_shared::Role;
 use reqwest::StatusCode;
@@ -117,6 +118,105 @@ async fn the_escalation_page_lints_simulates_and_saves_a_policy() {
     assert_eq!(
         app.get("/api/v1/escalation-policy", admin).await.1["version"],
         2
+    );
+    browser.stop().await;
+}
+
+/// Level 1 tells `first` by e-mail and WebSocket; level 2, ten minutes later, the admin.
+fn ladder(first: &str, admin: &str) -> serde_json::Value {
+    json!({"time_zone": "UTC", "rules": [{"name": "All", "match": {}, "levels": [
+        {"targets": [{"kind": "user", "id": first, "channels": ["email", "websocket"]}], "wait_minutes": 10},
+        {"targets": [{"kind": "user", "id": admin, "channels": ["email"]}], "wait_minutes": 20}]}]})
+}
+
+#[tokio::test]
+async fn a_customer_acknowledges_in_its_dashboard_and_the_providers_incident_page_shows_it() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let kenji = app.colleague(&w.provider, "kenji", Role::Analyst).await;
+    let ana = app.colleague(&w.acme, "ana", Role::Analyst).await;
+    for (s, first) in [(&w.provider, &kenji), (&w.acme, &ana)] {
+        save_policy(&app, s, ladder(&first.user_id, &s.user_id)).await;
+    }
+    let i = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Compute degraded",
+            "public",
+            &[],
+        )
+        .await;
+    // Acme became aware an hour ago and runs the GDPR clock.
+    let aware = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let base = format!("/api/v1/incidents/{}", i.id);
+    let (status, v) = app
+        .post(
+            &format!("{base}/decisions"),
+            &ana,
+            json!({"kind": "aware", "at": aware, "reason": "Provider notice"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = app
+        .post(
+            &format!("{base}/clocks"),
+            &ana,
+            json!({"regime": "gdpr_art33"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let browser = Browser::start().await;
+    let b = &browser;
+    b.open_as(&app, &format!("/console/dashboard/{}", i.id), &ana.email)
+        .await;
+    b.wait_for_text("#escalation-state", "Climbing: level 1 of rule \"All\"")
+        .await;
+    b.wait_for_text("#escalation-next", "Next: level 2").await;
+    // Opening it made Ana's notices seen.
+    b.wait_for_text(".escalation-notice[data-state='seen']", "ana")
+        .await;
+    b.wait_for_text(
+        ".clock[data-regime='gdpr_art33'] .deadline[data-state='open']",
+        "Notification to the supervisory authority",
+    )
+    .await;
+    b.wait_for_text(".deadline-left", "in 2 d 22 h").await;
+    b.snapshot("customer-escalation").await;
+
+    // Acme acknowledges the incident in its dashboard: its escalation stops, the provider's not.
+    b.click("#ack-button").await;
+    b.wait_for_text("#escalation-state", "Acknowledged at")
+        .await;
+    let (_, theirs) = app.get(&format!("{base}/escalation"), &ana).await;
+    assert_eq!(theirs["state"], "acknowledged", "{theirs}");
+    let (_, ours) = app.get(&format!("{base}/escalation"), &w.provider).await;
+    assert_eq!(ours["state"], "active", "{ours}");
+
+    // The provider's incident page shows acme's acknowledgement and its own escalation, which
+    // its admin acknowledges there.
+    b.log_out().await;
+    b.open_as(
+        &app,
+        &format!("/console/incidents/{}", i.id),
+        &w.provider.email,
+    )
+    .await;
+    b.wait_for_text(
+        &format!(".receipt[data-customer='{}'] .receipt-ack", w.acme.org_id),
+        "ana",
+    )
+    .await;
+    b.wait_for_text("#escalation-state", "Climbing: level 1")
+        .await;
+    b.click("#escalation-ack").await;
+    b.wait_for_text("#escalation-state", "Acknowledged at")
+        .await;
+    let (_, ours) = app.get(&format!("{base}/escalation"), &w.provider).await;
+    assert_eq!(
+        (ours["state"].as_str(), ours["ended_by"].as_str()),
+        (Some("acknowledged"), Some(w.provider.user_id.as_str()))
     );
     browser.stop().await;
 }

@@ -1,4 +1,5 @@
 pub mod error;
+pub mod escalation_state;
 pub mod nav;
 pub mod options;
 pub mod tlp;

@@ -8,6 +8,7 @@
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
 use crate::components::error::{error_of, ErrorBox};
+use crate::components::escalation_state::EscalationPanel;
 use crate::components::nav::Nav;
 use crate::format::local;
 use crate::live;
@@ -399,6 +400,7 @@ fn DashboardIncident() -> impl IntoView {
                 </article>
             }.into_any(),
         }}
+        <EscalationPanel incident_id=id() />
         <form class="card" on:submit=add_note>
             <label>"Add a private note"<textarea id="note-body" bind:value=note></textarea></label>
             <button type="submit" id="note-submit" disabled=move || add.pending().get()>"Add note"</button>

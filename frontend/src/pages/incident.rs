@@ -6,6 +6,7 @@ use super::console::load_components;
 use super::login::RequireLogin;
 use crate::api::{self, ApiError};
 use crate::components::error::{error_of, ErrorBox};
+use crate::components::escalation_state::EscalationPanel;
 use crate::components::nav::Nav;
 use crate::components::options::{options, options_of};
 use crate::format::{local, now_iso};
@@ -97,6 +98,7 @@ fn Detail(incident: Incident, shown: Shown) -> impl IntoView {
             })}
             <ErrorBox error=error />
         </article>
+        {is_incident.then(|| view! { <EscalationPanel incident_id=incident.id.clone() /> })}
         <UpdateForm incident=incident.clone() shown=shown />
         <Receipts id=incident.id.clone() />
         <section>
