@@ -61,28 +61,44 @@ pub fn enqueue(conn: &mut DbConn, job: &NewJob<'_>) -> Result<bool, AppError> {
     Ok(n == 1)
 }
 
-/// Rows this instance may claim at `now`: pending and due, or running under a lease that
-/// has expired (its instance crashed, lost its database, or could not record the run) —
-/// except the runs still in progress here (`running`).
-macro_rules! claimable {
-    ($now:expr, $running:expr, $kinds:expr) => {
-        jobs::table.filter(jobs::kind.eq_any($kinds)).filter(
-            jobs::state
-                .eq(PENDING)
-                .and(jobs::due_at.le($now))
-                .or(jobs::state
-                    .eq(RUNNING)
-                    .and(jobs::lease_until.lt($now))
-                    .and(jobs::id.ne_all($running))),
-        )
+/// The first `limit` (due time, id) of the pending rows of `kinds` that are due at `now`.
+macro_rules! due {
+    ($now:expr, $kinds:expr, $limit:expr) => {
+        jobs::table
+            .filter(jobs::state.eq(PENDING))
+            .filter(jobs::due_at.le($now))
+            .filter(jobs::kind.eq_any($kinds))
+            .select((jobs::due_at, jobs::id))
+            .order(jobs::due_at.asc())
+            .limit($limit)
+    };
+}
+
+/// The same of the rows of `kinds` running under a lease that has expired (their instance
+/// crashed, lost its database, or could not record the run) — except the runs still in
+/// progress here.
+macro_rules! expired {
+    ($now:expr, $running:expr, $kinds:expr, $limit:expr) => {
+        jobs::table
+            .filter(jobs::state.eq(RUNNING))
+            .filter(jobs::lease_until.lt($now))
+            .filter(jobs::id.ne_all($running))
+            .filter(jobs::kind.eq_any($kinds))
+            .select((jobs::due_at, jobs::id))
+            .order(jobs::due_at.asc())
+            .limit($limit)
     };
 }
 
 /// Claims up to `limit` rows of `kinds` until `now + lease_ms` under `token` (one per claim:
 /// only the run that holds it may settle the row, so a stale run of an earlier claim cannot
-/// overwrite a newer one), counting the attempt. On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so
-/// instances claiming at once take different rows without waiting for each other; on SQLite
-/// the caller's write transaction is the one `IMMEDIATE` writer.
+/// overwrite a newer one), counting the attempt: the earliest due of the pending rows that
+/// are due and of the running rows whose lease expired. Two queries, not one with `OR`: each
+/// walks the `(state, due_at)` index in order and stops after `limit` rows, where the `OR`
+/// made the database collect and sort every due row for each claim (100,000 pending steps
+/// cost 13 ms a claim). On PostgreSQL the candidates are locked with `FOR UPDATE SKIP
+/// LOCKED`, so instances claiming at once take different rows without waiting for each
+/// other; on SQLite the caller's write transaction is the one `IMMEDIATE` writer.
 pub fn claim(
     conn: &mut DbConn,
     token: &str,
@@ -92,20 +108,27 @@ pub fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<JobRow>, AppError> {
-    let ids: Vec<String> = match conn {
-        DbConn::Postgres(c) => claimable!(now, running, kinds)
-            .select(jobs::id)
-            .order(jobs::due_at.asc())
-            .limit(limit)
-            .for_update()
-            .skip_locked()
-            .load(c)?,
-        DbConn::Sqlite(c) => claimable!(now, running, kinds)
-            .select(jobs::id)
-            .order(jobs::due_at.asc())
-            .limit(limit)
-            .load(c)?,
+    let mut candidates: Vec<(i64, String)> = match conn {
+        DbConn::Postgres(c) => {
+            let mut v: Vec<(i64, String)> =
+                due!(now, kinds, limit).for_update().skip_locked().load(c)?;
+            v.extend(
+                expired!(now, running, kinds, limit)
+                    .for_update()
+                    .skip_locked()
+                    .load::<(i64, String)>(c)?,
+            );
+            v
+        }
+        DbConn::Sqlite(c) => {
+            let mut v: Vec<(i64, String)> = due!(now, kinds, limit).load(c)?;
+            v.extend(expired!(now, running, kinds, limit).load::<(i64, String)>(c)?);
+            v
+        }
     };
+    candidates.sort();
+    candidates.truncate(limit.max(0) as usize);
+    let ids: Vec<String> = candidates.into_iter().map(|(_, id)| id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
