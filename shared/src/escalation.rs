@@ -362,6 +362,9 @@ pub struct Escalation {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_by: Option<String>,
+    /// The global step number of the plan's first step: 0, until an un-acknowledgement
+    /// starts the ladder again (notices keep their global step numbers).
+    pub step_base: usize,
     pub plan: Vec<Step>,
     pub notices: Vec<Notice>,
 }

@@ -261,3 +261,56 @@ async fn each_party_escalates_on_its_own_policy_and_its_acknowledgement_stops_on
         (StatusCode::OK, Some(w.provider.org_id.as_str()))
     );
 }
+
+#[tokio::test]
+async fn an_unacknowledged_escalation_climbs_again_from_its_first_level() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let admin = app.provider("nimbus", Role::Admin).await;
+    let kenji = app.colleague(&admin, "kenji", Role::Analyst).await;
+    let cat = app.catalogue(&admin).await;
+    save_policy(&app, &admin, two_levels(&kenji.user_id, &admin.user_id)).await;
+    let i = app.incident(&admin, &cat, "Disk latency", "internal").await;
+    exactly(&smtp, 1).await;
+    let path = |what: &str| format!("/api/v1/incidents/{}/escalation/{what}", i.id);
+    // Only an acknowledged escalation can be un-acknowledged.
+    let (status, v) = app.post(&path("unacknowledge"), &kenji, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, v) = app.post(&path("acknowledge"), &kenji, json!({})).await;
+    assert_eq!(
+        (status, v["state"].as_str()),
+        (StatusCode::OK, Some("acknowledged"))
+    );
+    advance(&app, 5 * 60).await;
+
+    // Un-acknowledged five minutes later: level 1 is told again at once, level 2 ten minutes
+    // after that; the first round's level 2, due meanwhile, tells nobody.
+    let viewer = app.colleague(&admin, "vi", Role::Viewer).await;
+    let (status, _) = app.post(&path("unacknowledge"), &viewer, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, v) = app.post(&path("unacknowledge"), &kenji, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let e: Escalation = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        (e.state, e.step_base, e.ended_by),
+        (EscalationState::Active, 3, None)
+    );
+    let msgs = exactly(&smtp, 2).await;
+    assert_eq!(for_recipient(&msgs, &kenji.email).len(), 2);
+    advance(&app, 9 * 60).await;
+    exactly(&smtp, 2).await;
+    advance(&app, 2 * 60).await;
+    let msgs = exactly(&smtp, 3).await;
+    assert_eq!(for_recipient(&msgs, &admin.email).len(), 1);
+    let steps: Vec<usize> = escalation(&app, &admin, &i.id)
+        .await
+        .notices
+        .iter()
+        .map(|n| n.step)
+        .collect();
+    assert_eq!(steps, [0, 3, 4]);
+    // Another organisation's escalation does not exist for you.
+    let other = app.provider("stratus", Role::Admin).await;
+    let (status, _) = app.post(&path("unacknowledge"), &other, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

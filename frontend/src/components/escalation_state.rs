@@ -21,9 +21,10 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
         let path = seen.clone();
         async move { api::post::<Escalation, _>(&path, &serde_json::json!({})).await }
     });
-    let ack_path = format!("/api/v1/incidents/{incident_id}/escalation/acknowledge");
-    let ack = Action::new_unsync(move |_: &()| {
-        let path = ack_path.clone();
+    let base = format!("/api/v1/incidents/{incident_id}/escalation/");
+    // `acknowledge` or `unacknowledge`; the escalation is read again after either.
+    let ack = Action::new_unsync(move |what: &&'static str| {
+        let path = format!("{base}{what}");
         async move {
             let r = api::post::<Escalation, _>(&path, &serde_json::json!({})).await;
             if r.is_ok() {
@@ -66,8 +67,18 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
 }
 
 #[component]
-fn EscalationView(e: Escalation, ack: Action<(), Result<Escalation, ApiError>>) -> impl IntoView {
-    let current = e.notices.iter().map(|n| n.step).max();
+fn EscalationView(
+    e: Escalation,
+    ack: Action<&'static str, Result<Escalation, ApiError>>,
+) -> impl IntoView {
+    // The plan is the current round's: its steps start at `step_base`.
+    let current = e
+        .notices
+        .iter()
+        .map(|n| n.step)
+        .filter(|s| *s >= e.step_base)
+        .max()
+        .map(|s| s - e.step_base);
     let level = current.and_then(|s| e.plan.get(s)).map(|s| s.level);
     let state = match e.state {
         EscalationState::Active => format!(
@@ -96,12 +107,18 @@ fn EscalationView(e: Escalation, ack: Action<(), Result<Escalation, ApiError>>) 
             )
         });
     let active = e.state == EscalationState::Active;
+    let acknowledged = e.state == EscalationState::Acknowledged;
     view! {
         <p id="escalation-state" data-state=e.state.as_str()>{state}</p>
         {next.map(|n| view! { <p id="escalation-next" class="muted">{n}</p> })}
         {active.then(|| view! {
-            <button id="escalation-ack" on:click=move |_| { ack.dispatch(()); } disabled=move || ack.pending().get()>
+            <button id="escalation-ack" on:click=move |_| { ack.dispatch("acknowledge"); } disabled=move || ack.pending().get()>
                 "Acknowledge for my organisation"
+            </button>
+        })}
+        {acknowledged.then(|| view! {
+            <button id="escalation-unack" class="secondary" on:click=move |_| { ack.dispatch("unacknowledge"); } disabled=move || ack.pending().get()>
+                "Un-acknowledge: escalate again"
             </button>
         })}
         <table class="list">

@@ -607,6 +607,7 @@ diesel::table! {
         started_at -> BigInt,
         ended_at -> Nullable<BigInt>,
         ended_by -> Nullable<Text>,
+        step_base -> Integer,
     }
 }
 

@@ -58,31 +58,93 @@ pub fn acknowledge_own(
         .first(conn)?;
     if provider != caller.org_id {
         // A customer's acknowledgement is the one its provider sees on the incident; it
-        // stops the customer's escalation ([`acknowledge`]) as it is recorded.
+        // stops the customer's escalation ([`acknowledge`]) as it is recorded. After an
+        // un-acknowledgement it is on record already and stops nothing: the line below does.
         crate::customers::acknowledgements::acknowledge(
             conn,
             caller,
             incident_id,
             &Default::default(),
         )?;
-        return get(conn, caller, incident_id);
     }
     if acknowledge(conn, incident_id, caller, now_ms())? {
-        crate::audit::append(
+        audit_step(
             conn,
-            crate::audit::Event::change(
-                &caller.actor,
-                &caller.org_id,
-                "escalation.acknowledge",
-                "incident",
-                incident_id,
-            )
-            .detail(serde_json::json!({
-                "escalation_id": before.id,
-                "policy_version": before.policy_version,
-                "notices": before.notices.len(),
-                "via": via,
-            })),
+            caller,
+            incident_id,
+            "escalation.acknowledge",
+            &before,
+            via,
+        )?;
+    }
+    get(conn, caller, incident_id)
+}
+
+fn audit_step(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+    action: &str,
+    before: &Escalation,
+    via: &str,
+) -> Result<(), AppError> {
+    super::audit(
+        conn,
+        caller,
+        action,
+        incident_id,
+        serde_json::json!({
+            "escalation_id": before.id,
+            "policy_version": before.policy_version,
+            "notices": before.notices.len(),
+            "via": via,
+        }),
+    )
+}
+
+/// Un-acknowledges the caller's organisation's escalation of an incident (analyst or
+/// above): it climbs again from its first level, now, as a new round on the same policy
+/// version (the earlier round's notices stay, under their step numbers). Only an
+/// acknowledged escalation can be un-acknowledged (409 otherwise; a resolved incident's
+/// escalations stay ended).
+pub fn unacknowledge(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+    now: i64,
+) -> Result<Escalation, AppError> {
+    caller.require(Role::Analyst)?;
+    let before = get(conn, caller, incident_id)?;
+    if before.state != EscalationState::Acknowledged {
+        return Err(AppError::Conflict(format!(
+            "Only an acknowledged escalation can be un-acknowledged; this one is {}.",
+            before.state
+        )));
+    }
+    // Past every step the closed round could have queued (its plan and its end).
+    let base = before.step_base + before.plan.len() + 1;
+    let n = diesel::update(
+        escalations::table
+            .find(&before.id)
+            .filter(escalations::state.eq(EscalationState::Acknowledged.as_str())),
+    )
+    .set((
+        escalations::state.eq(EscalationState::Active.as_str()),
+        escalations::ended_at.eq(None::<i64>),
+        escalations::ended_by.eq(None::<String>),
+        escalations::step_base.eq(base as i32),
+        escalations::started_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        super::run::queue_step(conn, &before.id, base, now)?;
+        audit_step(
+            conn,
+            caller,
+            incident_id,
+            "escalation.unacknowledge",
+            &before,
+            "api",
         )?;
     }
     get(conn, caller, incident_id)

@@ -3,6 +3,7 @@
 //! late one needs its reason). Each party runs its own: another organisation's decisions
 //! and clocks do not exist for it, and an incident a party cannot see is a 404.
 
+use super::audit;
 use super::clocks::{self as rules, Filing, Params, Place};
 use crate::db::rows::{new_id, parse_stored, IncidentRow};
 use crate::db::schema::*;
@@ -278,28 +279,6 @@ pub fn file(
         }),
     )?;
     list(conn, caller, incident_id, now)
-}
-
-/// An audit entry of the caller's organisation about the incident.
-fn audit(
-    conn: &mut DbConn,
-    caller: &Caller,
-    action: &str,
-    incident_id: &str,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
-    crate::audit::append(
-        conn,
-        crate::audit::Event::change(
-            &caller.actor,
-            &caller.org_id,
-            action,
-            "incident",
-            incident_id,
-        )
-        .detail(detail),
-    )?;
-    Ok(())
 }
 
 type ClockRow = (

@@ -24,3 +24,25 @@ pub mod policy;
 pub mod route;
 pub mod run;
 pub mod view;
+
+/// An audit entry of the caller's organisation about an incident.
+fn audit(
+    conn: &mut crate::db::DbConn,
+    caller: &crate::identity::Caller,
+    action: &str,
+    incident_id: &str,
+    detail: serde_json::Value,
+) -> Result<(), crate::error::AppError> {
+    crate::audit::append(
+        conn,
+        crate::audit::Event::change(
+            &caller.actor,
+            &caller.org_id,
+            action,
+            "incident",
+            incident_id,
+        )
+        .detail(detail),
+    )?;
+    Ok(())
+}

@@ -56,7 +56,12 @@ fn case_of(conn: &mut DbConn, row: &IncidentRow) -> Result<Case, AppError> {
     })
 }
 
-fn queue_step(conn: &mut DbConn, id: &str, step: usize, due_at: i64) -> Result<(), AppError> {
+pub(super) fn queue_step(
+    conn: &mut DbConn,
+    id: &str,
+    step: usize,
+    due_at: i64,
+) -> Result<(), AppError> {
     crate::jobs::enqueue(
         conn,
         &crate::jobs::NewJob {
@@ -174,6 +179,15 @@ pub(super) type EscalationTuple = (
     Option<String>,
 );
 
+/// The global number of the current round's first step (0 until an un-acknowledgement).
+pub(super) fn step_base(conn: &mut DbConn, id: &str) -> Result<usize, AppError> {
+    let base: i32 = escalations::table
+        .find(id)
+        .select(escalations::step_base)
+        .first(conn)?;
+    Ok(base as usize)
+}
+
 pub(super) fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple>, AppError> {
     Ok(escalations::table
         .find(id)
@@ -232,16 +246,23 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired,
     if state != EscalationState::Active.as_str() {
         return Ok(Fired::default());
     }
+    // Steps are numbered across rounds: an un-acknowledgement starts the ladder again at
+    // `step_base`, and a step of a round it closed tells nobody.
+    let base = step_base(conn, id)?;
+    if step < base {
+        return Ok(Fired::default());
+    }
+    let k = step - base;
     // The ladder's times run from its first step, on the runner's clock (the one a test
     // server may move forward); the change that started it only queued that step.
-    if step == 0 {
+    if k == 0 {
         diesel::update(escalations::table.find(id))
             .set(escalations::started_at.eq(now))
             .execute(conn)?;
         started_at = now;
     }
     let (_, steps, exhausted) = plan(conn, &org, version, rule, started_at)?;
-    let Some(s) = steps.get(step) else {
+    let Some(s) = steps.get(k) else {
         diesel::update(
             escalations::table
                 .find(id)
@@ -307,7 +328,7 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired,
             }
         }
     }
-    match (steps.get(step + 1), exhausted) {
+    match (steps.get(k + 1), exhausted) {
         (Some(next), _) => queue_step(conn, id, step + 1, next.at.timestamp_millis())?,
         (None, Some(end)) => queue_step(conn, id, step + 1, end)?,
         (None, None) => {}

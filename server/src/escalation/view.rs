@@ -2,7 +2,7 @@
 //! rule that routed it, its plan, and each notice with how far it got (queued, handed off,
 //! delivered, seen, acknowledged, or failed).
 
-use super::run::{load, plan};
+use super::run::{load, plan, step_base};
 use crate::db::rows::parse_stored;
 use crate::db::schema::*;
 use crate::db::DbConn;
@@ -36,6 +36,7 @@ pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Esca
         .then_some(ended_at)
         .flatten();
     let notices = notices(conn, &id, acknowledged_at)?;
+    let step_base = step_base(conn, &id)?;
     Ok(Escalation {
         id,
         incident_id,
@@ -48,6 +49,7 @@ pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Esca
         started_at: from_millis(started_at),
         ended_at: ended_at.map(from_millis),
         ended_by,
+        step_base,
         plan: steps,
         notices,
     })

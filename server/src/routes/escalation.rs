@@ -160,6 +160,24 @@ pub async fn acknowledge(
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/unacknowledge", tag = "escalation", operation_id = "unacknowledge_escalation",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, body = Escalation), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+/// Un-acknowledges the caller's organisation's escalation (analyst or above): it climbs
+/// again from its first level, now. 409 unless it is acknowledged.
+pub async fn unacknowledge(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.jobs.clock().now_ms();
+    let out = state
+        .exec
+        .run(move |c| crate::escalation::ack::unacknowledge(c, &caller, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/seen", tag = "escalation", operation_id = "see_escalation",
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]

@@ -99,6 +99,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     "/incidents/{id}/escalation/seen",
                     web::post().to(escalation::seen),
                 )
+                .route(
+                    "/incidents/{id}/escalation/unacknowledge",
+                    web::post().to(escalation::unacknowledge),
+                )
                 .route("/clock-templates", web::get().to(clocks::templates))
                 .route("/incidents/{id}/clocks", web::get().to(clocks::list))
                 .route("/incidents/{id}/clocks", web::post().to(clocks::start))

@@ -156,7 +156,7 @@ impl Modify for ItemLinks {
         lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
         imports::create, imports::get, imports::list,
         escalation::get, escalation::put, escalation::version, escalation::lint, escalation::simulate,
-        escalation::escalation, escalation::acknowledge, escalation::seen,
+        escalation::escalation, escalation::acknowledge, escalation::seen, escalation::unacknowledge,
         clocks::templates, clocks::list, clocks::decide, clocks::start, clocks::file,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
