@@ -26,14 +26,7 @@ write_rate="${WRITE_RATE:-20}" ratio_target="${RATIO_TARGET:-0.7}" reads_target=
 scripts/setup.sh bench
 cargo build --release -p cirhub-server
 
-cpus=$(nproc)
-if [ "$cpus" -ge 2 ]; then
-  half=$((cpus / 2))
-  server_cpus="${SERVER_CPUS:-0-$((half - 1))}" && [ "$half" -gt 1 ] || server_cpus="${SERVER_CPUS:-0}"
-  client_cpus="${CLIENT_CPUS:-$half-$((cpus - 1))}" && [ "$cpus" -gt $((half + 1)) ] || client_cpus="${CLIENT_CPUS:-$half}"
-else
-  server_cpus="${SERVER_CPUS:-0}" client_cpus="${CLIENT_CPUS:-0}"
-fi
+source bench/cpus.sh
 count_cpus() { taskset -c "$1" nproc; }
 server_n=$(count_cpus "$server_cpus")
 on_clients() { taskset -c "$client_cpus" "$@"; }

@@ -20,14 +20,7 @@ mkdir -p bench/results
 ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 out="${REPORT:-bench/results/ws-fanout.txt}"
-cpus=$(nproc)
-if [ "$cpus" -ge 2 ]; then
-  half=$((cpus / 2))
-  server_cpus="${SERVER_CPUS:-0-$((half - 1))}" && [ "$half" -gt 1 ] || server_cpus="${SERVER_CPUS:-0}"
-  client_cpus="${CLIENT_CPUS:-$half-$((cpus - 1))}" && [ "$cpus" -gt $((half + 1)) ] || client_cpus="${CLIENT_CPUS:-$half}"
-else # one CPU: everything shares it
-  server_cpus="${SERVER_CPUS:-0}" client_cpus="${CLIENT_CPUS:-0}"
-fi
+source bench/cpus.sh
 {
   echo "# bench/ws-fanout.sh $*  ($(date -u +%Y-%m-%dT%H:%MZ), $cpus cores, $(uname -m))"
   taskset -c "$client_cpus" target/release/ws-fanout --cirhub target/release/cirhub \
