@@ -249,6 +249,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         components: vec![ComponentStatusChange { component_id: storage_tokyo.clone(), status: ComponentStatus::PartialOutage }],
         occurred_at: None,
         detected_at: None,
+        exercise: false,
     })?;
     for (status, body, comp) in [
         (IncidentStatus::Identified, "A failed storage controller in one availability zone is causing retries; traffic is being drained from it.", None),
@@ -281,6 +282,10 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             recovered_at: Some(cirhub_shared::time::from_millis(
                 now - 10 * DAY + 90 * 60_000,
             )),
+            reason: Some(
+                "Times taken from the storage controller's logs in the post-incident review."
+                    .into(),
+            ),
             ..Default::default()
         },
     )?;
@@ -299,6 +304,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         components: vec![ComponentStatusChange { component_id: by_name("Compute (us-east-1)"), status: ComponentStatus::DegradedPerformance }],
         occurred_at: None,
         detected_at: None,
+        exercise: false,
     })?;
 
     // An internal-only investigation that never appears on the public page; its indicators
@@ -319,6 +325,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             components: vec![],
             occurred_at: None,
             detected_at: None,
+            exercise: false,
         },
     )?;
     let admin = |email: &str| {
@@ -353,6 +360,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         components: vec![ComponentStatusChange { component_id: by_name("Compute (ap-northeast-1)"), status: ComponentStatus::PartialOutage }],
         occurred_at: None,
         detected_at: None,
+        exercise: false,
     })?;
 
     // Maintenance in three days.

@@ -472,6 +472,10 @@ pub struct Incident {
     pub resolution_due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An exercise (drill, tabletop): handled like any incident, kept out of the response
+    /// metrics.
+    #[serde(default)]
+    pub exercise: bool,
     /// Newest first.
     pub updates: Vec<IncidentUpdate>,
 }
@@ -525,6 +529,9 @@ pub struct CreateIncident {
     pub occurred_at: Option<DateTime<Utc>>,
     /// Defaults to now.
     pub detected_at: Option<DateTime<Utc>>,
+    /// An exercise: handled like any incident, kept out of the response metrics.
+    #[serde(default)]
+    pub exercise: bool,
 }
 
 fn default_urgency() -> Urgency {
@@ -603,6 +610,12 @@ pub struct PatchIncident {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub contained_at: Option<DateTime<Utc>>,
     pub recovered_at: Option<DateTime<Utc>>,
+    /// Marks or unmarks the incident as an exercise.
+    pub exercise: Option<bool>,
+    /// Why the lifecycle milestones change: required when any of `occurred_at`,
+    /// `detected_at`, `acknowledged_at`, `contained_at` or `recovered_at` is given.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub reason: Option<String>,
 }
 
 // ---------------------------------------------------------------- audit
@@ -625,6 +638,10 @@ pub struct AuditEntry {
     /// SHA-256 of the object's version as stored or disclosed.
     pub object_hash: Option<String>,
     pub channel: Option<Channel>,
+    /// The entry's detail as stored and hashed (JSON text): e.g. a milestone edit's reason,
+    /// an acknowledgement's route (`via`).
+    #[serde(default)]
+    pub detail: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }

@@ -8,6 +8,7 @@ pub mod clocks;
 pub mod customer;
 pub mod domain;
 pub mod escalation;
+pub mod metrics;
 pub mod problem;
 pub mod sharing;
 pub mod statuspage;

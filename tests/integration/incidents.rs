@@ -75,7 +75,7 @@ async fn incident_lifecycle_from_investigating_to_postmortem() {
         .patch(
             &format!("/api/v1/incidents/{}", inc.id),
             &s,
-            json!({"occurred_at": "2026-01-01T00:00:00Z", "acknowledged_at": "2026-01-01T00:10:00Z", "contained_at": "2026-01-01T00:30:00Z", "recovered_at": "2026-01-01T01:00:00Z"}),
+            json!({"occurred_at": "2026-01-01T00:00:00Z", "detected_at": "2026-01-01T00:05:00Z", "acknowledged_at": "2026-01-01T00:10:00Z", "contained_at": "2026-01-01T00:30:00Z", "recovered_at": "2026-01-01T01:00:00Z", "reason": "From the on-call log"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");

@@ -34,6 +34,7 @@ mod onward;
 mod ops;
 mod policy_exits;
 mod public;
+mod response_metrics;
 mod sharing;
 mod statuspage_shape;
 mod stream;

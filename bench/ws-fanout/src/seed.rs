@@ -122,6 +122,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
                 }],
                 occurred_at: None,
                 detected_at: None,
+                exercise: false,
             },
         )?;
         let mut tokens = Vec::new();

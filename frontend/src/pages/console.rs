@@ -97,6 +97,8 @@ fn NewIncident() -> impl IntoView {
     let category = RwSignal::new(Category::Unknown);
     let visibility = RwSignal::new(Visibility::Public);
     let layer = RwSignal::new(Layer::Platform);
+    // An exercise runs like any incident and stays out of the response metrics.
+    let exercise = RwSignal::new(false);
     // Customers (slugs, comma-separated) who see a `named` incident.
     let audience = RwSignal::new(String::new());
     let components = load_components();
@@ -135,6 +137,7 @@ fn NewIncident() -> impl IntoView {
             components: affected.get_untracked(),
             occurred_at: None,
             detected_at: None,
+            exercise: exercise.get_untracked(),
         };
         create.dispatch(input);
     };
@@ -166,6 +169,7 @@ fn NewIncident() -> impl IntoView {
                         {options(Some(Visibility::Public))}</select></label>
                     <label>"Layer"<select id="new-incident-layer" on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { layer.set(v) }>
                         {options(Some(Layer::Platform))}</select></label>
+                    <label><input type="checkbox" id="new-incident-exercise" bind:checked=exercise />" exercise (kept out of the metrics)"</label>
                 </div>
                 {move || (visibility.get() == Visibility::Named).then(|| view! {
                     <label>"Customers who see it (slugs, comma-separated)"<input id="new-incident-audience" bind:value=audience /></label>

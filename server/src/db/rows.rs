@@ -141,6 +141,7 @@ pub struct IncidentRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub layer: String,
+    pub exercise: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -483,4 +484,20 @@ pub struct NewDisclosureRow {
     pub channel: String,
     pub recipients: Option<String>,
     pub detail: Option<String>,
+}
+
+/// A lifecycle milestone changed after the fact, with who and why.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = milestone_edits)]
+pub struct MilestoneEditRow {
+    pub id: String,
+    pub incident_id: String,
+    pub incident_version: i32,
+    pub milestone: String,
+    pub old_at: Option<i64>,
+    pub new_at: i64,
+    pub reason: String,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub at: i64,
 }

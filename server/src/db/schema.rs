@@ -152,6 +152,22 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         layer -> Text,
+        exercise -> Bool,
+    }
+}
+
+diesel::table! {
+    milestone_edits (id) {
+        id -> Text,
+        incident_id -> Text,
+        incident_version -> Integer,
+        milestone -> Text,
+        old_at -> Nullable<BigInt>,
+        new_at -> BigInt,
+        reason -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        at -> BigInt,
     }
 }
 
@@ -731,4 +747,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     clock_decisions,
     clocks,
     clock_filings,
+    milestone_edits,
 );

@@ -15,7 +15,9 @@ use cirhub_shared::time::to_millis;
 use cirhub_shared::*;
 use diesel::prelude::*;
 
+pub mod milestones;
 mod reads;
+pub mod response_metrics;
 
 pub use reads::{disclose, get, incident_row, list, to_api, update_to_api, ListFilter};
 
@@ -140,13 +142,24 @@ fn finish(
     action: &str,
     announce: bool,
 ) -> Result<api::Incident, AppError> {
+    finish_with(conn, caller, row, action, announce, None)
+}
+
+/// [`finish`] with the audit entry's detail (a milestone edit's reason).
+fn finish_with(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &IncidentRow,
+    action: &str,
+    announce: bool,
+    detail: Option<serde_json::Value>,
+) -> Result<api::Incident, AppError> {
     let incident = to_api(conn, row)?;
     let hash = audit::versions::record(conn, INCIDENT, &row.id, row.version, &incident)?;
-    audit::append(
-        conn,
-        Event::change(&caller.actor, &caller.org_id, action, INCIDENT, &row.id)
-            .snapshot(row.version, hash),
-    )?;
+    let mut event = Event::change(&caller.actor, &caller.org_id, action, INCIDENT, &row.id)
+        .snapshot(row.version, hash);
+    event.detail = detail;
+    audit::append(conn, event)?;
     crate::delivery::events::incident_changed(conn, row, row.version == 1, announce)?;
     crate::escalation::run::on_incident(conn, row, row.updated_at)?;
     Ok(incident)
@@ -245,6 +258,7 @@ fn new_row(
         created_at: now,
         updated_at: now,
         layer: Layer::Platform.as_str().into(),
+        exercise: false,
     }
 }
 
@@ -286,6 +300,7 @@ pub fn create(
     row.layer = input.layer.as_str().into();
     row.occurred_at = input.occurred_at.as_ref().map(to_millis);
     row.detected_at = Some(input.detected_at.as_ref().map(to_millis).unwrap_or(now));
+    row.exercise = input.exercise;
     apply_policy(&mut row, &priority_policy(&org))?;
     stamp_status(&mut row, status, now);
     diesel::insert_into(incidents::table)
@@ -473,21 +488,10 @@ pub fn patch(
         set_audience(conn, &org.id, id, v, &entries)?;
         row.visibility = v.as_str().into();
     }
-    let set = |slot: &mut Option<i64>, v: &Option<chrono::DateTime<chrono::Utc>>| {
-        if let Some(t) = v {
-            *slot = Some(to_millis(t));
-        }
-    };
-    set(&mut row.occurred_at, &input.occurred_at);
-    set(&mut row.detected_at, &input.detected_at);
-    set(&mut row.acknowledged_at, &input.acknowledged_at);
-    set(&mut row.contained_at, &input.contained_at);
-    set(&mut row.recovered_at, &input.recovered_at);
-    if let (Some(o), Some(d)) = (row.occurred_at, row.detected_at) {
-        Check::new()
-            .ensure(o <= d, "detected_at", "must not be before occurred_at")
-            .done()?;
+    if let Some(x) = input.exercise {
+        row.exercise = x;
     }
+    let edits = milestones::apply(&mut row, input)?;
     if parse_stored::<IncidentKind>(&row.kind, "kind")? == IncidentKind::Incident {
         apply_policy(&mut row, &priority_policy(&org))?;
     }
@@ -496,7 +500,8 @@ pub fn patch(
     diesel::update(incidents::table.find(id))
         .set(&row)
         .execute(conn)?;
-    finish(conn, caller, &row, "incident.patch", false)
+    let detail = milestones::record(conn, caller, &row, &edits, input.reason.as_deref())?;
+    finish_with(conn, caller, &row, "incident.patch", false, detail)
 }
 
 /// Stores the current version of every incident written before versions were kept (run at

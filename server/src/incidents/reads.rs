@@ -72,6 +72,7 @@ pub fn to_api(conn: &mut DbConn, row: &IncidentRow) -> Result<api::Incident, App
         resolution_due_at: row.resolution_due_at.map(from_millis),
         created_at: from_millis(row.created_at),
         updated_at: from_millis(row.updated_at),
+        exercise: row.exercise,
         updates,
     })
 }

@@ -27,6 +27,7 @@ fn to_api(r: AuditRow) -> AuditEntry {
         object_version: r.object_version,
         object_hash: r.object_hash,
         channel: r.channel.and_then(|c| c.parse().ok()),
+        detail: r.detail,
         prev_hash: r.prev_hash,
         hash: r.hash,
     }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod openapi_public;
 pub mod ops;
 pub mod public;
+pub mod response_metrics;
 pub mod sharing;
 pub mod taxii;
 
@@ -102,6 +103,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route(
                     "/incidents/{id}/escalation/unacknowledge",
                     web::post().to(escalation::unacknowledge),
+                )
+                .route(
+                    "/metrics/response",
+                    web::get().to(response_metrics::aggregate),
+                )
+                .route(
+                    "/metrics/response/samples",
+                    web::get().to(response_metrics::samples),
+                )
+                .route(
+                    "/incidents/{id}/milestones",
+                    web::get().to(response_metrics::edits),
                 )
                 .route("/clock-templates", web::get().to(clocks::templates))
                 .route("/incidents/{id}/clocks", web::get().to(clocks::list))

@@ -3,7 +3,7 @@
 use super::openapi_public::PublicDocs;
 use super::{
     accounts, audit, catalogue, clocks, customers, escalation, imports, incidents, invitations,
-    lookup, sharing,
+    lookup, response_metrics, sharing,
 };
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -158,6 +158,7 @@ impl Modify for ItemLinks {
         escalation::get, escalation::put, escalation::version, escalation::lint, escalation::simulate,
         escalation::escalation, escalation::acknowledge, escalation::seen, escalation::unacknowledge,
         clocks::templates, clocks::list, clocks::decide, clocks::start, clocks::file,
+        response_metrics::aggregate, response_metrics::samples, response_metrics::edits,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

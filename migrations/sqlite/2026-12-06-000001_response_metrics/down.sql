@@ -1,0 +1,2 @@
+DROP TABLE milestone_edits;
+ALTER TABLE incidents DROP COLUMN exercise;
