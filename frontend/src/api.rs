@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 
 /// A failed call: the server's problem document, or a network failure.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,25 +276,61 @@ async fn authorised<T: DeserializeOwned>(
     path: &str,
     body: &Payload<'_>,
 ) -> Result<T, ApiError> {
+    let (status, text) = answered(verb, path, body).await?;
+    decode_text(status, text)
+}
+
+/// Sends with the stored access token, once more after a refresh if it was refused; a
+/// refused refresh ends the session.
+async fn answered(verb: Verb, path: &str, body: &Payload<'_>) -> Result<(u16, String), ApiError> {
     let token = session::stored()
         .map(|p| p.access_token)
         .unwrap_or_default();
     let (status, text) = send(verb, path, &token, body).await?;
     if status != 401 {
-        return decode_text(status, text);
+        return Ok((status, text));
     }
     match refresh(&token).await {
-        Ok(pair) => {
-            let (status, text) = send(verb, path, &pair.access_token, body).await?;
-            decode_text(status, text)
-        }
+        Ok(pair) => send(verb, path, &pair.access_token, body).await,
         Err(e) if e.status == 401 => {
-            let err = decode_text::<T>(status, text);
             session::expired();
-            err
+            Ok((status, text))
         }
         Err(e) => Err(e),
     }
+}
+
+/// An authenticated `GET` of a text document (a CSV export): its body, or the problem.
+pub async fn text(path: &str) -> Result<String, ApiError> {
+    let (status, text) = answered(Verb::Get, path, &Payload::Empty).await?;
+    if (200..300).contains(&status) {
+        Ok(text)
+    } else {
+        decode_text::<serde_json::Value>(status, text).map(|_| String::new())
+    }
+}
+
+/// Hands `text` to the browser as a file download named `name`.
+pub fn save(name: &str, media_type: &str, text: &str) -> Result<(), ApiError> {
+    let fail = |e: JsValue| ApiError::local(format!("The file could not be saved: {e:?}"));
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(media_type);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| ApiError::local("No document to save from."))?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(|e| fail(e.into()))?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url).map_err(fail)?;
+    Ok(())
 }
 
 /// Exchanges the refresh token now if `used` is still the stored access token (the stream

@@ -5,7 +5,7 @@ use crate::pages::{
     dashboard::DashboardIncidentPage, dashboard::DashboardPage, escalation::EscalationPage,
     import::ImportPage, incident::IncidentPage, indicator::IndicatorPage,
     indicators::IndicatorsPage, lookup::LookupPage, maintenance::MaintenancePage,
-    relations::RelationsPage, status::StatusPage,
+    metrics::MetricsPage, relations::RelationsPage, status::StatusPage,
 };
 use crate::session::SessionState;
 use leptos::prelude::*;
@@ -33,6 +33,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/lookup") view=LookupPage />
                 <Route path=path!("/console/import") view=ImportPage />
                 <Route path=path!("/console/escalation") view=EscalationPage />
+                <Route path=path!("/console/metrics") view=MetricsPage />
             </Routes>
         </Router>
     }

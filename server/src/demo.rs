@@ -17,6 +17,7 @@ use cirhub_shared::*;
 use diesel::prelude::*;
 
 mod escalation;
+mod history;
 mod sharing;
 
 /// Demo accounts: (organisation slug, e-mail, name, role).
@@ -232,6 +233,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
     };
 
     customers(c, &people, &comps)?;
+    history::seed(c, &ops, &people, &comps, now)?;
     escalation::policies(c, &people)?;
 
     // A resolved incident ten days ago, with its whole timeline.

@@ -759,6 +759,26 @@ async fn the_demo_world_shows_each_customer_its_own_view() {
     let (_, summary) = app.public("/status/nimbus/api/v2/summary.json").await;
     assert!(!summary.contains("Packet loss"));
     assert_eq!(app.get("/api/v1/subscriptions", &acme).await.1["total"], 1);
+
+    // Months of resolved history for the response metrics, the exercise left out; each
+    // customer sees its own side of what reached it.
+    let admin = app
+        .login_with("admin@nimbus.example", "demo-password-for-tests")
+        .await;
+    let (_, m) = app.get("/api/v1/metrics/response?by=month", &admin).await;
+    assert_eq!(m["exercises_excluded"], 1, "{m}");
+    let with_recovery = m["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["stats"][4]["measure"] == "recover" && g["stats"][4]["n"].as_u64() > Some(0))
+        .count();
+    assert!(with_recovery >= 4, "{m}");
+    for customer in [&acme, &globex] {
+        let (_, m) = app.get("/api/v1/metrics/response", customer).await;
+        assert_eq!(m["perspective"], "customer");
+        assert!(m["total"]["stats"][3]["n"].as_u64() > Some(3), "{m}");
+    }
 }
 
 #[tokio::test]

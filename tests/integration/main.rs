@@ -8,6 +8,7 @@ mod browser;
 mod browser_escalation;
 mod browser_indicators;
 mod browser_live;
+mod browser_metrics;
 mod browser_sharing;
 mod catalogue;
 mod cli;

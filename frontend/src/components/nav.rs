@@ -38,6 +38,7 @@ pub fn Nav() -> impl IntoView {
                     <a href="/console/lookup" id="lookup-link">"Lookup"</a>
                     <a href="/console/import" id="import-link">"Import"</a>
                     <a href="/console/escalation" id="escalation-link">"Escalation"</a>
+                    <a href="/console/metrics" id="metrics-link">"Metrics"</a>
                 })}
             </nav>
             <span class="who">

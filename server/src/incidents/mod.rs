@@ -15,6 +15,7 @@ use cirhub_shared::time::to_millis;
 use cirhub_shared::*;
 use diesel::prelude::*;
 
+pub mod history;
 pub mod milestones;
 mod reads;
 pub mod response_metrics;
