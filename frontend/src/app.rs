@@ -4,7 +4,7 @@ use crate::pages::{
     agreements::AgreementsPage, catalogue::CataloguePage, console::ConsoleHome,
     dashboard::DashboardIncidentPage, dashboard::DashboardPage, escalation::EscalationPage,
     import::ImportPage, incident::IncidentPage, indicator::IndicatorPage,
-    indicators::IndicatorsPage, lookup::LookupPage, maintenance::MaintenancePage,
+    indicators::IndicatorsPage, lookup::LookupPage, maintenance::MaintenancePage, me::MePage,
     metrics::MetricsPage, relations::RelationsPage, status::StatusPage,
 };
 use crate::session::SessionState;
@@ -34,6 +34,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/console/import") view=ImportPage />
                 <Route path=path!("/console/escalation") view=EscalationPage />
                 <Route path=path!("/console/metrics") view=MetricsPage />
+                <Route path=path!("/console/me") view=MePage />
             </Routes>
         </Router>
     }

@@ -38,7 +38,9 @@ pub struct SessionState(pub RwSignal<Option<Me>>);
 
 impl SessionState {
     pub fn load() -> Self {
-        let state = SessionState(RwSignal::new(stored().map(|p| p.me)));
+        let me = stored().map(|p| p.me);
+        crate::format::set_zone(zone_of(me.as_ref()));
+        let state = SessionState(RwSignal::new(me));
         CURRENT.with(|c| c.set(Some(state)));
         state
     }
@@ -49,13 +51,29 @@ impl SessionState {
 
     pub fn logged_in(&self, pair: &TokenPair) {
         store(pair);
+        crate::format::set_zone(zone_of(Some(&pair.me)));
         self.0.set(Some(pair.me.clone()));
+    }
+
+    /// The caller as the server now describes it (after a change of their settings).
+    pub fn update_me(&self, me: Me) {
+        if let Some(mut pair) = stored() {
+            pair.me = me.clone();
+            store(&pair);
+        }
+        crate::format::set_zone(zone_of(Some(&me)));
+        self.0.set(Some(me));
     }
 
     pub fn logged_out(&self) {
         forget();
         self.0.set(None);
     }
+}
+
+fn zone_of(me: Option<&Me>) -> Option<String> {
+    me.and_then(|m| m.user.as_ref())
+        .and_then(|u| u.time_zone.clone())
 }
 
 /// The server refused the session and it could not be refreshed: back to the login form.

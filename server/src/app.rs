@@ -92,6 +92,7 @@ impl Application {
                 exec.clone(),
                 metrics.clone(),
             ))
+            .kind(crate::timers::clock_alert_kind(exec.clone()))
             .kind(crate::timers::import_kind(exec.clone()))
             .kind(crate::timers::review_kind(exec.clone()))
             .kind(crate::sharing::imports::sweep_kind(db.clone()))

@@ -252,6 +252,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         occurred_at: None,
         detected_at: None,
         exercise: false,
+        intake: None,
     })?;
     for (status, body, comp) in [
         (IncidentStatus::Identified, "A failed storage controller in one availability zone is causing retries; traffic is being drained from it.", None),
@@ -307,6 +308,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         occurred_at: None,
         detected_at: None,
         exercise: false,
+        intake: None,
     })?;
 
     // An internal-only investigation that never appears on the public page; its indicators
@@ -328,6 +330,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
             occurred_at: None,
             detected_at: None,
             exercise: false,
+            intake: None,
         },
     )?;
     let admin = |email: &str| {
@@ -363,6 +366,7 @@ fn seed(c: &mut crate::db::DbConn, hash: &str) -> Result<(), AppError> {
         occurred_at: None,
         detected_at: None,
         exercise: false,
+        intake: None,
     })?;
 
     // Maintenance in three days.

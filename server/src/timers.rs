@@ -50,48 +50,84 @@ pub fn review_kind(exec: Executor) -> Kind {
     })
 }
 
-/// `escalation.step`: one step of an escalation, at the runner's clock.
-pub fn escalation_step_kind(exec: Executor, metrics: crate::metrics::Metrics) -> Kind {
-    use crate::escalation::run;
-    #[derive(serde::Deserialize)]
-    struct Payload {
-        escalation_id: String,
-        step: usize,
-    }
-    let retry = Retry {
-        base_ms: 1_000,
-        max_delay_ms: 60_000,
-        max_attempts: 20,
-    };
-    Kind::once(run::STEP, retry, move |job| {
-        let exec = exec.clone();
-        let metrics = metrics.clone();
+/// Timers' retry: a step or an alert that failed is tried again soon, for a while.
+const TIMER_RETRY: Retry = Retry {
+    base_ms: 1_000,
+    max_delay_ms: 60_000,
+    max_attempts: 20,
+};
+
+/// A job kind that decodes its payload as `P` and runs `work` with the runner's clock in one
+/// unit of work, then hands its result to `done`.
+fn timer_kind<P, T>(
+    exec: Executor,
+    name: &'static str,
+    work: fn(&mut crate::db::DbConn, P, i64) -> Result<T, crate::error::AppError>,
+    done: impl Fn(T) + Clone + Send + Sync + 'static,
+) -> Kind
+where
+    P: serde::de::DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+{
+    Kind::once(name, TIMER_RETRY, move |job| {
+        let (exec, done) = (exec.clone(), done.clone());
         Box::pin(async move {
-            let p: Payload = match serde_json::from_value(job.payload) {
+            let p: P = match serde_json::from_value(job.payload) {
                 Ok(p) => p,
                 Err(e) => return Outcome::failed(e),
             };
             let now = job.now_ms;
-            match exec
-                .run(move |c| run::fire(c, &p.escalation_id, p.step, now))
-                .await
-            {
-                Ok(fired) => {
-                    for channel in &fired.notices {
-                        metrics
-                            .escalation_notices
-                            .with_label_values(&[channel.as_str()])
-                            .inc();
-                    }
-                    if !fired.notices.is_empty() {
-                        metrics
-                            .escalation_lateness
-                            .observe(fired.late_ms.max(0) as f64 / 1000.0);
-                    }
+            match exec.run(move |c| work(c, p, now)).await {
+                Ok(out) => {
+                    done(out);
                     Outcome::ok()
                 }
                 Err(e) => Outcome::failed(e),
             }
         })
     })
+}
+
+#[derive(serde::Deserialize)]
+struct StepPayload {
+    escalation_id: String,
+    step: usize,
+}
+
+/// `escalation.step`: one step of an escalation, at the runner's clock.
+pub fn escalation_step_kind(exec: Executor, metrics: crate::metrics::Metrics) -> Kind {
+    use crate::escalation::run;
+    let work = |c: &mut crate::db::DbConn, p: StepPayload, now| {
+        run::fire(c, &p.escalation_id, p.step, now)
+    };
+    timer_kind(exec, run::STEP, work, move |fired: run::Fired| {
+        for channel in &fired.notices {
+            metrics
+                .escalation_notices
+                .with_label_values(&[channel.as_str()])
+                .inc();
+        }
+        if !fired.notices.is_empty() {
+            metrics
+                .escalation_lateness
+                .observe(fired.late_ms.max(0) as f64 / 1000.0);
+        }
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct AlertPayload {
+    clock_id: String,
+    deadline_key: String,
+    kind: cirhub_shared::clocks::AlertKind,
+    instant: i64,
+}
+
+/// `clock.alert`: one alert of one deadline, at the runner's clock.
+pub fn clock_alert_kind(exec: Executor) -> Kind {
+    use crate::escalation::alerts;
+    let work = |c: &mut crate::db::DbConn, p: AlertPayload, now| {
+        alerts::fire(c, &p.clock_id, &p.deadline_key, p.kind, p.instant, now)
+    };
+    timer_kind(exec, alerts::ALERT, work, |_sent: usize| {})
 }

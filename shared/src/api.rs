@@ -84,6 +84,19 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// The person's chosen IANA time zone (the console shows times in it; the browser's
+    /// when unset).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// `PATCH /api/v1/me`: the calling person's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PatchMe {
+    /// IANA time zone (e.g. `Asia/Tokyo`); `null` for the browser's.
+    pub time_zone: Option<String>,
 }
 
 /// A user created directly by an operator (`cirhub admin create-user`, the demo seed). Over
@@ -532,6 +545,10 @@ pub struct CreateIncident {
     /// An exercise: handled like any incident, kept out of the response metrics.
     #[serde(default)]
     pub exercise: bool,
+    /// The 5W intake (what, where, when, who, why): starts the provider's own record of
+    /// the incident (`GET /incidents/{id}/record`).
+    #[serde(default)]
+    pub intake: Option<crate::record::Intake>,
 }
 
 fn default_urgency() -> Urgency {
@@ -612,8 +629,9 @@ pub struct PatchIncident {
     pub recovered_at: Option<DateTime<Utc>>,
     /// Marks or unmarks the incident as an exercise.
     pub exercise: Option<bool>,
-    /// Why the lifecycle milestones change: required when any of `occurred_at`,
-    /// `detected_at`, `acknowledged_at`, `contained_at` or `recovered_at` is given.
+    /// Why the lifecycle milestones change: required when one of `occurred_at`,
+    /// `detected_at`, `acknowledged_at`, `contained_at` or `recovered_at` is changed after
+    /// the fact (it was set already, or is set more than 5 minutes away from now).
     #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reason: Option<String>,
 }

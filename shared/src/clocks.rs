@@ -71,6 +71,48 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How close a deadline is when its alert goes out through the escalation matrix.
+    AlertKind {
+        /// Half of its time is gone: the first level of the party's ladder is told.
+        Half = "half",
+        /// 80 % of its time is gone: the first two levels are told.
+        Eighty = "eighty",
+        /// It passed without a filing: every level is told.
+        Missed = "missed",
+    }
+}
+
+/// One alert of a deadline sent to one person through one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AlertSent {
+    pub kind: AlertKind,
+    pub user_id: String,
+    pub user_name: String,
+    /// `email` or `websocket`.
+    pub channel: String,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// What a `clock.alert` stream event tells its person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClockAlert {
+    pub clock_id: String,
+    pub organisation_id: String,
+    pub incident_id: String,
+    pub incident_version: i32,
+    pub title: String,
+    pub regime: Regime,
+    pub deadline_key: String,
+    pub deadline_name: String,
+    pub kind: AlertKind,
+    pub due_at: DateTime<Utc>,
+    /// The person told (only their connections receive the frame).
+    pub user_id: String,
+}
+
 /// `POST /api/v1/incidents/{id}/decisions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -153,6 +195,9 @@ pub struct Deadline {
     pub filed_by: Option<String>,
     pub reference: Option<String>,
     pub late_reason: Option<String>,
+    /// Alerts sent for it through the escalation matrix, oldest first.
+    #[serde(default)]
+    pub alerts: Vec<AlertSent>,
 }
 
 /// A clock one party runs on an incident.

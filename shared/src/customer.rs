@@ -342,6 +342,10 @@ pub struct StreamEvent {
     /// person's connections receive it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<crate::escalation::EscalationNotice>,
+    /// For `clock.alert` events: the deadline and the person it tells (only that person's
+    /// connections receive it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_alert: Option<crate::clocks::ClockAlert>,
 }
 
 /// A frame the server sends on `/api/v1/stream`, tagged by `type`.

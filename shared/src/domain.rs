@@ -301,6 +301,9 @@ string_enum! {
         /// An escalation step tells the one person the frame is for (WebSocket channel of
         /// their organisation's escalation policy).
         EscalationNotice = "escalation.notice",
+        /// A regulatory or contractual deadline is near or missed: told to one person of the
+        /// party's escalation ladder.
+        ClockAlert = "clock.alert",
     }
 }
 

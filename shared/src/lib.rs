@@ -10,6 +10,7 @@ pub mod domain;
 pub mod escalation;
 pub mod metrics;
 pub mod problem;
+pub mod record;
 pub mod sharing;
 pub mod statuspage;
 pub mod time;

@@ -560,3 +560,68 @@ async fn reusing_a_rotated_refresh_token_ends_the_session_it_rotated_into() {
     assert_eq!(status, StatusCode::OK, "{log}");
     assert_eq!(log["total"], 1, "{log}");
 }
+
+#[tokio::test]
+async fn a_person_chooses_the_time_zone_the_console_shows() {
+    let app = TestApp::spawn().await;
+    let admin = app.provider("p", Role::Admin).await;
+    let (status, me) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&admin.token),
+            Some(json!({"time_zone": "Asia/Tokyo"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["time_zone"], "Asia/Tokyo");
+    assert_eq!(
+        app.get("/api/v1/me", &admin).await.1["user"]["time_zone"],
+        "Asia/Tokyo"
+    );
+    // Not a zone: refused naming the field, nothing changes.
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&admin.token),
+            Some(json!({"time_zone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &body), ["time_zone"], "{body}");
+    assert_eq!(
+        app.get("/api/v1/me", &admin).await.1["user"]["time_zone"],
+        "Asia/Tokyo"
+    );
+    // A colleague's setting is their own; null goes back to the browser's.
+    let other = app.colleague(&admin, "lee", Role::Viewer).await;
+    assert!(app.get("/api/v1/me", &other).await.1["user"]["time_zone"].is_null());
+    let (status, me) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&admin.token),
+            Some(json!({"time_zone": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert!(me["user"]["time_zone"].is_null());
+    // An API token is no person: it has no settings.
+    let (_, created) = app
+        .post(
+            "/api/v1/api-tokens",
+            &admin,
+            json!({"name": "bot", "role": "viewer"}),
+        )
+        .await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&secret),
+            Some(json!({"time_zone": "UTC"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -138,6 +138,25 @@ impl Browser {
     }
 
     /// Opens `path` and logs in on the form it shows.
+    /// Sets an input's value as a person would (an `input` event follows), for inputs whose
+    /// typing depends on the browser's locale (`datetime-local`).
+    pub(crate) async fn set_value(&self, css: &str, value: &str) {
+        self.element(css).await;
+        self.client
+            .execute(
+                "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+                 e.dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Opens a page of the console in the session already signed in.
+    pub(crate) async fn goto(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
     pub(crate) async fn open_as(&self, app: &TestApp, path: &str, email: &str) {
         self.client.goto(&app.url(path)).await.unwrap();
         self.fill_login(email).await;

@@ -220,3 +220,123 @@ async fn a_customer_acknowledges_in_its_dashboard_and_the_providers_incident_pag
     );
     browser.stop().await;
 }
+
+#[tokio::test]
+async fn a_chosen_time_zone_shows_every_time_in_it_with_its_name() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let i = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Data exposure",
+            "public",
+            &[],
+        )
+        .await;
+    let base = format!("/api/v1/incidents/{}", i.id);
+    let aware = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let (status, v) = app
+        .post(
+            &format!("{base}/decisions"),
+            &w.provider,
+            json!({"kind": "aware", "at": aware, "reason": "SOC"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = app
+        .post(
+            &format!("{base}/clocks"),
+            &w.provider,
+            json!({"regime": "gdpr_art33"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let browser = Browser::start().await;
+    let b = &browser;
+    b.open_as(&app, "/console/me", &w.provider.email).await;
+    b.element("#time-zone option[value='Asia/Tokyo']").await;
+    b.element("#time-zone")
+        .await
+        .select_by_value("Asia/Tokyo")
+        .await
+        .unwrap();
+    b.click("#time-zone-save").await;
+    b.wait_for_text("#time-zone-saved", "Saved").await;
+    b.wait_for_text("#time-zone-now", "(Asia/Tokyo)").await;
+    b.wait_for_text("#time-zone-now", "GMT+9").await;
+    // The clock's due time on the incident page is in Tokyo time, named.
+    b.goto(&app, &format!("/console/incidents/{}", i.id)).await;
+    b.wait_for_text(".deadline", "GMT+9").await;
+    assert_eq!(
+        app.get("/api/v1/me", &w.provider).await.1["user"]["time_zone"],
+        "Asia/Tokyo"
+    );
+    browser.stop().await;
+}
+
+#[tokio::test]
+async fn the_incident_page_keeps_the_providers_record_comments_and_milestone_corrections() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let p = &w.provider;
+    let i: serde_json::Value = app
+        .create(
+            "/api/v1/incidents",
+            p,
+            json!({"title": "Data exposure", "body": "Investigating",
+            "impact": "major", "urgency": "high",
+            "intake": {"what": "Bucket listing public", "who": "A researcher"}}),
+        )
+        .await;
+    let id = i["id"].as_str().unwrap().to_string();
+    let browser = Browser::start().await;
+    let b = &browser;
+    b.open_as(&app, &format!("/console/incidents/{id}"), &p.email)
+        .await;
+    b.wait_for_text("#record-version", "Version 1").await;
+    assert_eq!(
+        b.element("#intake-what")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Bucket listing public")
+    );
+    // A contact, then a comment.
+    b.type_into("#contact-name", "Sato").await;
+    b.type_into("#contact-email", "sato@nimbus.test").await;
+    b.click("#contact-add").await;
+    b.wait_for_text(".record-contact", "Sato — System owner · sato@nimbus.test")
+        .await;
+    b.wait_for_text("#record-version", "Version 2").await;
+    b.type_into("#comment-body", "Keys rotated").await;
+    b.click("#comment-add").await;
+    b.wait_for_text(".comment", "Keys rotated").await;
+    // A milestone corrected after the fact needs its reason.
+    b.click(".milestone-edit summary").await;
+    b.set_value("#milestone-at", "2026-11-30T08:15").await;
+    b.click("#milestone-save").await;
+    b.wait_for_text("p.error", "reason").await;
+    b.type_into("#milestone-reason", "From the storage logs")
+        .await;
+    b.click("#milestone-save").await;
+    let edits = loop {
+        let (_, v) = app
+            .get(&format!("/api/v1/incidents/{id}/milestones"), p)
+            .await;
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            break v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        (edits[0]["milestone"].as_str(), edits[0]["reason"].as_str()),
+        (Some("occurred_at"), Some("From the storage logs"))
+    );
+    let (_, record) = app.get(&format!("/api/v1/incidents/{id}/record"), p).await;
+    assert_eq!(record["contacts"][0]["email"], "sato@nimbus.test");
+    browser.stop().await;
+}

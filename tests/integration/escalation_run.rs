@@ -314,3 +314,56 @@ async fn an_unacknowledged_escalation_climbs_again_from_its_first_level() {
     let (status, _) = app.post(&path("unacknowledge"), &other, json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_customer_that_comes_to_see_an_incident_later_starts_its_own_escalation_then() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let w = app.world().await;
+    let ana = app.colleague(&w.acme, "ana", Role::Analyst).await;
+    let gus = app.colleague(&w.globex, "gus", Role::Analyst).await;
+    save_policy(&app, &w.acme, two_levels(&ana.user_id, &w.acme.user_id)).await;
+    save_policy(&app, &w.globex, two_levels(&gus.user_id, &w.globex.user_id)).await;
+    // Internal at first: no customer sees it, so none escalates.
+    let i = app
+        .open(
+            &w.provider,
+            &w.compute_tokyo,
+            "Compute degraded",
+            "internal",
+            &[],
+        )
+        .await;
+    exactly(&smtp, 0).await;
+    let path = format!("/api/v1/incidents/{}", i.id);
+    // Shown to acme: acme's escalation starts with the change.
+    let (status, v) = app
+        .patch(
+            &path,
+            &w.provider,
+            json!({"visibility": "named", "audience": ["acme"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let msgs = exactly(&smtp, 1).await;
+    assert_eq!(for_recipient(&msgs, &ana.email).len(), 1);
+    // Then to globex as well: globex's starts, acme's is not started again, and a later
+    // update starts nothing.
+    let (status, v) = app
+        .patch(&path, &w.provider, json!({"audience": ["acme", "globex"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let msgs = exactly(&smtp, 2).await;
+    assert_eq!(for_recipient(&msgs, &gus.email).len(), 1);
+    app.update(&w.provider, &i.id, "identified", "Found it")
+        .await;
+    exactly(&smtp, 2).await;
+    assert_eq!(
+        escalation(&app, &gus, &i.id).await.state,
+        EscalationState::Active
+    );
+    assert_eq!(
+        escalation(&app, &ana, &i.id).await.state,
+        EscalationState::Active
+    );
+}

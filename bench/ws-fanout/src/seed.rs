@@ -123,6 +123,7 @@ pub fn seed(db_path: &Path, orgs: usize) -> anyhow::Result<World> {
                 occurred_at: None,
                 detected_at: None,
                 exercise: false,
+                intake: None,
             },
         )?;
         let mut tokens = Vec::new();

@@ -3,7 +3,7 @@
 //! and its regulatory clocks, each deadline with its due time, a countdown and its state.
 //! Showing the escalation marks the viewer's notices seen. Both refresh live.
 //! Selectors: `#escalation-state`, `#escalation-next`, `.escalation-notice[data-state]`,
-//! `#escalation-ack`, `.clock[data-regime]`, `.deadline[data-state]`, `.deadline-left`.
+//! `#escalation-ack`, `.clock[data-regime]`, `.deadline[data-state]`, `.deadline-left`, `.deadline-alerts`.
 
 use crate::api::{self, ApiError};
 use crate::components::error::{error_of, ErrorBox};
@@ -155,12 +155,44 @@ fn left(ms: i64) -> String {
     }
 }
 
+/// "half: Kenji (email, websocket); 80 %: Kenji (email), Noa (email)".
+fn alerts(list: &[cirhub_shared::clocks::AlertSent]) -> String {
+    let mut parts: Vec<(String, Vec<String>)> = Vec::new();
+    for a in list {
+        let kind = match a.kind {
+            cirhub_shared::clocks::AlertKind::Half => "half",
+            cirhub_shared::clocks::AlertKind::Eighty => "80 %",
+            cirhub_shared::clocks::AlertKind::Missed => "missed",
+        };
+        let who = format!("{} ({})", a.user_name, a.channel);
+        match parts.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, v)) => v.push(who),
+            None => parts.push((kind.to_string(), vec![who])),
+        }
+    }
+    parts
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {}", v.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[component]
 fn ClocksPanel(incident_id: String) -> impl IntoView {
     let path = format!("/api/v1/incidents/{incident_id}/clocks");
     let clocks = LocalResource::new(move || {
         let path = path.clone();
         async move { api::get::<Clocks>(&path).await }
+    });
+    // An alert sent to the viewer means the deadline's list of alerts grew.
+    crate::live::subscribe(move |ev| {
+        if ev
+            .clock_alert
+            .as_ref()
+            .is_some_and(|a| a.incident_id == incident_id)
+        {
+            clocks.refetch();
+        }
     });
     let now = RwSignal::new(crate::format::now());
     if let Ok(handle) = set_interval_with_handle(
@@ -189,6 +221,9 @@ fn ClocksPanel(incident_id: String) -> impl IntoView {
                                                 <span class="deadline-left">{move || due.map(|t| format!(" · {}", left((t - now.get()).num_milliseconds()))).unwrap_or_default()}</span>
                                             })}
                                             {d.late_reason.map(|r| view! { <div class="muted small">{format!("Late: {r}")}</div> })}
+                                            {(!d.alerts.is_empty()).then(|| view! {
+                                                <div class="muted small deadline-alerts">{format!("Alerted: {}", alerts(&d.alerts))}</div>
+                                            })}
                                             <div class="muted small">{d.rule}</div>
                                         </li>
                                     }

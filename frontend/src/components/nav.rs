@@ -41,10 +41,10 @@ pub fn Nav() -> impl IntoView {
                     <a href="/console/metrics" id="metrics-link">"Metrics"</a>
                 })}
             </nav>
-            <span class="who">
+            <a class="who" href="/console/me" id="me-link" title="Your settings">
                 {move || session.0.get().map(|me| format!("{} · {} ({})",
                     me.user.map(|u| u.name).unwrap_or_default(), me.organisation.name, me.role))}
-            </span>
+            </a>
             <button class="secondary" id="logout" on:click=logout disabled=move || end.pending().get()>"Log out"</button>
         </header>
     }

@@ -1,6 +1,7 @@
 //! `<option>` lists for the shared domain enums: the wire value, shown with a human label.
 
 use crate::format::humanise;
+use cirhub_shared::record::{ContactRole, Relation};
 use cirhub_shared::sharing::*;
 use cirhub_shared::*;
 use leptos::prelude::*;
@@ -41,6 +42,8 @@ choice! {
     DataCategory => |v: DataCategory| humanise(v.as_str()),
     PartyRole => |v: PartyRole| humanise(v.as_str()),
     Attribution => |v: Attribution| humanise(v.as_str()),
+    ContactRole => |v: ContactRole| humanise(v.as_str()),
+    Relation => |v: Relation| humanise(v.as_str()),
     OnwardSharing => |v: OnwardSharing| match v {
         OnwardSharing::None => "Not passed on".to_string(),
         OnwardSharing::Clients => "To the recipient's clients".to_string(),

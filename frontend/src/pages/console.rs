@@ -99,6 +99,8 @@ fn NewIncident() -> impl IntoView {
     let layer = RwSignal::new(Layer::Platform);
     // An exercise runs like any incident and stays out of the response metrics.
     let exercise = RwSignal::new(false);
+    // The 5W intake: what, where, when, who, why (each optional).
+    let intake: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
     // Customers (slugs, comma-separated) who see a `named` incident.
     let audience = RwSignal::new(String::new());
     let components = load_components();
@@ -138,6 +140,21 @@ fn NewIncident() -> impl IntoView {
             occurred_at: None,
             detected_at: None,
             exercise: exercise.get_untracked(),
+            intake: {
+                let v: Vec<Option<String>> = intake
+                    .iter()
+                    .map(|s| Some(s.get_untracked().trim().to_string()).filter(|t| !t.is_empty()))
+                    .collect();
+                v.iter()
+                    .any(Option::is_some)
+                    .then(|| cirhub_shared::record::Intake {
+                        what: v[0].clone(),
+                        where_: v[1].clone(),
+                        when: v[2].clone(),
+                        who: v[3].clone(),
+                        why: v[4].clone(),
+                    })
+            },
         };
         create.dispatch(input);
     };
@@ -174,6 +191,12 @@ fn NewIncident() -> impl IntoView {
                 {move || (visibility.get() == Visibility::Named).then(|| view! {
                     <label>"Customers who see it (slugs, comma-separated)"<input id="new-incident-audience" bind:value=audience /></label>
                 })}
+                <fieldset class="choices" id="new-incident-intake">
+                    <legend>"Intake (5W)"</legend>
+                    {["what", "where", "when", "who", "why"].into_iter().zip(intake).map(|(name, s)| view! {
+                        <label class="inline">{crate::format::humanise(name)}<input id=format!("new-incident-{name}") bind:value=s /></label>
+                    }).collect_view()}
+                </fieldset>
                 <fieldset class="choices">
                     <legend>"Affected components"</legend>
                     {move || components.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|c| {

@@ -10,6 +10,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::{error_of, ErrorBox};
 use crate::components::escalation_state::EscalationPanel;
 use crate::components::nav::Nav;
+use crate::components::record_panel::RecordPanel;
 use crate::format::local;
 use crate::live;
 use cirhub_shared::api::Paged;
@@ -401,6 +402,7 @@ fn DashboardIncident() -> impl IntoView {
             }.into_any(),
         }}
         <EscalationPanel incident_id=id() />
+        <RecordPanel incident_id=id() />
         <form class="card" on:submit=add_note>
             <label>"Add a private note"<textarea id="note-body" bind:value=note></textarea></label>
             <button type="submit" id="note-submit" disabled=move || add.pending().get()>"Add note"</button>

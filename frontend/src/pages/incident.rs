@@ -9,6 +9,7 @@ use crate::components::error::{error_of, ErrorBox};
 use crate::components::escalation_state::EscalationPanel;
 use crate::components::nav::Nav;
 use crate::components::options::{options, options_of};
+use crate::components::record_panel::{Comments, RecordPanel};
 use crate::format::{local, now_iso};
 use cirhub_shared::api::{ComponentStatusChange, Incident, PostUpdate};
 use cirhub_shared::*;
@@ -63,7 +64,29 @@ fn Detail(incident: Incident, shown: Shown) -> impl IntoView {
             result
         }
     });
-    let error = Signal::derive(move || error_of(patch.value().get()));
+    // A milestone edited after the fact: which, when (the viewer's zone), and why.
+    let (m_field, m_at, m_reason) = (
+        RwSignal::new("occurred_at".to_string()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let edit_id = incident.id.clone();
+    let edit = Action::new_unsync(move |_: &()| {
+        let path = format!("/api/v1/incidents/{edit_id}");
+        let at = crate::format::local_input_to_iso(&m_at.get_untracked());
+        let body =
+            serde_json::json!({ m_field.get_untracked(): at, "reason": m_reason.get_untracked() });
+        async move {
+            let result = api::patch::<Incident, _>(&path, &body).await;
+            if let Ok(i) = &result {
+                shown.set(Some(Ok(i.clone())));
+            }
+            result
+        }
+    });
+    let error = Signal::derive(move || {
+        error_of(patch.value().get()).or_else(|| error_of(edit.value().get()))
+    });
     let mark = move |field: &'static str| {
         patch.dispatch(field);
     };
@@ -73,6 +96,7 @@ fn Detail(incident: Incident, shown: Shown) -> impl IntoView {
             <h1>{incident.title.clone()}</h1>
             <p class="muted">
                 {format!("{} · {} · {} · {} · version {}", incident.kind, incident.status.label(), incident.visibility, incident.category, incident.version)}
+                {incident.exercise.then(|| view! { " · " <strong id="incident-exercise">"exercise"</strong> })}
             </p>
             <dl class="facts">
                 {is_incident.then(|| view! {
@@ -95,10 +119,24 @@ fn Detail(incident: Incident, shown: Shown) -> impl IntoView {
                     <button class="secondary" on:click=move |_| mark("contained_at")>"Mark contained now"</button>
                     <button class="secondary" on:click=move |_| mark("recovered_at")>"Mark recovered now"</button>
                 </div>
+                <details class="milestone-edit">
+                    <summary>"Correct a milestone"</summary>
+                    <div class="row">
+                        <label>"Milestone"<select id="milestone-field" on:change=move |ev| m_field.set(event_target_value(&ev))>
+                            {["occurred_at", "detected_at", "acknowledged_at", "contained_at", "recovered_at"].into_iter()
+                                .map(|f| view! { <option value=f>{crate::format::humanise(f.trim_end_matches("_at"))}</option> }).collect_view()}
+                        </select></label>
+                        <label>"When (your time zone)"<input type="datetime-local" id="milestone-at" bind:value=m_at /></label>
+                        <label>"Why"<input id="milestone-reason" bind:value=m_reason /></label>
+                        <button class="secondary" id="milestone-save" on:click=move |_| { edit.dispatch(()); }>"Save"</button>
+                    </div>
+                </details>
             })}
             <ErrorBox error=error />
         </article>
         {is_incident.then(|| view! { <EscalationPanel incident_id=incident.id.clone() /> })}
+        <RecordPanel incident_id=incident.id.clone() />
+        <Comments incident_id=incident.id.clone() />
         <UpdateForm incident=incident.clone() shown=shown />
         <Receipts id=incident.id.clone() />
         <section>

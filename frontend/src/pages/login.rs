@@ -47,8 +47,11 @@ pub fn Login() -> impl IntoView {
 #[component]
 pub fn RequireLogin(children: ChildrenFn) -> impl IntoView {
     let session = SessionState::get();
+    // Only signing in or out shows something else: a change of the person's settings keeps
+    // the page (and what is typed in it).
+    let signed_in = Memo::new(move |_| session.0.with(Option::is_some));
     move || {
-        if session.0.get().is_some() {
+        if signed_in.get() {
             children().into_any()
         } else {
             view! { <Login /> }.into_any()

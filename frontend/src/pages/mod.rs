@@ -10,6 +10,7 @@ pub mod indicators;
 pub mod login;
 pub mod lookup;
 pub mod maintenance;
+pub mod me;
 pub mod metrics;
 pub mod new_indicator;
 pub mod relations;

@@ -28,6 +28,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub created_at: i64,
     pub deleted_at: Option<i64>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

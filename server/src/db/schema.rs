@@ -23,6 +23,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> BigInt,
         deleted_at -> Nullable<BigInt>,
+        time_zone -> Nullable<Text>,
     }
 }
 
@@ -153,6 +154,30 @@ diesel::table! {
         updated_at -> BigInt,
         layer -> Text,
         exercise -> Bool,
+    }
+}
+
+diesel::table! {
+    clock_alerts (clock_id, deadline_key, kind, instant, user_id, channel) {
+        clock_id -> Text,
+        deadline_key -> Text,
+        kind -> Text,
+        instant -> BigInt,
+        user_id -> Text,
+        channel -> Text,
+        queued_at -> BigInt,
+        outbox_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    incident_records (incident_id, organisation_id) {
+        incident_id -> Text,
+        organisation_id -> Text,
+        version -> Integer,
+        body -> Text,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
     }
 }
 
@@ -748,4 +773,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     clocks,
     clock_filings,
     milestone_edits,
+    clock_alerts,
+    incident_records,
 );

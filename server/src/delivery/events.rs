@@ -166,6 +166,7 @@ pub fn incident_changed(
         acknowledgement: None,
         indicator: None,
         escalation: None,
+        clock_alert: None,
     };
     let event = append(
         conn,
@@ -227,6 +228,7 @@ pub fn component_changed(
         acknowledgement: None,
         indicator: None,
         escalation: None,
+        clock_alert: None,
     };
     append(
         conn,
@@ -254,6 +256,7 @@ pub fn acknowledged(
         acknowledgement: Some(ack.clone()),
         indicator: None,
         escalation: None,
+        clock_alert: None,
     };
     append(
         conn,

@@ -421,6 +421,7 @@ pub fn evaluate(
                 filed_by: filing.and_then(|f| f.filed_by.clone()),
                 reference: filing.and_then(|f| f.reference.clone()),
                 late_reason: filing.and_then(|f| f.late_reason.clone()),
+                alerts: Vec::new(),
             }
         })
         .collect()

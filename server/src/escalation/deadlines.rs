@@ -25,13 +25,7 @@ const SKEW_MS: i64 = 60_000;
 
 /// The incident, if the caller's organisation is its provider or a customer that sees it.
 fn party_incident(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<IncidentRow, AppError> {
-    let row = match crate::incidents::incident_row(conn, &caller.org_id, id) {
-        Ok(row) => row,
-        Err(AppError::NotFound(_)) => {
-            crate::customers::dashboard::visible_one(conn, &caller.org_id, id)?.1
-        }
-        Err(e) => return Err(e),
-    };
+    let row = crate::incidents::record::party_incident(conn, &caller.org_id, id)?;
     if row.kind != IncidentKind::Incident.as_str() {
         return Err(AppError::Conflict(
             "Clocks run on incidents; this is a maintenance.".into(),
@@ -107,6 +101,7 @@ pub fn decide(
             "decision_id": id, "kind": input.kind, "at": from_millis(at), "reason": input.reason.trim(),
         }),
     )?;
+    super::alerts::schedule(conn, &caller.org_id, incident_id, now)?;
     list(conn, caller, incident_id, now)
 }
 
@@ -195,6 +190,7 @@ pub fn start(
         incident_id,
         serde_json::json!({"clock_id": id, "regime": input.regime, "time_zone": tz}),
     )?;
+    super::alerts::schedule(conn, &caller.org_id, incident_id, now)?;
     list(conn, caller, incident_id, now)
 }
 
@@ -278,10 +274,11 @@ pub fn file(
             "late": late, "late_reason": late_reason,
         }),
     )?;
+    super::alerts::schedule(conn, &caller.org_id, incident_id, now)?;
     list(conn, caller, incident_id, now)
 }
 
-type ClockRow = (
+pub(super) type ClockRow = (
     String,
     String,
     String,
@@ -308,7 +305,7 @@ fn load_clock(
 }
 
 #[allow(clippy::type_complexity)]
-fn columns() -> (
+pub(super) fn columns() -> (
     clocks::id,
     clocks::regime,
     clocks::time_zone,
@@ -331,7 +328,7 @@ fn columns() -> (
 }
 
 /// A stored clock's deadlines and where it counts.
-fn setup(row: &ClockRow) -> Result<(Vec<rules::Def>, Place), AppError> {
+pub(super) fn setup(row: &ClockRow) -> Result<(Vec<rules::Def>, Place), AppError> {
     let regime: Regime = parse_stored(&row.1, "regime")?;
     let params = Params {
         contract_hours: row.3.map(|h| h as u32),
@@ -357,7 +354,7 @@ fn setup(row: &ClockRow) -> Result<(Vec<rules::Def>, Place), AppError> {
     ))
 }
 
-fn decisions_of(
+pub(super) fn decisions_of(
     conn: &mut DbConn,
     org: &str,
     incident_id: &str,
@@ -372,7 +369,10 @@ fn decisions_of(
         .collect()
 }
 
-fn filings_of(conn: &mut DbConn, clock_id: &str) -> Result<HashMap<String, Filing>, AppError> {
+pub(super) fn filings_of(
+    conn: &mut DbConn,
+    clock_id: &str,
+) -> Result<HashMap<String, Filing>, AppError> {
     type FilingRow = (String, i64, Option<String>, Option<String>, Option<String>);
     let rows: Vec<FilingRow> = clock_filings::table
         .filter(clock_filings::clock_id.eq(clock_id))
@@ -447,8 +447,13 @@ pub fn list(
         let (defs, place) = setup(&row)?;
         let filings = filings_of(conn, &row.0)?;
         let regime: Regime = parse_stored(&row.1, "regime")?;
+        let mut alerts = super::alerts::sent(conn, &row.0)?;
+        let mut deadlines = rules::evaluate(&defs, &place, &anchors, &filings, from_millis(now));
+        for d in &mut deadlines {
+            d.alerts = alerts.remove(&d.key).unwrap_or_default();
+        }
         out.push(Clock {
-            deadlines: rules::evaluate(&defs, &place, &anchors, &filings, from_millis(now)),
+            deadlines,
             id: row.0,
             incident_id: incident_id.to_owned(),
             organisation_id: caller.org_id.clone(),

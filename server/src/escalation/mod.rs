@@ -12,11 +12,15 @@
 //!   ended by the party's acknowledgement or the incident's resolution.
 //! - [`ack`]: acknowledging (API, console, WebSocket frame, the mail's single-use link) and
 //!   "seen"; [`view`]: a party's escalation with each notice's delivery state.
+//! - [`clocks`] (the regimes' deadline rules, pure) and [`deadlines`] (a party's decisions,
+//!   clocks and filings); [`alerts`]: each deadline's warnings at half and 80 % of its time
+//!   and its miss, sent to the party's ladder.
 //!
 //! Loops cannot be written down: a level waits at least a minute, and repeats of a level or
 //! of a ladder are bounded (at most 9, as PagerDuty bounds a policy's repeats).
 
 pub mod ack;
+pub mod alerts;
 pub mod clocks;
 pub mod deadlines;
 pub mod lint;

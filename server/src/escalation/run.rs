@@ -1,7 +1,8 @@
 //! Escalations in flight. When a provider opens an incident, the policy in force of each
 //! party — the provider, and every customer that may see the incident — routes it (the
 //! version is snapshotted onto that party's escalation: later edits never change it) and the
-//! first step is queued as a job row; each step, when due, tells the persons its level names
+//! first step is queued as a job row (a customer that comes to see the incident after a
+//! change starts its own then); each step, when due, tells the persons its level names
 //! and queues the next one. An acknowledgement by the party, or the incident's resolution,
 //! ends the escalation: a step that comes due afterwards tells nobody.
 //!
@@ -56,6 +57,20 @@ fn case_of(conn: &mut DbConn, row: &IncidentRow) -> Result<Case, AppError> {
     })
 }
 
+/// What routing sees of an incident from `org`'s side: a customer's case is in scope when
+/// the incident touches what it contracted.
+pub(super) fn case_for(conn: &mut DbConn, row: &IncidentRow, org: &str) -> Result<Case, AppError> {
+    let case = case_of(conn, row)?;
+    if org == row.provider_id {
+        return Ok(case);
+    }
+    let footprint = crate::customers::visibility::incident_footprint(conn, &row.id)?;
+    let in_scope = crate::customers::visibility::customers_of(conn, &row.provider_id)?
+        .iter()
+        .any(|link| link.rel.customer_id == org && link.touches(&footprint));
+    Ok(Case { in_scope, ..case })
+}
+
 pub(super) fn queue_step(
     conn: &mut DbConn,
     id: &str,
@@ -95,17 +110,23 @@ pub fn on_incident(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(),
         .execute(conn)?;
         return Ok(());
     }
+    let case = case_of(conn, row)?;
     if row.version == 1 {
-        start(conn, row, now)?;
+        start_for(conn, row, &row.provider_id, &case, now)?;
     }
-    Ok(())
+    // A customer that comes to see the incident later (a wider visibility or audience, a
+    // new component in its scope) starts its own escalation then; one that had one keeps it.
+    start_customers(conn, row, &case, now)
 }
 
-/// Starts the escalations of a new incident: its provider's, and each customer's that may
-/// see it (its own policy, "in scope" when the incident touches what it contracted).
-fn start(conn: &mut DbConn, row: &IncidentRow, now: i64) -> Result<(), AppError> {
-    let case = case_of(conn, row)?;
-    start_for(conn, row, &row.provider_id, &case, now)?;
+/// Starts the escalation of each customer that may see an incident and has none yet (its
+/// own policy, "in scope" when the incident touches what it contracted).
+fn start_customers(
+    conn: &mut DbConn,
+    row: &IncidentRow,
+    case: &Case,
+    now: i64,
+) -> Result<(), AppError> {
     let visibility = case.visibility;
     if visibility == cirhub_shared::Visibility::Internal {
         return Ok(());
@@ -356,6 +377,7 @@ fn frame(
         component: None,
         acknowledgement: None,
         indicator: None,
+        clock_alert: None,
         escalation: Some(EscalationNotice {
             escalation_id: escalation.to_owned(),
             organisation_id: org.to_owned(),
@@ -434,7 +456,7 @@ fn mail(
     }
 }
 
-fn html_escape(s: &str) -> String {
+pub(super) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -33,6 +33,7 @@ pub fn user_to_api(u: &UserRow) -> Result<api::User, AppError> {
         name: u.name.clone(),
         role: parse_stored(&u.role, "role")?,
         created_at: from_millis(u.created_at),
+        time_zone: u.time_zone.clone(),
     })
 }
 
@@ -139,6 +140,7 @@ pub fn create_user(
         password_hash,
         created_at: now_ms(),
         deleted_at: None,
+        time_zone: None,
     };
     diesel::insert_into(users::table)
         .values(&row)
@@ -335,6 +337,38 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<api::Me, AppError> {
         organisation: org_to_api(&org),
         role: caller.role,
     })
+}
+
+/// Sets (or, with `None`, clears) the calling person's time zone: an IANA name.
+pub fn set_time_zone(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: &api::PatchMe,
+) -> Result<api::Me, AppError> {
+    let Some(id) = caller.user_id() else {
+        return Err(AppError::Forbidden(
+            "Only a person has settings; an API token has none.".into(),
+        ));
+    };
+    let zone = input.time_zone.as_deref().map(str::trim);
+    if let Some(z) = zone {
+        if z.parse::<chrono_tz::Tz>().is_err() {
+            return Err(AppError::field(
+                "time_zone",
+                "an IANA time zone such as Europe/Berlin or Asia/Tokyo, or null for the browser's",
+            ));
+        }
+    }
+    user_in_org(conn, &caller.org_id, id)?;
+    diesel::update(users::table.find(id))
+        .set(users::time_zone.eq(zone))
+        .execute(conn)?;
+    audit::append(
+        conn,
+        Event::change(&caller.actor, &caller.org_id, "user.settings", "user", id)
+            .detail(serde_json::json!({"time_zone": zone})),
+    )?;
+    me(conn, caller)
 }
 
 pub fn user_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, AppError> {

@@ -1,6 +1,7 @@
-//! Lifecycle milestones changed after the fact (occurrence, detection, acknowledgement,
-//! containment, recovery): each change needs a reason and is kept with who made it, because
-//! the response metrics are computed from these instants.
+//! Lifecycle milestones (occurrence, detection, acknowledgement, containment, recovery):
+//! one recorded as it happens ("mark contained now") needs nothing more; one changed after
+//! the fact — set already, or backdated — needs a reason and is kept with who made it,
+//! because the response metrics are computed from these instants.
 
 use crate::db::rows::*;
 use crate::db::schema::*;
@@ -15,10 +16,24 @@ use diesel::prelude::*;
 /// One milestone's change: (name, old, new).
 pub type Edit = (&'static str, Option<i64>, i64);
 
-/// Applies the milestones a patch gives to `row` and returns what changed. A reason is
-/// required when any milestone is given; the instants must keep their order (nothing before
-/// the occurrence or the detection).
-pub fn apply(row: &mut IncidentRow, input: &api::PatchIncident) -> Result<Vec<Edit>, AppError> {
+/// How far from now a milestone set for the first time may be and still count as recorded
+/// as it happens ("mark contained now"), not as an edit after the fact.
+const NOW_MS: i64 = 5 * 60_000;
+
+/// Whether a change rewrites history: a milestone that was set already, or one set for the
+/// first time to an instant away from now (backdated).
+pub fn is_edit(e: &Edit, now: i64) -> bool {
+    e.1.is_some() || (e.2 - now).abs() > NOW_MS
+}
+
+/// Applies the milestones a patch gives to `row` and returns what changed. An edit (see
+/// [`is_edit`]) needs a reason; the instants must keep their order (nothing before the
+/// occurrence or the detection).
+pub fn apply(
+    row: &mut IncidentRow,
+    input: &api::PatchIncident,
+    now: i64,
+) -> Result<Vec<Edit>, AppError> {
     let given = [
         ("occurred_at", input.occurred_at),
         ("detected_at", input.detected_at),
@@ -27,21 +42,7 @@ pub fn apply(row: &mut IncidentRow, input: &api::PatchIncident) -> Result<Vec<Ed
         ("recovered_at", input.recovered_at),
     ];
     let reason = input.reason.as_deref().map(str::trim).unwrap_or("");
-    let any = given.iter().any(|(_, v)| v.is_some());
-    let mut check = Check::new();
-    if any {
-        check.ensure(
-            !reason.is_empty(),
-            "reason",
-            "say why the milestones change (the response metrics are computed from them); it is kept with the edit",
-        );
-    }
-    check.ensure(
-        reason.chars().count() <= 2000,
-        "reason",
-        "must be at most 2000 characters",
-    );
-    check.done()?;
+    Check::new().max_len(reason, "reason", 2000).done()?;
     let mut edits = Vec::new();
     for (name, value) in given {
         let Some(t) = value else { continue };
@@ -56,6 +57,11 @@ pub fn apply(row: &mut IncidentRow, input: &api::PatchIncident) -> Result<Vec<Ed
         return Ok(edits);
     }
     let mut check = Check::new();
+    check.ensure(
+        !reason.is_empty() || !edits.iter().any(|e| is_edit(e, now)),
+        "reason",
+        "say why the milestones change (a set milestone, or one set to a time other than now): the response metrics are computed from them, and the reason is kept with the edit",
+    );
     if let (Some(o), Some(d)) = (row.occurred_at, row.detected_at) {
         check.ensure(o <= d, "detected_at", "must not be before occurred_at");
     }
@@ -98,6 +104,7 @@ pub fn record(
     let now = now_ms();
     let rows: Vec<MilestoneEditRow> = edits
         .iter()
+        .filter(|e| is_edit(e, now))
         .map(|(name, old, new)| MilestoneEditRow {
             id: new_id(),
             incident_id: row.id.clone(),
@@ -125,9 +132,10 @@ pub fn record(
             )
         })
         .collect();
-    Ok(Some(
-        serde_json::json!({"milestones": changes, "reason": reason}),
-    ))
+    Ok(Some(serde_json::json!({
+        "milestones": changes,
+        "reason": (!reason.is_empty()).then_some(reason),
+    })))
 }
 
 /// Every milestone edit of one of the caller's incidents, oldest first (the provider's

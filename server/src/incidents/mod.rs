@@ -18,6 +18,7 @@ use diesel::prelude::*;
 pub mod history;
 pub mod milestones;
 mod reads;
+pub mod record;
 pub mod response_metrics;
 
 pub use reads::{disclose, get, incident_row, list, to_api, update_to_api, ListFilter};
@@ -316,6 +317,14 @@ pub fn create(
     let statuses: Vec<ComponentStatus> = input.components.iter().map(|c| c.status).collect();
     let changes = apply_changes(conn, caller, &row.id, &mut comps, &statuses)?;
     insert_update(conn, caller, &row.id, status, &input.body, &changes, now)?;
+    if let Some(intake) = &input.intake {
+        let start = cirhub_shared::record::RecordInput {
+            intake: intake.clone(),
+            ..Default::default()
+        };
+        // A bad answer names its field as `intake.what` etc., and nothing is created.
+        record::save(conn, caller, &row.id, &start)?;
+    }
     finish(conn, caller, &row, "incident.create", true)
 }
 
@@ -492,7 +501,7 @@ pub fn patch(
     if let Some(x) = input.exercise {
         row.exercise = x;
     }
-    let edits = milestones::apply(&mut row, input)?;
+    let edits = milestones::apply(&mut row, input, now_ms())?;
     if parse_stored::<IncidentKind>(&row.kind, "kind")? == IncidentKind::Incident {
         apply_policy(&mut row, &priority_policy(&org))?;
     }

@@ -168,6 +168,21 @@ pub async fn me(state: State, caller: Caller) -> Result<HttpResponse, AppError> 
     Ok(HttpResponse::Ok().json(state.db.read(move |c| svc::me(c, &caller)).await?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth", operation_id = "patch_me", request_body = PatchMe,
+    responses((status = 200, body = Me), (status = 403, body = cirhub_shared::Problem), (status = 422, body = cirhub_shared::Problem)), security(("bearer" = [])))]
+/// The calling person's settings: `time_zone` (IANA name, or null for the browser's).
+pub async fn patch_me(
+    state: State,
+    caller: Caller,
+    body: ApiJson<PatchMe>,
+) -> Result<HttpResponse, AppError> {
+    let out = state
+        .exec
+        .run(move |c| svc::set_time_zone(c, &caller, &body.0))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::paging::Pagination),
     responses((status = 200, body = Paged<User>)), security(("bearer" = [])))]
 /// Users of the caller's organisation.

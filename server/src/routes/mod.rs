@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod openapi_public;
 pub mod ops;
 pub mod public;
+pub mod record;
 pub mod response_metrics;
 pub mod sharing;
 pub mod taxii;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route("/auth/refresh", web::post().to(accounts::refresh))
                 .route("/auth/logout", web::post().to(accounts::logout))
                 .route("/me", web::get().to(accounts::me))
+                .route("/me", web::patch().to(accounts::patch_me))
                 .route("/users", web::get().to(accounts::list_users))
                 .route("/invitations", web::get().to(invitations::list))
                 .route("/invitations", web::post().to(invitations::create))
@@ -104,6 +106,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     "/incidents/{id}/escalation/unacknowledge",
                     web::post().to(escalation::unacknowledge),
                 )
+                .route("/incidents/{id}/record", web::get().to(record::get))
+                .route("/incidents/{id}/record", web::put().to(record::put))
+                .route("/incidents/{id}/comments", web::get().to(record::comments))
+                .route("/incidents/{id}/comments", web::post().to(record::comment))
                 .route(
                     "/metrics/response",
                     web::get().to(response_metrics::aggregate),

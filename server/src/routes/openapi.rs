@@ -3,7 +3,7 @@
 use super::openapi_public::PublicDocs;
 use super::{
     accounts, audit, catalogue, clocks, customers, escalation, imports, incidents, invitations,
-    lookup, response_metrics, sharing,
+    lookup, record, response_metrics, sharing,
 };
 use actix_web::HttpResponse;
 use serde_json::Value;
@@ -132,7 +132,7 @@ impl Modify for ItemLinks {
 #[openapi(
     info(title = "cirhub API", description = "Cloud incident coordination hub. Errors are RFC 9457 problem details (application/problem+json). Public Statuspage v2 documents live under /status/{provider}/api/v2/."),
     paths(
-        accounts::login, accounts::refresh, accounts::logout, accounts::me,
+        accounts::login, accounts::refresh, accounts::logout, accounts::me, accounts::patch_me,
         accounts::list_users, accounts::get_user, accounts::update_user, accounts::delete_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         invitations::create, invitations::list, invitations::revoke,
@@ -159,6 +159,7 @@ impl Modify for ItemLinks {
         escalation::escalation, escalation::acknowledge, escalation::seen, escalation::unacknowledge,
         clocks::templates, clocks::list, clocks::decide, clocks::start, clocks::file,
         response_metrics::aggregate, response_metrics::samples, response_metrics::edits,
+        record::get, record::put, record::comments, record::comment,
     ),
     modifiers(&BearerAuth, &PublicDocs, &ItemLinks),
 )]

@@ -201,6 +201,7 @@ pub(super) fn frame(
         acknowledgement: None,
         indicator: Some(notice),
         escalation: None,
+        clock_alert: None,
     };
     crate::delivery::events::append(
         conn,

@@ -78,7 +78,8 @@ impl Prepared {
 /// matching nothing, instead of counting as "no subscription".
 pub struct Filter {
     pub org_id: String,
-    /// The person listening (none for an API token): escalation notices reach only them.
+    /// The person listening (none for an API token): escalation notices and clock alerts
+    /// reach only them.
     pub user_id: Option<String>,
     /// `None`: no WebSocket subscription, the whole share. `Some`: only what one of these
     /// matches (nothing, when the list is empty because none could be read).
@@ -90,6 +91,10 @@ impl Filter {
         if let Some(n) = &p.event.escalation {
             return n.organisation_id == self.org_id
                 && self.user_id.as_deref() == Some(n.user_id.as_str());
+        }
+        if let Some(a) = &p.event.clock_alert {
+            return a.organisation_id == self.org_id
+                && self.user_id.as_deref() == Some(a.user_id.as_str());
         }
         if p.provider_id == self.org_id {
             return true;
