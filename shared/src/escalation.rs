@@ -367,4 +367,19 @@ pub struct Escalation {
     pub step_base: usize,
     pub plan: Vec<Step>,
     pub notices: Vec<Notice>,
+    /// The person it was reassigned to: the first level of its current round is that person
+    /// alone.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+    #[serde(default)]
+    pub assignee_name: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/escalation/reassign`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReassignInput {
+    /// A person of the caller's organisation.
+    pub user_id: String,
 }

@@ -210,6 +210,17 @@ async fn a_customer_acknowledges_in_its_dashboard_and_the_providers_incident_pag
     .await;
     b.wait_for_text("#escalation-state", "Climbing: level 1")
         .await;
+    // Handed to the admin (on the ladder's second level): the first level is theirs now.
+    b.element("#escalation-reassign-to")
+        .await
+        .select_by_value(&w.provider.user_id)
+        .await
+        .unwrap();
+    b.click("#escalation-reassign").await;
+    b.wait_for_text("#escalation-assignee", "Reassigned to")
+        .await;
+    let (_, ours) = app.get(&format!("{base}/escalation"), &w.provider).await;
+    assert_eq!(ours["assignee_id"], w.provider.user_id.as_str(), "{ours}");
     b.click("#escalation-ack").await;
     b.wait_for_text("#escalation-state", "Acknowledged at")
         .await;

@@ -367,3 +367,96 @@ async fn a_customer_that_comes_to_see_an_incident_later_starts_its_own_escalatio
         EscalationState::Active
     );
 }
+
+#[tokio::test]
+async fn a_reassigned_escalation_tells_its_new_person_first_and_climbs_on_without_them() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let w = app.world().await;
+    let admin = &w.provider;
+    let kenji = app.colleague(admin, "kenji", Role::Analyst).await;
+    let lee = app.colleague(admin, "lee", Role::Analyst).await;
+    let vi = app.colleague(admin, "vi", Role::Viewer).await;
+    save_policy(&app, admin, two_levels(&kenji.user_id, &admin.user_id)).await;
+    let i = app
+        .open(admin, &w.compute_tokyo, "Disk latency", "internal", &[])
+        .await;
+    exactly(&smtp, 1).await;
+    let base = format!("/api/v1/incidents/{}/escalation", i.id);
+    let (status, v) = app
+        .post(&format!("{base}/acknowledge"), &kenji, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    // Kenji hands it to Lee: Lee is told at once and the escalation runs again.
+    let (status, v) = app
+        .post(
+            &format!("{base}/reassign"),
+            &kenji,
+            json!({"user_id": lee.user_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let e: Escalation = serde_json::from_value(v).unwrap();
+    assert_eq!(
+        (e.state, e.assignee_id.as_deref()),
+        (EscalationState::Active, Some(lee.user_id.as_str()))
+    );
+    let msgs = exactly(&smtp, 2).await;
+    assert_eq!(
+        header(for_recipient(&msgs, &lee.email)[0], "Subject").as_deref(),
+        Some("[P2] Escalation, level 1: Disk latency")
+    );
+    assert!(e
+        .plan
+        .iter()
+        .filter(|s| s.level == 1)
+        .all(|s| s.recipients.iter().all(|r| r.user_id == lee.user_id)));
+    // Lee does not acknowledge: the second level is told after the first level's wait.
+    advance(&app, 10 * 60 + 1).await;
+    let msgs = exactly(&smtp, 3).await;
+    assert_eq!(for_recipient(&msgs, &admin.email).len(), 1);
+    assert_eq!(
+        for_recipient(&msgs, &kenji.email).len(),
+        1,
+        "Kenji is not told again"
+    );
+
+    // Refused: a person of another organisation (named as the field), a viewer, and an
+    // organisation without an escalation of it.
+    let (status, v) = app
+        .post(
+            &format!("{base}/reassign"),
+            admin,
+            json!({"user_id": w.acme.user_id}),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &v), ["user_id"], "{v}");
+    let (status, _) = app
+        .post(
+            &format!("{base}/reassign"),
+            &vi,
+            json!({"user_id": lee.user_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .post(
+            &format!("{base}/reassign"),
+            &w.acme,
+            json!({"user_id": w.acme.user_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Resolved: every escalation has ended.
+    app.update(admin, &i.id, "resolved", "Fixed").await;
+    let (status, _) = app
+        .post(
+            &format!("{base}/reassign"),
+            admin,
+            json!({"user_id": kenji.user_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    exactly(&smtp, 3).await;
+}

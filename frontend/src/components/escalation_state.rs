@@ -3,7 +3,7 @@
 //! and its regulatory clocks, each deadline with its due time, a countdown and its state.
 //! Showing the escalation marks the viewer's notices seen. Both refresh live.
 //! Selectors: `#escalation-state`, `#escalation-next`, `.escalation-notice[data-state]`,
-//! `#escalation-ack`, `.clock[data-regime]`, `.deadline[data-state]`, `.deadline-left`, `.deadline-alerts`.
+//! `#escalation-ack`, `#escalation-assignee`, `#escalation-reassign-to`, `#escalation-reassign`, `.clock[data-regime]`, `.deadline[data-state]`, `.deadline-left`, `.deadline-alerts`.
 
 use crate::api::{self, ApiError};
 use crate::components::error::{error_of, ErrorBox};
@@ -33,6 +33,18 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
             r
         }
     });
+    // Hands the escalation to one person (a user id).
+    let reassign_path = format!("/api/v1/incidents/{incident_id}/escalation/reassign");
+    let reassign = Action::new_unsync(move |user: &String| {
+        let (path, body) = (reassign_path.clone(), serde_json::json!({"user_id": user}));
+        async move {
+            let r = api::post::<Escalation, _>(&path, &body).await;
+            if r.is_ok() {
+                esc.refetch();
+            }
+            r
+        }
+    });
     let mine = incident_id.clone();
     crate::live::subscribe(move |ev| {
         let about = ev.incident.as_ref().is_some_and(|i| i.id == mine)
@@ -48,7 +60,9 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
             esc.refetch();
         }
     });
-    let error = Signal::derive(move || error_of(ack.value().get()));
+    let error = Signal::derive(move || {
+        error_of(ack.value().get()).or_else(|| error_of(reassign.value().get()))
+    });
     view! {
         <section class="card">
             <h2>"Escalation"</h2>
@@ -58,7 +72,7 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
                     <p id="escalation-state" class="muted">"No escalation runs for your organisation on this incident."</p>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Some(Ok(e)) => view! { <EscalationView e=e ack=ack /> }.into_any(),
+                Some(Ok(e)) => view! { <EscalationView e=e ack=ack reassign=reassign /> }.into_any(),
             }}
             <ErrorBox error=error />
         </section>
@@ -70,7 +84,21 @@ pub fn EscalationPanel(incident_id: String) -> impl IntoView {
 fn EscalationView(
     e: Escalation,
     ack: Action<&'static str, Result<Escalation, ApiError>>,
+    reassign: Action<String, Result<Escalation, ApiError>>,
 ) -> impl IntoView {
+    // Whom it can be handed to: the people its ladder names.
+    let mut people: Vec<(String, String)> = Vec::new();
+    for r in e.plan.iter().flat_map(|s| s.recipients.iter()) {
+        if !people.iter().any(|(id, _)| *id == r.user_id) {
+            people.push((r.user_id.clone(), r.name.clone()));
+        }
+    }
+    let to = RwSignal::new(people.first().map(|p| p.0.clone()).unwrap_or_default());
+    let assigned = e
+        .assignee_name
+        .clone()
+        .map(|n| format!("Reassigned to {n}: the first level is theirs alone."));
+    let open = e.state != EscalationState::Resolved;
     // The plan is the current round's: its steps start at `step_base`.
     let current = e
         .notices
@@ -110,6 +138,7 @@ fn EscalationView(
     let acknowledged = e.state == EscalationState::Acknowledged;
     view! {
         <p id="escalation-state" data-state=e.state.as_str()>{state}</p>
+        {assigned.map(|a| view! { <p id="escalation-assignee" class="muted">{a}</p> })}
         {next.map(|n| view! { <p id="escalation-next" class="muted">{n}</p> })}
         {active.then(|| view! {
             <button id="escalation-ack" on:click=move |_| { ack.dispatch("acknowledge"); } disabled=move || ack.pending().get()>
@@ -120,6 +149,15 @@ fn EscalationView(
             <button id="escalation-unack" class="secondary" on:click=move |_| { ack.dispatch("unacknowledge"); } disabled=move || ack.pending().get()>
                 "Un-acknowledge: escalate again"
             </button>
+        })}
+        {(open && !people.is_empty()).then(|| view! {
+            <div class="row">
+                <label>"Hand it to"<select id="escalation-reassign-to" on:change=move |ev| to.set(event_target_value(&ev))>
+                    {people.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                </select></label>
+                <button id="escalation-reassign" class="secondary" on:click=move |_| { reassign.dispatch(to.get_untracked()); }
+                    disabled=move || reassign.pending().get()>"Reassign"</button>
+            </div>
         })}
         <table class="list">
             <thead><tr><th>"Step"</th><th>"Person"</th><th>"Channel"</th><th>"State"</th><th>"Queued"</th></tr></thead>

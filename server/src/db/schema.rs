@@ -649,6 +649,7 @@ diesel::table! {
         ended_at -> Nullable<BigInt>,
         ended_by -> Nullable<Text>,
         step_base -> Integer,
+        assignee_id -> Nullable<Text>,
     }
 }
 

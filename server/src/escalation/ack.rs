@@ -102,6 +102,34 @@ fn audit_step(
     )
 }
 
+/// Starts a new round of an escalation at global step `base`, now: active again, its first
+/// step queued. With `only_from`, only an escalation in that state; answers whether it did.
+fn new_round(
+    conn: &mut DbConn,
+    id: &str,
+    base: usize,
+    now: i64,
+    only_from: Option<EscalationState>,
+) -> Result<bool, AppError> {
+    let mut q = diesel::update(escalations::table.find(id)).into_boxed();
+    if let Some(state) = only_from {
+        q = q.filter(escalations::state.eq(state.as_str()));
+    }
+    let n = q
+        .set((
+            escalations::state.eq(EscalationState::Active.as_str()),
+            escalations::ended_at.eq(None::<i64>),
+            escalations::ended_by.eq(None::<String>),
+            escalations::step_base.eq(base as i32),
+            escalations::started_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 1 {
+        super::run::queue_step(conn, id, base, now)?;
+    }
+    Ok(n == 1)
+}
+
 /// Un-acknowledges the caller's organisation's escalation of an incident (analyst or
 /// above): it climbs again from its first level, now, as a new round on the same policy
 /// version (the earlier round's notices stay, under their step numbers). Only an
@@ -123,21 +151,13 @@ pub fn unacknowledge(
     }
     // Past every step the closed round could have queued (its plan and its end).
     let base = before.step_base + before.plan.len() + 1;
-    let n = diesel::update(
-        escalations::table
-            .find(&before.id)
-            .filter(escalations::state.eq(EscalationState::Acknowledged.as_str())),
-    )
-    .set((
-        escalations::state.eq(EscalationState::Active.as_str()),
-        escalations::ended_at.eq(None::<i64>),
-        escalations::ended_by.eq(None::<String>),
-        escalations::step_base.eq(base as i32),
-        escalations::started_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 1 {
-        super::run::queue_step(conn, &before.id, base, now)?;
+    if new_round(
+        conn,
+        &before.id,
+        base,
+        now,
+        Some(EscalationState::Acknowledged),
+    )? {
         audit_step(
             conn,
             caller,
@@ -147,6 +167,56 @@ pub fn unacknowledge(
             "api",
         )?;
     }
+    get(conn, caller, incident_id)
+}
+
+/// Hands the caller's organisation's escalation of an incident to one of its people
+/// (analyst or above): a new round starts now whose first level is that person alone (by
+/// e-mail and WebSocket); if they do not acknowledge within the first level's wait, the
+/// ladder climbs on from its second level as the policy says. An acknowledged or exhausted
+/// escalation becomes active again: the new person has to take it. A resolved incident's
+/// escalation has ended (409).
+pub fn reassign(
+    conn: &mut DbConn,
+    caller: &Caller,
+    incident_id: &str,
+    input: &ReassignInput,
+    now: i64,
+) -> Result<Escalation, AppError> {
+    caller.require(Role::Analyst)?;
+    let before = get(conn, caller, incident_id)?;
+    if before.state == EscalationState::Resolved {
+        return Err(AppError::Conflict(
+            "The incident is resolved: its escalations have ended.".into(),
+        ));
+    }
+    let known = super::policy::Directory::load(conn, &caller.org_id)?
+        .people
+        .iter()
+        .any(|p| p.id == input.user_id);
+    if !known {
+        return Err(AppError::field(
+            "user_id",
+            "no person of your organisation has this id (see the people of your policy's levels)",
+        ));
+    }
+    let base = before.step_base + before.plan.len() + 1;
+    diesel::update(escalations::table.find(&before.id))
+        .set(escalations::assignee_id.eq(&input.user_id))
+        .execute(conn)?;
+    new_round(conn, &before.id, base, now, None)?;
+    super::audit(
+        conn,
+        caller,
+        "escalation.reassign",
+        incident_id,
+        serde_json::json!({
+            "escalation_id": before.id,
+            "from": before.assignee_id,
+            "to": input.user_id,
+            "round_from_step": base,
+        }),
+    )?;
     get(conn, caller, incident_id)
 }
 

@@ -200,18 +200,21 @@ fn recipients(
     max_level: usize,
     now: i64,
 ) -> Result<Vec<Recipient>, AppError> {
-    let escalation: Option<(i32, i32, i64)> = escalations::table
+    let escalation: Option<(i32, i32, i64, Option<String>)> = escalations::table
         .filter(escalations::incident_id.eq(&incident.id))
         .filter(escalations::organisation_id.eq(org))
         .select((
             escalations::policy_version,
             escalations::rule_index,
             escalations::started_at,
+            escalations::assignee_id,
         ))
         .first(conn)
         .optional()?;
     let steps = match escalation {
-        Some((version, rule, started)) => run::plan(conn, org, version, rule, started)?.1,
+        Some((version, rule, started, assigned)) => {
+            run::plan(conn, org, version, rule, started, assigned.as_deref())?.1
+        }
         None => {
             let (version, stored) = policy::in_force(conn, org)?;
             let case = run::case_for(conn, incident, org)?;

@@ -228,13 +228,15 @@ pub(super) fn load(conn: &mut DbConn, id: &str) -> Result<Option<EscalationTuple
         .optional()?)
 }
 
-/// The snapshotted rule of an escalation and its plan from its start.
+/// The snapshotted rule of an escalation and its plan from its start; with an `assignee`
+/// (a reassignment), the first level is that person alone, by e-mail and WebSocket.
 pub(super) fn plan(
     conn: &mut DbConn,
     org: &str,
     version: i32,
     rule: i32,
     started_at: i64,
+    assignee: Option<&str>,
 ) -> Result<(Rule, Vec<Step>, Option<i64>), AppError> {
     let stored = policy::stored(conn, org, version)?;
     let rule = stored.rules.get(rule as usize).cloned().ok_or_else(|| {
@@ -243,8 +245,30 @@ pub(super) fn plan(
         ))
     })?;
     let dir = Directory::load(conn, org)?;
-    let (steps, exhausted) = route::timeline(&rule, &dir, from_millis(started_at));
+    let (mut steps, exhausted) = route::timeline(&rule, &dir, from_millis(started_at));
+    if let Some(p) = assignee.and_then(|id| dir.people.iter().find(|p| p.id == id)) {
+        let to = Recipient {
+            user_id: p.id.clone(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            via: "assignee".into(),
+            channels: vec![NotifyChannel::Email, NotifyChannel::WebSocket],
+        };
+        for s in steps.iter_mut().filter(|s| s.level == 1) {
+            s.recipients = vec![to.clone()];
+        }
+    }
     Ok((rule, steps, exhausted.map(|t| t.timestamp_millis())))
+}
+
+/// The person an escalation was reassigned to, if any.
+pub(super) fn assignee(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {
+    Ok(escalations::table
+        .find(id)
+        .select(escalations::assignee_id)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// What a step did: how long after its due time it ran, and the channel of each notice it
@@ -282,7 +306,8 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired,
             .execute(conn)?;
         started_at = now;
     }
-    let (_, steps, exhausted) = plan(conn, &org, version, rule, started_at)?;
+    let assigned = assignee(conn, id)?;
+    let (_, steps, exhausted) = plan(conn, &org, version, rule, started_at, assigned.as_deref())?;
     let Some(s) = steps.get(k) else {
         diesel::update(
             escalations::table

@@ -30,7 +30,23 @@ pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Esca
     else {
         return Err(AppError::NotFound("escalation"));
     };
-    let (rule_body, steps, _) = plan(conn, &org, version, rule, started_at)?;
+    let assignee_id = super::run::assignee(conn, &id)?;
+    let (rule_body, steps, _) = plan(
+        conn,
+        &org,
+        version,
+        rule,
+        started_at,
+        assignee_id.as_deref(),
+    )?;
+    let assignee_name = match &assignee_id {
+        Some(u) => users::table
+            .find(u)
+            .select(users::name)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
     let state: EscalationState = parse_stored(&state, "escalation state")?;
     let acknowledged_at = (state == EscalationState::Acknowledged)
         .then_some(ended_at)
@@ -52,6 +68,8 @@ pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Esca
         step_base,
         plan: steps,
         notices,
+        assignee_id,
+        assignee_name,
     })
 }
 

@@ -178,6 +178,27 @@ pub async fn unacknowledge(
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/reassign", tag = "escalation", operation_id = "reassign_escalation",
+    params(("id" = String, Path, description = "Incident id")), request_body = ReassignInput,
+    responses((status = 200, body = Escalation), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Hands the caller's organisation's escalation to one of its people (analyst or above): a
+/// new round starts now whose first level is that person alone; unacknowledged, the ladder
+/// climbs on from its second level. 409 once the incident is resolved.
+pub async fn reassign(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+    body: ApiJson<ReassignInput>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.jobs.clock().now_ms();
+    let out = state
+        .exec
+        .run(move |c| crate::escalation::ack::reassign(c, &caller, &id, &body.0, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/escalation/seen", tag = "escalation", operation_id = "see_escalation",
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, body = Escalation), (status = 404, body = Problem)), security(("bearer" = [])))]

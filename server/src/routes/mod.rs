@@ -106,6 +106,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                     "/incidents/{id}/escalation/unacknowledge",
                     web::post().to(escalation::unacknowledge),
                 )
+                .route(
+                    "/incidents/{id}/escalation/reassign",
+                    web::post().to(escalation::reassign),
+                )
                 .route("/incidents/{id}/record", web::get().to(record::get))
                 .route("/incidents/{id}/record", web::put().to(record::put))
                 .route("/incidents/{id}/comments", web::get().to(record::comments))

@@ -156,7 +156,7 @@ impl Modify for ItemLinks {
         lookup::one, lookup::batch, lookup::report, lookup::list, lookup::export,
         imports::create, imports::get, imports::list,
         escalation::get, escalation::put, escalation::version, escalation::lint, escalation::simulate,
-        escalation::escalation, escalation::acknowledge, escalation::seen, escalation::unacknowledge,
+        escalation::escalation, escalation::acknowledge, escalation::seen, escalation::unacknowledge, escalation::reassign,
         clocks::templates, clocks::list, clocks::decide, clocks::start, clocks::file,
         response_metrics::aggregate, response_metrics::samples, response_metrics::edits,
         record::get, record::put, record::comments, record::comment,

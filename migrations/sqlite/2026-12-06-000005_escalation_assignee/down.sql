@@ -1,0 +1,1 @@
+ALTER TABLE escalations DROP COLUMN assignee_id;
