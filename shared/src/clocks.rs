@@ -22,6 +22,9 @@ string_enum! {
         ClassifiedMajor = "classified_major",
         /// Determined to be material (SEC Form 8-K Item 1.05).
         DeterminedMaterial = "determined_material",
+        /// The incident's detection: its own `detected_at`, which the provider's targets
+        /// count from (not recorded as a decision).
+        Detected = "detected",
     }
 }
 
@@ -41,6 +44,9 @@ string_enum! {
         /// Japan's Act on the Protection of Personal Information: preliminary and confirmed
         /// reports to the Personal Information Protection Commission.
         Appi = "appi",
+        /// The provider's own targets from its priority policy: first customer notification
+        /// and resolution, counted from detection (met by the incident itself).
+        ProviderTargets = "provider_targets",
     }
 }
 

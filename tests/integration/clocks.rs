@@ -49,7 +49,8 @@ async fn each_party_runs_its_own_clocks_and_late_reports_carry_their_reason() {
             "nis2_art23",
             "dora",
             "sec_8k_1_05",
-            "appi"
+            "appi",
+            "provider_targets"
         ]
     );
     let i = app
@@ -392,4 +393,113 @@ async fn bad_clock_input_names_its_field_and_changes_nothing() {
         1,
         "a viewer reads them"
     );
+}
+
+#[tokio::test]
+async fn the_providers_priority_targets_run_as_a_clock_the_incident_itself_meets() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let p = &w.provider;
+    // A P2 (default targets: response 15 min, resolution 240 min) detected 20 minutes ago.
+    let detected = Utc::now() - Duration::minutes(20);
+    let i: Value = app
+        .create(
+            "/api/v1/incidents",
+            p,
+            json!({"title": "Compute errors", "body": "Investigating",
+            "impact": "major", "urgency": "high", "detected_at": detected.to_rfc3339(),
+            "components": [{"component_id": w.compute_tokyo.id, "status": "partial_outage"}]}),
+        )
+        .await;
+    let base = format!("/api/v1/incidents/{}", i["id"].as_str().unwrap());
+    let c = ok(
+        &app,
+        p,
+        &format!("{base}/clocks"),
+        json!({"regime": "provider_targets"}),
+    )
+    .await;
+    let t = &c.clocks[0];
+    let states: Vec<(&str, DeadlineState)> = t
+        .deadlines
+        .iter()
+        .map(|d| (d.key.as_str(), d.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("response", DeadlineState::Missed),
+            ("resolution", DeadlineState::Open)
+        ]
+    );
+    let due = t.deadlines[0].due_at.unwrap();
+    assert_eq!(
+        due.timestamp_millis() - detected.timestamp_millis(),
+        15 * 60_000,
+        "{due} vs {detected}"
+    );
+    // Nobody files them: the incident meets them. Acme opens it (the first customer reached:
+    // five minutes late), then it is resolved in time.
+    let (status, _) = app
+        .post(
+            &format!("{base}/clocks/{}/deadlines/response/filing", t.id),
+            p,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/dashboard/incidents/{}", i["id"].as_str().unwrap()),
+            &w.acme,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.update(p, i["id"].as_str().unwrap(), "resolved", "Fixed")
+        .await;
+    let c = clocks(&app, p, i["id"].as_str().unwrap()).await;
+    let d = &c.clocks[0].deadlines;
+    assert_eq!(
+        (d[0].state, d[1].state),
+        (DeadlineState::Late, DeadlineState::Met),
+        "{d:#?}"
+    );
+    assert_eq!(
+        d[0].reference.as_deref(),
+        Some("a customer was first sent or shown the incident")
+    );
+
+    // They are the provider's own: a customer cannot run them; detection is no decision;
+    // a priority without targets has none.
+    let (status, v) = app
+        .post(
+            &format!("{base}/clocks"),
+            &w.acme,
+            json!({"regime": "provider_targets"}),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &v), ["regime"], "{v}");
+    let (status, v) = app
+        .post(
+            &format!("{base}/decisions"),
+            p,
+            json!({"kind": "detected", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &v), ["kind"], "{v}");
+    let p5: Value = app
+        .create(
+            "/api/v1/incidents",
+            p,
+            json!({"title": "Cosmetic", "body": "x", "impact": "none", "urgency": "low"}),
+        )
+        .await;
+    let (status, v) = app
+        .post(
+            &format!("/api/v1/incidents/{}/clocks", p5["id"].as_str().unwrap()),
+            p,
+            json!({"regime": "provider_targets"}),
+        )
+        .await;
+    assert_eq!(refused_fields(status, &v), ["regime"], "{v}");
 }

@@ -13,7 +13,7 @@
 //! channel): a job that runs twice tells nobody twice.
 
 use super::clocks as rules;
-use super::deadlines::{columns, decisions_of, filings_of, setup, ClockRow};
+use super::deadlines::{anchors, columns, filings, setup, ClockRow};
 use super::policy::{self, Directory};
 use super::route;
 use super::run::{self, DELIVERED};
@@ -57,15 +57,19 @@ fn points(d: &Deadline) -> Vec<(AlertKind, i64)> {
 /// Queues the alerts of every unfiled deadline of `org`'s clocks on an incident, as they
 /// stand at `now` (in the transaction that changed them).
 pub fn schedule(conn: &mut DbConn, org: &str, incident_id: &str, now: i64) -> Result<(), AppError> {
-    let anchors = decisions_of(conn, org, incident_id)?;
+    let incident: IncidentRow = incidents::table
+        .find(incident_id)
+        .select(IncidentRow::as_select())
+        .first(conn)?;
+    let anchors = anchors(conn, org, &incident)?;
     let rows: Vec<ClockRow> = clocks::table
         .filter(clocks::incident_id.eq(incident_id))
         .filter(clocks::organisation_id.eq(org))
         .select(columns())
         .load(conn)?;
     for row in rows {
-        let (defs, place) = setup(&row)?;
-        let filings = filings_of(conn, &row.0)?;
+        let (defs, place) = setup(&row, &incident)?;
+        let filings = filings(conn, &row, &incident)?;
         for d in rules::evaluate(&defs, &place, &anchors, &filings, from_millis(now)) {
             if d.filed_at.is_some() {
                 continue;
@@ -109,9 +113,13 @@ pub fn fire(
     let Some((row, incident_id, org)) = found else {
         return Ok(0);
     };
-    let anchors = decisions_of(conn, &org, &incident_id)?;
-    let (defs, place) = setup(&row)?;
-    let filings = filings_of(conn, clock_id)?;
+    let incident: IncidentRow = incidents::table
+        .find(&incident_id)
+        .select(IncidentRow::as_select())
+        .first(conn)?;
+    let anchors = anchors(conn, &org, &incident)?;
+    let (defs, place) = setup(&row, &incident)?;
+    let filings = filings(conn, &row, &incident)?;
     let Some(d) = rules::evaluate(&defs, &place, &anchors, &filings, from_millis(now))
         .into_iter()
         .find(|d| d.key == deadline_key)
@@ -126,10 +134,6 @@ pub fn fire(
     if kind != AlertKind::Missed && now >= due.timestamp_millis() {
         return Ok(0);
     }
-    let incident: IncidentRow = incidents::table
-        .find(&incident_id)
-        .select(IncidentRow::as_select())
-        .first(conn)?;
     let hash = versions::hash_of(conn, versions::INCIDENT, &incident.id, incident.version)?;
     let regime: Regime = parse_stored(&row.1, "regime")?;
     let zone: chrono_tz::Tz = row.2.parse().unwrap_or(chrono_tz::UTC);
@@ -357,6 +361,7 @@ fn short(r: Regime) -> &'static str {
         Regime::Dora => "DORA",
         Regime::Sec8k105 => "SEC 8-K 1.05",
         Regime::Appi => "APPI",
+        Regime::ProviderTargets => "Target",
     }
 }
 

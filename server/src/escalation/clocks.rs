@@ -27,6 +27,7 @@ pub enum Anchor {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offset {
+    Minutes(i64),
     Hours(i64),
     Days(u64),
     BusinessDays(u32),
@@ -53,6 +54,9 @@ pub struct Def {
 pub struct Params {
     pub contract_hours: Option<u32>,
     pub malicious: bool,
+    /// The provider's targets for the incident's priority, in minutes from detection.
+    pub response_minutes: Option<u32>,
+    pub resolution_minutes: Option<u32>,
 }
 
 fn after(anchor: Anchor, offset: Offset) -> Term {
@@ -93,6 +97,11 @@ pub fn header(r: Regime) -> (&'static str, &'static str, Calendar) {
         Regime::Appi => (
             "APPI (report to the Personal Information Protection Commission)",
             "Asia/Tokyo",
+            Calendar::Weekends,
+        ),
+        Regime::ProviderTargets => (
+            "Provider's priority targets (first customer notification, resolution)",
+            "UTC",
             Calendar::Weekends,
         ),
     }
@@ -227,6 +236,28 @@ pub fn defs(r: Regime, p: &Params) -> Vec<Def> {
                 ],
             },
         ],
+        // Met by the incident itself: the first time a customer is sent or shown it, and its
+        // resolution. A priority without a target has no such deadline.
+        Regime::ProviderTargets => {
+            let mut out = Vec::new();
+            if let Some(m) = p.response_minutes {
+                out.push(Def {
+                    key: "response",
+                    name: "First customer notification (the priority's response target)",
+                    terms: vec![after(D(Detected), Offset::Minutes(i64::from(m)))],
+                    contents: &["an update sent or shown to a customer the incident affects"],
+                });
+            }
+            if let Some(m) = p.resolution_minutes {
+                out.push(Def {
+                    key: "resolution",
+                    name: "Resolution (the priority's resolution target)",
+                    terms: vec![after(D(Detected), Offset::Minutes(i64::from(m)))],
+                    contents: &["the incident resolved"],
+                });
+            }
+            out
+        }
     }
 }
 
@@ -234,6 +265,7 @@ pub fn defs(r: Regime, p: &Params) -> Vec<Def> {
 pub fn describe(terms: &[Term]) -> String {
     let one = |t: &Term| {
         let offset = match t.offset {
+            Offset::Minutes(m) => format!("{m} min"),
             Offset::Hours(h) => format!("{h} h"),
             Offset::Days(d) => format!("{d} days"),
             Offset::BusinessDays(d) => format!("the end of the {d}th business day"),
@@ -330,6 +362,7 @@ impl Place {
     pub fn add(&self, from: DateTime<Utc>, offset: Offset) -> DateTime<Utc> {
         let local = from.with_timezone(&self.tz).naive_local();
         match offset {
+            Offset::Minutes(m) => from + Duration::minutes(m),
             Offset::Hours(h) => from + Duration::hours(h),
             Offset::Days(d) => resolve(self.tz, local + chrono::Days::new(d)),
             Offset::Months(m) => resolve(

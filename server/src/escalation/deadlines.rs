@@ -63,6 +63,11 @@ pub fn decide(
     party_incident(conn, caller, incident_id)?;
     let mut check = Check::new();
     let at = stated_time(&mut check, input.at, "at", now);
+    check.ensure(
+        input.kind != DecisionKind::Detected,
+        "kind",
+        "detected is the incident's own detected_at (its provider changes it on the incident); record aware, classified_significant, classified_major or determined_material",
+    );
     check.text(&input.reason, "reason", MAX_TEXT).done()?;
     let earlier: Option<i64> = clock_decisions::table
         .filter(clock_decisions::incident_id.eq(incident_id))
@@ -115,7 +120,7 @@ pub fn start(
     now: i64,
 ) -> Result<Clocks, AppError> {
     caller.require(Role::Analyst)?;
-    party_incident(conn, caller, incident_id)?;
+    let incident = party_incident(conn, caller, incident_id)?;
     let (_, default_tz, _) = rules::header(input.regime);
     let tz = input
         .time_zone
@@ -146,6 +151,21 @@ pub fn start(
         ),
         _ => &mut check,
     };
+    if input.regime == Regime::ProviderTargets {
+        check.ensure(
+            incident.provider_id == caller.org_id,
+            "regime",
+            "provider_targets are the incident's provider's own; choose a regulatory regime",
+        );
+        check.ensure(
+            incident.response_due_at.is_some() || incident.resolution_due_at.is_some(),
+            "regime",
+            &format!(
+                "your priority policy sets no target for {}; set one (PUT /priority-policy) first",
+                incident.priority
+            ),
+        );
+    }
     check
         .ensure(
             !input.malicious || input.regime == Regime::Appi,
@@ -207,16 +227,21 @@ pub fn file(
     now: i64,
 ) -> Result<Clocks, AppError> {
     caller.require(Role::Analyst)?;
-    party_incident(conn, caller, incident_id)?;
+    let incident = party_incident(conn, caller, incident_id)?;
     let row = load_clock(conn, &caller.org_id, incident_id, clock_id)?
         .ok_or(AppError::NotFound("clock"))?;
-    let (defs, place) = setup(&row)?;
+    let (defs, place) = setup(&row, &incident)?;
     let def = defs
         .iter()
         .find(|d| d.key == key)
         .ok_or(AppError::NotFound("deadline"))?;
-    let decisions = decisions_of(conn, &caller.org_id, incident_id)?;
-    let filings = filings_of(conn, clock_id)?;
+    if row.1 == Regime::ProviderTargets.as_str() {
+        return Err(AppError::Conflict(
+            "The provider's targets are met by the incident itself: the response when a customer is first sent or shown it, the resolution when it is resolved.".into(),
+        ));
+    }
+    let decisions = anchors(conn, &caller.org_id, &incident)?;
+    let filings = filings(conn, &row, &incident)?;
     if filings.contains_key(key) {
         return Err(AppError::Conflict(format!(
             "The {key} report is filed already."
@@ -327,12 +352,22 @@ pub(super) fn columns() -> (
     )
 }
 
-/// A stored clock's deadlines and where it counts.
-pub(super) fn setup(row: &ClockRow) -> Result<(Vec<rules::Def>, Place), AppError> {
+/// A stored clock's deadlines and where it counts (the provider's targets are those of
+/// the incident's priority as it stands).
+pub(super) fn setup(
+    row: &ClockRow,
+    incident: &IncidentRow,
+) -> Result<(Vec<rules::Def>, Place), AppError> {
     let regime: Regime = parse_stored(&row.1, "regime")?;
+    let minutes = |due: Option<i64>| {
+        due.zip(incident.detected_at)
+            .map(|(due, from)| ((due - from) / 60_000).max(0) as u32)
+    };
     let params = Params {
         contract_hours: row.3.map(|h| h as u32),
         malicious: row.4,
+        response_minutes: minutes(incident.response_due_at),
+        resolution_minutes: minutes(incident.resolution_due_at),
     };
     let (_, _, calendar) = rules::header(regime);
     let tz: chrono_tz::Tz = row.2.parse().map_err(|e| {
@@ -354,7 +389,63 @@ pub(super) fn setup(row: &ClockRow) -> Result<(Vec<rules::Def>, Place), AppError
     ))
 }
 
-pub(super) fn decisions_of(
+/// What `org`'s clocks on an incident count from: its decisions, and for the incident's
+/// provider the incident's own detection.
+pub(super) fn anchors(
+    conn: &mut DbConn,
+    org: &str,
+    incident: &IncidentRow,
+) -> Result<HashMap<DecisionKind, chrono::DateTime<chrono::Utc>>, AppError> {
+    let mut out = decisions_of(conn, org, &incident.id)?;
+    if let Some(d) = incident.detected_at.filter(|_| incident.provider_id == org) {
+        out.insert(DecisionKind::Detected, from_millis(d));
+    }
+    Ok(out)
+}
+
+/// A clock's filings: those recorded, and for the provider's targets what the incident
+/// itself did — the first time a customer was sent or shown it, its resolution.
+pub(super) fn filings(
+    conn: &mut DbConn,
+    row: &ClockRow,
+    incident: &IncidentRow,
+) -> Result<HashMap<String, Filing>, AppError> {
+    let mut out = filings_of(conn, &row.0)?;
+    if row.1 == Regime::ProviderTargets.as_str() {
+        let reached: Option<i64> = incident_reach::table
+            .filter(incident_reach::incident_id.eq(&incident.id))
+            .select(diesel::dsl::min(incident_reach::reached_at))
+            .first(conn)?;
+        let done = [
+            (
+                "response",
+                reached,
+                "a customer was first sent or shown the incident",
+            ),
+            (
+                "resolution",
+                incident.resolved_at,
+                "the incident was resolved",
+            ),
+        ];
+        for (key, at, what) in done {
+            if let Some(at) = at {
+                out.insert(
+                    key.into(),
+                    Filing {
+                        filed_at: from_millis(at),
+                        filed_by: None,
+                        reference: Some(what.into()),
+                        late_reason: None,
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn decisions_of(
     conn: &mut DbConn,
     org: &str,
     incident_id: &str,
@@ -369,10 +460,7 @@ pub(super) fn decisions_of(
         .collect()
 }
 
-pub(super) fn filings_of(
-    conn: &mut DbConn,
-    clock_id: &str,
-) -> Result<HashMap<String, Filing>, AppError> {
+fn filings_of(conn: &mut DbConn, clock_id: &str) -> Result<HashMap<String, Filing>, AppError> {
     type FilingRow = (String, i64, Option<String>, Option<String>, Option<String>);
     let rows: Vec<FilingRow> = clock_filings::table
         .filter(clock_filings::clock_id.eq(clock_id))
@@ -407,7 +495,7 @@ pub fn list(
     incident_id: &str,
     now: i64,
 ) -> Result<Clocks, AppError> {
-    party_incident(conn, caller, incident_id)?;
+    let incident = party_incident(conn, caller, incident_id)?;
     type DecisionRow = (String, String, i64, String, Option<String>, String, i64);
     let rows: Vec<DecisionRow> = clock_decisions::table
         .filter(clock_decisions::incident_id.eq(incident_id))
@@ -435,7 +523,7 @@ pub fn list(
             recorded_at: from_millis(recorded),
         });
     }
-    let anchors = decisions_of(conn, &caller.org_id, incident_id)?;
+    let anchors = anchors(conn, &caller.org_id, &incident)?;
     let stored: Vec<ClockRow> = clocks::table
         .filter(clocks::incident_id.eq(incident_id))
         .filter(clocks::organisation_id.eq(&caller.org_id))
@@ -444,8 +532,8 @@ pub fn list(
         .load(conn)?;
     let mut out = Vec::with_capacity(stored.len());
     for row in stored {
-        let (defs, place) = setup(&row)?;
-        let filings = filings_of(conn, &row.0)?;
+        let (defs, place) = setup(&row, &incident)?;
+        let filings = filings(conn, &row, &incident)?;
         let regime: Regime = parse_stored(&row.1, "regime")?;
         let mut alerts = super::alerts::sent(conn, &row.0)?;
         let mut deadlines = rules::evaluate(&defs, &place, &anchors, &filings, from_millis(now));
