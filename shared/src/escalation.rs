@@ -35,7 +35,14 @@ string_enum! {
 
 string_enum! {
     /// What a target names: one person of the organisation, or everyone holding a role.
-    TargetKind { User = "user", Role = "role" }
+    TargetKind {
+        User = "user",
+        Role = "role",
+        /// The incident's contacts of a role in the party's own record (`id`: `system_owner`,
+        /// `provider_contact`, `customer_contact`, `dpo`, `legal` or `other`), by e-mail;
+        /// who they are is read when the step runs.
+        Contact = "contact",
+    }
 }
 
 string_enum! {

@@ -460,3 +460,79 @@ async fn a_reassigned_escalation_tells_its_new_person_first_and_climbs_on_withou
     assert_eq!(status, StatusCode::CONFLICT);
     exactly(&smtp, 3).await;
 }
+
+#[tokio::test]
+async fn a_level_can_name_the_incidents_contacts_who_are_told_by_mail_without_an_ack_link() {
+    let smtp = Smtp::start();
+    let app = spawn(&smtp, &[]).await;
+    let admin = app.provider("nimbus", Role::Admin).await;
+    let kenji = app.colleague(&admin, "kenji", Role::Analyst).await;
+    let cat = app.catalogue(&admin).await;
+    let contacts = |id: &str| {
+        json!({"time_zone": "UTC", "rules": [{"name": "Urgent", "match": {"priorities": ["P1", "P2"]}, "levels": [
+            {"targets": [{"kind": "user", "id": kenji.user_id, "channels": ["email"]}], "wait_minutes": 10},
+            {"targets": [{"kind": "contact", "id": id, "channels": ["email", "websocket"]}], "wait_minutes": 20}]}]})
+    };
+    // Not a contact role: refused, naming the target.
+    let (status, v) = app
+        .put("/api/v1/escalation-policy", &admin, contacts("boss"))
+        .await;
+    assert_eq!(
+        refused_fields(status, &v),
+        ["rules[0].levels[1].targets[0].id"],
+        "{v}"
+    );
+    let (status, v) = app
+        .put(
+            "/api/v1/escalation-policy",
+            &admin,
+            contacts("system_owner"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // Contacts are the incident's: the lint does not call the level empty.
+    assert!(!v["lint"].to_string().contains("no_one"), "{v}");
+
+    let i = app.incident(&admin, &cat, "Disk latency", "internal").await;
+    exactly(&smtp, 1).await;
+    let (status, v) = app
+        .put(
+            &format!("/api/v1/incidents/{}/record", i.id),
+            &admin,
+            json!({"contacts": [
+            {"role": "system_owner", "name": "Sato", "email": "sato@owner.test"},
+            {"role": "system_owner", "name": "By phone", "phone": "+81 3 1234"},
+            {"role": "dpo", "name": "Dana", "email": "dpo@owner.test"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    advance(&app, 10 * 60 + 1).await;
+    let msgs = exactly(&smtp, 2).await;
+    let to_sato = for_recipient(&msgs, "sato@owner.test");
+    assert_eq!(to_sato.len(), 1);
+    assert_eq!(
+        header(to_sato[0], "Subject").as_deref(),
+        Some("[P2] Escalation, level 2: Disk latency")
+    );
+    let body = crate::mail::text_body(to_sato[0]);
+    assert!(
+        body.contains("system owner") && !body.contains("/ack/"),
+        "{body}"
+    );
+    assert!(
+        for_recipient(&msgs, "dpo@owner.test").is_empty(),
+        "only the level's role"
+    );
+    let e = escalation(&app, &admin, &i.id).await;
+    let told: Vec<(&str, &str)> = e
+        .notices
+        .iter()
+        .map(|n| (n.user_name.as_str(), n.channel.as_str()))
+        .collect();
+    assert!(told.contains(&("sato@owner.test", "email")), "{told:?}");
+    // No account to stream to: e-mail only.
+    assert!(
+        !told.contains(&("sato@owner.test", "websocket")),
+        "{told:?}"
+    );
+}

@@ -217,7 +217,16 @@ fn recipients(
         .optional()?;
     let steps = match escalation {
         Some((version, rule, started, assigned)) => {
-            run::plan(conn, org, version, rule, started, assigned.as_deref())?.1
+            run::plan(
+                conn,
+                org,
+                version,
+                rule,
+                started,
+                &incident.id,
+                assigned.as_deref(),
+            )?
+            .1
         }
         None => {
             let (version, stored) = policy::in_force(conn, org)?;
@@ -225,7 +234,7 @@ fn recipients(
             let business = route::in_business_hours(&stored, from_millis(now));
             match route::route(&stored, &case, business).filter(|_| version > 0) {
                 Some(rule) => {
-                    let dir = Directory::load(conn, org)?;
+                    let dir = Directory::load(conn, org)?.with_contacts(conn, org, &incident.id)?;
                     route::timeline(&stored.rules[rule], &dir, from_millis(now)).0
                 }
                 None => Vec::new(),
@@ -335,10 +344,10 @@ fn mail(
             a.clock_id,
             a.deadline_key,
             a.kind.as_str(),
-            r.user_id
+            run::msgid_part(&r.user_id)
         ),
         organisation_id: a.organisation_id.clone(),
-        user_id: Some(r.user_id.clone()),
+        user_id: Some(r.user_id.clone()).filter(|u| !u.starts_with(super::policy::CONTACT)),
         recipient: r.email.clone(),
         subject,
         body_text: text,
@@ -370,19 +379,19 @@ pub fn sent(
     conn: &mut DbConn,
     clock_id: &str,
 ) -> Result<HashMap<String, Vec<AlertSent>>, AppError> {
-    let rows: Vec<(String, String, String, String, i64, String)> = clock_alerts::table
-        .inner_join(users::table.on(users::id.eq(clock_alerts::user_id)))
+    let rows: Vec<(String, String, String, Option<String>, i64, String)> = clock_alerts::table
+        .left_join(users::table.on(users::id.eq(clock_alerts::user_id)))
         .filter(clock_alerts::clock_id.eq(clock_id))
         .order((
             clock_alerts::queued_at.asc(),
-            users::email.asc(),
+            clock_alerts::user_id.asc(),
             clock_alerts::channel.asc(),
         ))
         .select((
             clock_alerts::deadline_key,
             clock_alerts::kind,
             clock_alerts::user_id,
-            users::name,
+            users::name.nullable(),
             clock_alerts::queued_at,
             clock_alerts::channel,
         ))
@@ -391,8 +400,14 @@ pub fn sent(
     for (key, kind, user_id, user_name, at, channel) in rows {
         out.entry(key).or_default().push(AlertSent {
             kind: parse_stored(&kind, "alert kind")?,
+            // An incident contact has no account: its address names it.
+            user_name: user_name.unwrap_or_else(|| {
+                user_id
+                    .strip_prefix(super::policy::CONTACT)
+                    .unwrap_or_default()
+                    .to_owned()
+            }),
             user_id,
-            user_name,
             channel,
             queued_at: from_millis(at),
         });

@@ -70,7 +70,8 @@ fn targets(i: usize, rule: &Rule, dir: &Directory, out: &mut Vec<Finding>) {
                     ),
                 });
             }
-            if dir.resolve(t).next().is_none() {
+            // Contacts are the incident's: who they are is known only when a step runs.
+            if t.kind != TargetKind::Contact && dir.resolve(t).next().is_none() {
                 out.push(Finding {
                     code: FindingCode::NoOne,
                     path,
@@ -79,6 +80,7 @@ fn targets(i: usize, rule: &Rule, dir: &Directory, out: &mut Vec<Finding>) {
                             format!("nobody in the organisation holds the role {}", t.id)
                         }
                         TargetKind::User => "the user no longer exists".to_owned(),
+                        TargetKind::Contact => String::new(),
                     },
                 });
             }
@@ -129,9 +131,12 @@ fn covers(outer: &RuleMatch, inner: &RuleMatch) -> bool {
 
 /// Whether a rule with levels reaches someone at any of them.
 fn reaches_anyone(rule: &Rule, dir: &Directory) -> bool {
-    rule.levels
-        .iter()
-        .any(|l| !super::route::recipients(l, dir).is_empty())
+    rule.levels.iter().any(|l| {
+        !super::route::recipients(l, dir).is_empty()
+            || l.targets
+                .iter()
+                .any(|t| t.kind == TargetKind::Contact && !dir.usable(t).is_empty())
+    })
 }
 
 /// Why incidents of one priority x category at one part of the week reach nobody, if they
@@ -238,6 +243,7 @@ mod tests {
                 name: "Ana".into(),
                 email: "ana@example.com".into(),
                 role: Role::Analyst,
+                contact: None,
             }],
             webhook: false,
         };

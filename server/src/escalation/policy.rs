@@ -53,7 +53,12 @@ pub struct Person {
     pub name: String,
     pub email: String,
     pub role: Role,
+    /// A contact of an incident's record (no account): its role there.
+    pub contact: Option<cirhub_shared::record::ContactRole>,
 }
+
+/// The notice id of an incident contact (they have no user id): `contact:` and the address.
+pub const CONTACT: &str = "contact:";
 
 /// The organisation's people (not deleted) and what its channels can reach.
 #[derive(Debug, Clone)]
@@ -78,6 +83,7 @@ impl Directory {
                 name,
                 email,
                 role: parse_stored(&role, "role")?,
+                contact: None,
             });
         }
         Ok(Directory {
@@ -89,9 +95,32 @@ impl Directory {
     /// The persons a target names.
     pub fn resolve<'a>(&'a self, t: &'a Target) -> impl Iterator<Item = &'a Person> + 'a {
         self.people.iter().filter(move |p| match t.kind {
-            TargetKind::User => p.id == t.id,
-            TargetKind::Role => p.role.as_str() == t.id,
+            TargetKind::User => p.contact.is_none() && p.id == t.id,
+            TargetKind::Role => p.contact.is_none() && p.role.as_str() == t.id,
+            TargetKind::Contact => p.contact.is_some_and(|c| c.as_str() == t.id),
         })
+    }
+
+    /// With the contacts (that have an e-mail address) of the organisation's own record of
+    /// an incident, for its contact targets.
+    pub fn with_contacts(
+        mut self,
+        conn: &mut DbConn,
+        org: &str,
+        incident_id: &str,
+    ) -> Result<Directory, AppError> {
+        for c in crate::incidents::record::contacts(conn, org, incident_id)? {
+            if let Some(email) = c.email {
+                self.people.push(Person {
+                    id: format!("{CONTACT}{email}"),
+                    name: c.name,
+                    email,
+                    role: Role::Viewer,
+                    contact: Some(c.role),
+                });
+            }
+        }
+        Ok(self)
     }
 
     /// The channels of a target that can reach someone.
@@ -100,6 +129,8 @@ impl Directory {
             .iter()
             .copied()
             .filter(|c| *c != NotifyChannel::Webhook || self.webhook)
+            // A contact has no account to stream to: e-mail only.
+            .filter(|c| t.kind != TargetKind::Contact || *c == NotifyChannel::Email)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect()
@@ -256,6 +287,11 @@ fn validate(
                         t.id.parse::<Role>().is_ok(),
                         &format!("{at}.id"),
                         "must be a role: admin, operator, analyst, viewer or auditor",
+                    ),
+                    TargetKind::Contact => check.ensure(
+                        t.id.parse::<cirhub_shared::record::ContactRole>().is_ok(),
+                        &format!("{at}.id"),
+                        "must be a contact role: system_owner, provider_contact, customer_contact, dpo, legal or other",
                     ),
                 };
                 check.ensure(

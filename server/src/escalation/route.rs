@@ -82,6 +82,7 @@ pub fn recipients(level: &Level, dir: &Directory) -> Vec<Recipient> {
         let via = match t.kind {
             TargetKind::User => "user".to_owned(),
             TargetKind::Role => format!("role:{}", t.id),
+            TargetKind::Contact => format!("contact:{}", t.id),
         };
         for p in dir.resolve(t) {
             let r = by_person.entry(&p.id).or_insert_with(|| Recipient {
@@ -168,6 +169,7 @@ mod tests {
             name: id.to_uppercase(),
             email: format!("{id}@example.com"),
             role,
+            contact: None,
         };
         Directory {
             people: vec![

@@ -236,6 +236,7 @@ pub(super) fn plan(
     version: i32,
     rule: i32,
     started_at: i64,
+    incident_id: &str,
     assignee: Option<&str>,
 ) -> Result<(Rule, Vec<Step>, Option<i64>), AppError> {
     let stored = policy::stored(conn, org, version)?;
@@ -244,7 +245,7 @@ pub(super) fn plan(
             "escalation rule {rule} of {org} v{version} missing"
         ))
     })?;
-    let dir = Directory::load(conn, org)?;
+    let dir = Directory::load(conn, org)?.with_contacts(conn, org, incident_id)?;
     let (mut steps, exhausted) = route::timeline(&rule, &dir, from_millis(started_at));
     if let Some(p) = assignee.and_then(|id| dir.people.iter().find(|p| p.id == id)) {
         let to = Recipient {
@@ -307,7 +308,15 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired,
         started_at = now;
     }
     let assigned = assignee(conn, id)?;
-    let (_, steps, exhausted) = plan(conn, &org, version, rule, started_at, assigned.as_deref())?;
+    let (_, steps, exhausted) = plan(
+        conn,
+        &org,
+        version,
+        rule,
+        started_at,
+        &incident_id,
+        assigned.as_deref(),
+    )?;
     let Some(s) = steps.get(k) else {
         diesel::update(
             escalations::table
@@ -359,10 +368,14 @@ pub fn fire(conn: &mut DbConn, id: &str, step: usize, now: i64) -> Result<Fired,
                 let key = (id, step as i32, r.user_id.as_str(), channel.as_str());
                 match channel {
                     NotifyChannel::Email => {
-                        let token = super::ack::link_token(conn, id, step, &r.user_id)?;
+                        // An incident contact has no account to acknowledge with.
+                        let token = match r.user_id.starts_with(policy::CONTACT) {
+                            true => None,
+                            false => Some(super::ack::link_token(conn, id, step, &r.user_id)?),
+                        };
                         let outbox = crate::delivery::notify::queue_mail(
                             conn,
-                            mail(&incident, &incident_hash, id, s, &org, r, &token),
+                            mail(&incident, &incident_hash, id, s, &org, r, token.as_deref()),
                         )?;
                         diesel::update(escalation_notices::table.find(key))
                             .set(escalation_notices::outbox_id.eq(outbox))
@@ -436,38 +449,65 @@ fn mail(
     s: &Step,
     org: &str,
     r: &Recipient,
-    token: &str,
+    token: Option<&str>,
 ) -> MailContent {
     use crate::delivery::notify::{BASE, MSGID_DOMAIN};
     let link = format!("{BASE}/console/incidents/{}", i.id);
-    let ack = format!("{BASE}/ack/{token}");
     let subject = format!(
         "[{}] Escalation, level {}: {}",
         i.priority, s.level, i.title
     );
-    let text = format!(
-        "{subject}\n\nNobody has acknowledged this incident yet (notice {} at level {}, pass {}).\n\
-         Acknowledge it (single use): {ack}\n\
-         See the incident and who else was told: {link}\n",
-        s.attempt, s.level, s.pass
-    );
-    let html = format!(
-        "<p>{}</p><p>Nobody has acknowledged this incident yet (notice {} at level {}, pass {}).</p>\
-         <p><a href=\"{ack}\">Acknowledge it</a> (the link works once)</p>\
-         <p><a href=\"{link}\">See the incident and who else was told</a></p>",
-        html_escape(&subject),
-        s.attempt,
-        s.level,
-        s.pass
-    );
+    let (text, html) = match token {
+        // An incident contact (no account): told, nothing to acknowledge.
+        None => {
+            let role = r
+                .via
+                .strip_prefix(policy::CONTACT)
+                .unwrap_or("contact")
+                .replace('_', " ");
+            let body = format!(
+                "You are named as the {role} for this incident, which nobody has acknowledged yet \
+                 (level {}, pass {}). Its handlers are told separately; this notice needs no reply.",
+                s.level, s.pass
+            );
+            (
+                format!("{subject}\n\n{body}\n"),
+                format!(
+                    "<p>{}</p><p>{}</p>",
+                    html_escape(&subject),
+                    html_escape(&body)
+                ),
+            )
+        }
+        Some(token) => {
+            let ack = format!("{BASE}/ack/{token}");
+            (
+                format!(
+                    "{subject}\n\nNobody has acknowledged this incident yet (notice {} at level {}, pass {}).\n\
+                     Acknowledge it (single use): {ack}\n\
+                     See the incident and who else was told: {link}\n",
+                    s.attempt, s.level, s.pass
+                ),
+                format!(
+                    "<p>{}</p><p>Nobody has acknowledged this incident yet (notice {} at level {}, pass {}).</p>\
+                     <p><a href=\"{ack}\">Acknowledge it</a> (the link works once)</p>\
+                     <p><a href=\"{link}\">See the incident and who else was told</a></p>",
+                    html_escape(&subject),
+                    s.attempt,
+                    s.level,
+                    s.pass
+                ),
+            )
+        }
+    };
     MailContent {
         message_id: format!(
             "<escalation.{escalation}.{}.{}@{MSGID_DOMAIN}>",
             s.at.timestamp_millis(),
-            r.user_id
+            msgid_part(&r.user_id)
         ),
         organisation_id: org.to_owned(),
-        user_id: Some(r.user_id.clone()),
+        user_id: Some(r.user_id.clone()).filter(|u| !u.starts_with(policy::CONTACT)),
         recipient: r.email.clone(),
         subject,
         body_text: text,
@@ -478,6 +518,14 @@ fn mail(
         object_id: i.id.clone(),
         object_version: Some(i.version),
         object_hash: Some(hash.to_owned()),
+    }
+}
+
+/// A recipient's id as a Message-ID may hold it (a contact's is its address: hashed).
+pub(super) fn msgid_part(id: &str) -> String {
+    match id.strip_prefix(policy::CONTACT) {
+        Some(email) => format!("c{}", &crate::auth::sha256_hex(email.as_bytes())[..24]),
+        None => id.to_owned(),
     }
 }
 

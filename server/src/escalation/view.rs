@@ -37,6 +37,7 @@ pub fn get(conn: &mut DbConn, caller: &Caller, incident_id: &str) -> Result<Esca
         version,
         rule,
         started_at,
+        &incident_id,
         assignee_id.as_deref(),
     )?;
     let assignee_name = match &assignee_id {
@@ -145,7 +146,13 @@ fn notices(
         };
         out.push(Notice {
             step: step as usize,
-            user_name: names.get(&user_id).cloned().unwrap_or_default(),
+            // An incident contact has no account: its address names it.
+            user_name: names.get(&user_id).cloned().unwrap_or_else(|| {
+                user_id
+                    .strip_prefix(super::policy::CONTACT)
+                    .unwrap_or_default()
+                    .to_owned()
+            }),
             user_id,
             channel: parse_stored(&channel, "channel")?,
             due_at: from_millis(due),

@@ -36,6 +36,12 @@ fn key(incident: &str, org: &str) -> String {
     format!("{incident}/{org}")
 }
 
+/// The contacts of `org`'s own record of an incident (the escalation matrix's contact
+/// targets).
+pub fn contacts(conn: &mut DbConn, org: &str, id: &str) -> Result<Vec<Contact>, AppError> {
+    Ok(load(conn, org, id)?.contacts)
+}
+
 /// The caller's organisation's record of an incident (version 0 before its first save).
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<IncidentRecord, AppError> {
     party_incident(conn, &caller.org_id, id)?;
