@@ -207,6 +207,20 @@ pub struct EscalationPolicy {
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<String>,
     pub lint: Vec<Finding>,
+    /// The organisation's people the policy can name (user targets by id), so that an
+    /// editor shows names.
+    #[serde(default)]
+    pub people: Vec<PolicyPerson>,
+}
+
+/// One person of the organisation, as the policy editor shows a user target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PolicyPerson {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: crate::Role,
 }
 
 /// `POST /api/v1/escalation-policy/simulate`: an incident to route. `policy`: a draft to

@@ -28,6 +28,11 @@ async fn the_escalation_page_lints_simulates_and_saves_a_policy() {
     b.wait_for_text("#policy-version", "Version 1 · time zone Asia/Tokyo")
         .await;
     b.wait_for_text("#policy-rules", "Urgent on Compute").await;
+    // User targets by name, not by id.
+    b.wait_for_text("#policy-rules", &format!("User {}", kenji.email))
+        .await;
+    let rules = b.element("#policy-rules").await.text().await.unwrap();
+    assert!(!rules.contains(&kenji.user_id), "{rules}");
     // The operators' rule names a role nobody holds.
     b.wait_for_text(
         ".lint-finding[data-code='no_one']",

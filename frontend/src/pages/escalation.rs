@@ -97,7 +97,8 @@ fn conditions(m: &RuleMatch) -> String {
     }
 }
 
-fn ladder(r: &Rule) -> String {
+/// A rule's ladder in words, user targets by name.
+fn ladder(r: &Rule, people: &[PolicyPerson]) -> String {
     if r.levels.is_empty() {
         return "nobody (on purpose)".into();
     }
@@ -111,7 +112,16 @@ fn ladder(r: &Rule) -> String {
                 .iter()
                 .map(|t| {
                     let ch: Vec<&str> = t.channels.iter().map(|c| c.as_str()).collect();
-                    format!("{} {} ({})", t.kind, t.id, ch.join(", "))
+                    let who = match t.kind {
+                        TargetKind::User => people
+                            .iter()
+                            .find(|p| p.id == t.id)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| format!("user {} (gone)", t.id)),
+                        TargetKind::Role => format!("every {}", t.id),
+                        TargetKind::Contact => format!("the incident's {}", t.id.replace('_', " ")),
+                    };
+                    format!("{who} ({})", ch.join(", "))
                 })
                 .collect();
             let wait = match l.wait_minutes {
@@ -191,7 +201,7 @@ fn Escalation() -> impl IntoView {
                 <table class="list" id="policy-rules">
                     <thead><tr><th>"#"</th><th>"Rule"</th><th>"When"</th><th>"Who, how, how long"</th></tr></thead>
                     <tbody>{p.rules.iter().enumerate().map(|(i, r)| view! {
-                        <tr><td>{i + 1}</td><td>{r.name.clone()}</td><td>{conditions(&r.when)}</td><td class="small">{ladder(r)}</td></tr>
+                        <tr><td>{i + 1}</td><td>{r.name.clone()}</td><td>{conditions(&r.when)}</td><td class="small">{ladder(r, &p.people)}</td></tr>
                     }).collect_view()}</tbody>
                 </table>
             </section>

@@ -346,6 +346,16 @@ fn view(
         version,
         hash,
         lint: lint::lint(&body, &dir),
+        people: dir
+            .people
+            .iter()
+            .map(|p| PolicyPerson {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                email: p.email.clone(),
+                role: p.role,
+            })
+            .collect(),
         time_zone: body.time_zone,
         business_hours: body.business_hours,
         rules: body.rules,
