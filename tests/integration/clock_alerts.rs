@@ -80,6 +80,16 @@ async fn deadline_alerts_climb_the_ladder_once_each_and_a_filing_silences_them()
     to_kenji.next_of("live").await;
     to_ana.next_of("live").await;
 
+    // Kenji reads times in Tokyo; the admin keeps the clock's zone (UTC).
+    let (status, v) = app
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/me",
+            Some(&kenji.token),
+            Some(json!({"time_zone": "Asia/Tokyo"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
     let i = app
         .open(admin, &w.compute_tokyo, "Data exposure", "public", &[])
         .await;
@@ -182,6 +192,24 @@ async fn deadline_alerts_climb_the_ladder_once_each_and_a_filing_silences_them()
             "{to}"
         );
     }
+    // Each reads the due time in their own zone.
+    let body = |to: &str| {
+        for_recipient(&msgs, to)
+            .into_iter()
+            .map(|m| crate::mail::text_body(m))
+            .find(|b| b.contains("Notification to the supervisory authority is due"))
+            .unwrap_or_default()
+    };
+    assert!(
+        body(&kenji.email).contains(" JST"),
+        "{}",
+        body(&kenji.email)
+    );
+    assert!(
+        body(&admin.email).contains(" UTC"),
+        "{}",
+        body(&admin.email)
+    );
 
     // Re-scheduling (another decision) queues nothing twice.
     ok(

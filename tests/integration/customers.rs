@@ -774,6 +774,33 @@ async fn the_demo_world_shows_each_customer_its_own_view() {
         .filter(|g| g["stats"][4]["measure"] == "recover" && g["stats"][4]["n"].as_u64() > Some(0))
         .count();
     assert!(with_recovery >= 4, "{m}");
+    // The internal investigation carries the provider's own record (5W, contacts).
+    let (_, list) = app.get("/api/v1/incidents?per_page=100", &admin).await;
+    let investigation = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Suspicious API key usage")
+        })
+        .unwrap_or_else(|| panic!("{list}"));
+    let (_, record) = app
+        .get(
+            &format!(
+                "/api/v1/incidents/{}/record",
+                investigation["id"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        record["contacts"].as_array().map(Vec::len),
+        Some(2),
+        "{record}"
+    );
     for customer in [&acme, &globex] {
         let (_, m) = app.get("/api/v1/metrics/response", customer).await;
         assert_eq!(m["perspective"], "customer");

@@ -115,5 +115,41 @@ pub fn clocks(
         };
         deadlines::start(c, analyst, investigation, &input, now)?;
     }
+    // The provider's own record of the investigation: who owns the system, whom to tell.
+    use cirhub_shared::record::*;
+    let record = RecordInput {
+        version: None,
+        intake: Intake {
+            what: Some("Identity API calls with valid keys from an ASN no customer uses".into()),
+            where_: Some("Identity (global), API key service".into()),
+            when: Some("First seen 20 hours ago in the SOC's anomaly report".into()),
+            who: Some("Reported by the SOC; keys belong to several customers".into()),
+            why: Some("Suspected leaked keys from a third-party CI service".into()),
+        },
+        contacts: vec![
+            Contact {
+                role: ContactRole::SystemOwner,
+                name: "Identity platform lead".into(),
+                email: Some("identity-lead@nimbus.example".into()),
+                phone: None,
+                organisation: Some("Nimbus Cloud".into()),
+            },
+            Contact {
+                role: ContactRole::Dpo,
+                name: "Data protection officer".into(),
+                email: Some("dpo@nimbus.example".into()),
+                phone: None,
+                organisation: Some("Nimbus Cloud".into()),
+            },
+        ],
+        related: Vec::new(),
+        next_steps: vec![NextStep {
+            text: "Revoke the keys seen from the unknown ASN and tell their owners".into(),
+            owner: Some("Identity platform lead".into()),
+            due_at: None,
+            done: false,
+        }],
+    };
+    crate::incidents::record::put(c, analyst, investigation, &record)?;
     Ok(())
 }

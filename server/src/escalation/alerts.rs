@@ -178,9 +178,10 @@ pub fn fire(
                         r.user_id.as_str(),
                         channel.as_str(),
                     );
+                    let theirs = zone_of(conn, &r.user_id, zone)?;
                     let outbox = crate::delivery::notify::queue_mail(
                         conn,
-                        mail(&alert, &r, &hash, instant, zone),
+                        mail(&alert, &r, &hash, instant, theirs),
                     )?;
                     diesel::update(clock_alerts::table.find(key))
                         .set(clock_alerts::outbox_id.eq(outbox))
@@ -359,6 +360,23 @@ fn mail(
         object_version: Some(a.incident_version),
         object_hash: Some(hash.to_owned()),
     }
+}
+
+/// The zone a person reads times in: their chosen one, else the clock's.
+fn zone_of(
+    conn: &mut DbConn,
+    user_id: &str,
+    clock: chrono_tz::Tz,
+) -> Result<chrono_tz::Tz, AppError> {
+    let chosen: Option<Option<String>> = users::table
+        .find(user_id)
+        .select(users::time_zone)
+        .first(conn)
+        .optional()?;
+    Ok(chosen
+        .flatten()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(clock))
 }
 
 /// The regime as a subject line names it.
