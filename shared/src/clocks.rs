@@ -99,6 +99,10 @@ pub struct AlertSent {
     /// `email` or `websocket`.
     pub channel: String,
     pub queued_at: DateTime<Utc>,
+    /// `queued`, `handed_off` (the SMTP server accepted the mail / the frame was written to
+    /// the person's connection) or `failed`.
+    pub state: crate::escalation::DeliveryState,
+    pub handed_off_at: Option<DateTime<Utc>>,
 }
 
 /// What a `clock.alert` stream event tells its person.

@@ -202,7 +202,12 @@ fn alerts(list: &[cirhub_shared::clocks::AlertSent]) -> String {
             cirhub_shared::clocks::AlertKind::Eighty => "80 %",
             cirhub_shared::clocks::AlertKind::Missed => "missed",
         };
-        let who = format!("{} ({})", a.user_name, a.channel);
+        let who = format!(
+            "{} ({}, {})",
+            a.user_name,
+            a.channel,
+            a.state.as_str().replace('_', " ")
+        );
         match parts.iter_mut().find(|(k, _)| k == kind) {
             Some((_, v)) => v.push(who),
             None => parts.push((kind.to_string(), vec![who])),

@@ -167,6 +167,7 @@ diesel::table! {
         channel -> Text,
         queued_at -> BigInt,
         outbox_id -> Nullable<Text>,
+        handed_off_at -> Nullable<BigInt>,
     }
 }
 

@@ -23,7 +23,7 @@ use crate::db::schema::*;
 use crate::db::DbConn;
 use crate::error::AppError;
 use cirhub_shared::clocks::{AlertKind, AlertSent, ClockAlert, Deadline, Regime};
-use cirhub_shared::escalation::{NotifyChannel, Recipient};
+use cirhub_shared::escalation::{DeliveryState, NotifyChannel, Recipient};
 use cirhub_shared::time::from_millis;
 use cirhub_shared::Role;
 use diesel::prelude::*;
@@ -392,13 +392,44 @@ fn short(r: Regime) -> &'static str {
     }
 }
 
-/// The alerts sent for each deadline of a clock, by deadline key, oldest first.
+/// Records that a `clock.alert` frame was written to its person's connection.
+pub fn handed_off(conn: &mut DbConn, a: &ClockAlert, now: i64) -> Result<(), AppError> {
+    diesel::update(
+        clock_alerts::table
+            .filter(clock_alerts::clock_id.eq(&a.clock_id))
+            .filter(clock_alerts::deadline_key.eq(&a.deadline_key))
+            .filter(clock_alerts::kind.eq(a.kind.as_str()))
+            .filter(clock_alerts::user_id.eq(&a.user_id))
+            .filter(clock_alerts::channel.eq(NotifyChannel::WebSocket.as_str()))
+            .filter(clock_alerts::handed_off_at.is_null()),
+    )
+    .set(clock_alerts::handed_off_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+type SentRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// The alerts sent for each deadline of a clock, by deadline key, oldest first, each with
+/// how far it got: a mail is handed off when its outbox row was sent, a frame when it was
+/// written to the person's connection.
 pub fn sent(
     conn: &mut DbConn,
     clock_id: &str,
 ) -> Result<HashMap<String, Vec<AlertSent>>, AppError> {
-    let rows: Vec<(String, String, String, Option<String>, i64, String)> = clock_alerts::table
+    let rows: Vec<SentRow> = clock_alerts::table
         .left_join(users::table.on(users::id.eq(clock_alerts::user_id)))
+        .left_join(mail_outbox::table.on(mail_outbox::id.nullable().eq(clock_alerts::outbox_id)))
         .filter(clock_alerts::clock_id.eq(clock_id))
         .order((
             clock_alerts::queued_at.asc(),
@@ -412,10 +443,19 @@ pub fn sent(
             users::name.nullable(),
             clock_alerts::queued_at,
             clock_alerts::channel,
+            clock_alerts::handed_off_at,
+            mail_outbox::status.nullable(),
+            mail_outbox::sent_at.nullable(),
         ))
         .load(conn)?;
     let mut out: HashMap<String, Vec<AlertSent>> = HashMap::new();
-    for (key, kind, user_id, user_name, at, channel) in rows {
+    for (key, kind, user_id, user_name, at, channel, written, mail, sent) in rows {
+        let handed = written.or(sent);
+        let state = match (handed, mail.as_deref()) {
+            (Some(_), _) => DeliveryState::HandedOff,
+            (None, Some("failed")) => DeliveryState::Failed,
+            _ => DeliveryState::Queued,
+        };
         out.entry(key).or_default().push(AlertSent {
             kind: parse_stored(&kind, "alert kind")?,
             // An incident contact has no account: its address names it.
@@ -428,6 +468,8 @@ pub fn sent(
             user_id,
             channel,
             queued_at: from_millis(at),
+            state,
+            handed_off_at: handed.map(from_millis),
         });
     }
     Ok(out)

@@ -310,6 +310,16 @@ async fn send(
             tracing::warn!(error = %e, "cannot record an escalation frame as handed off");
         }
     }
+    if let Some(a) = p.event.clock_alert.clone() {
+        let now = crate::db::rows::now_ms();
+        if let Err(e) = state
+            .db
+            .write(move |c| crate::escalation::alerts::handed_off(c, &a, now))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record a clock alert frame as handed off");
+        }
+    }
     Ok(())
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE clock_alerts DROP COLUMN handed_off_at;
