@@ -108,6 +108,44 @@ async fn each_party_keeps_its_own_versioned_record_and_comments() {
         2,
         "the provider's is untouched"
     );
+    // An id no incident could have is refused as the field, on PostgreSQL too (no 500).
+    let (status, v) = app
+        .put(
+            &path,
+            &w.acme,
+            json!({"version": 1, "related": [{"incident_id": "x\u{0}y", "relation": "related"}]}),
+        )
+        .await;
+    assert!(
+        refused_fields(status, &v)
+            .iter()
+            .all(|f| f == "related[0].incident_id"),
+        "{v}"
+    );
+    // A related incident the customer stops seeing keeps its link but no longer its title.
+    let seen = app
+        .open(p, &w.compute_tokyo, "Tokyo packet loss", "public", &[])
+        .await;
+    let (status, v) = app
+        .put(
+            &path,
+            &w.acme,
+            json!({"version": 1, "related": [{"incident_id": seen.id, "relation": "caused_by"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["related"][0]["title"], "Tokyo packet loss");
+    let (status, v) = app
+        .patch(
+            &format!("/api/v1/incidents/{}", seen.id),
+            p,
+            json!({"visibility": "internal"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, theirs) = app.get(&path, &w.acme).await;
+    assert_eq!(theirs["related"][0]["incident_id"], seen.id.as_str());
+    assert!(theirs["related"][0]["title"].is_null(), "{theirs}");
 
     // Handler comments: each party's own.
     let comments = format!("/api/v1/incidents/{id}/comments");

@@ -75,13 +75,15 @@ fn load(conn: &mut DbConn, org: &str, id: &str) -> Result<IncidentRecord, AppErr
     let input: RecordInput = serde_json::from_str(&body).map_err(|e| {
         AppError::Internal(anyhow::anyhow!("record of {id} for {org} unreadable: {e}"))
     })?;
+    // A title only of what the party can still see: a related incident made internal
+    // since, or no longer in its scope, shows as its id alone.
     let mut related = input.related;
     for r in &mut related {
-        r.title = incidents::table
-            .find(&r.incident_id)
-            .select(incidents::title)
-            .first(conn)
-            .optional()?;
+        r.title = match party_incident(conn, org, &r.incident_id) {
+            Ok(row) => Some(row.title),
+            Err(AppError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
     }
     Ok(IncidentRecord {
         incident_id: id.into(),
@@ -130,6 +132,7 @@ fn clean(
         let at = format!("contacts[{n}]");
         check.text(&c.name, &format!("{at}.name"), 200);
         if let Some(e) = trimmed(&c.email) {
+            check.max_len(&e, &format!("{at}.email"), 254);
             check.ensure(
                 e.len() <= 254
                     && e.split_once('@')
@@ -168,7 +171,11 @@ fn clean(
             &field,
             "names the same incident twice",
         );
+        // An id with a character no id has (PostgreSQL refuses NUL in text) names nothing.
+        check.max_len(&r.incident_id, &field, 64);
+        let plausible = r.incident_id.len() <= 64 && !r.incident_id.contains('\0');
         let seen = r.incident_id != id
+            && plausible
             && match party_incident(conn, org, &r.incident_id) {
                 Ok(_) => true,
                 Err(AppError::NotFound(_)) => false,
